@@ -1,0 +1,211 @@
+//! A log entry: one event, who did it, when, and where in which log (DESIGN.md §4).
+//!
+//! The entry's bytes are its canonical JSON ([`crate::canonical`]); [`Entry::decode`] refuses any other
+//! byte form, so one entry has exactly one encoding and one leaf hash.
+
+use crate::canonical::{self, CanonicalError};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// The entry format version written by this code.
+pub const FORMAT_VERSION: u64 = 1;
+
+/// The largest entry, in bytes. C2SP entry bundles prefix each entry with a big-endian uint16 length,
+/// so an entry is at most 65,535 bytes.
+pub const MAX_ENTRY_SIZE: usize = 65_535;
+
+/// A person who acted in or confirmed the entry's event, and how they proved who they were.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Actor {
+    /// The person's id in the production.
+    pub person: String,
+    /// The role they acted in (RULES.md §4).
+    pub role: String,
+    /// How they authenticated: `password`, `pin`, `passkey`, `api_token`, `local`.
+    pub method: String,
+    /// A WebAuthn assertion, where a passkey was used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assertion: Option<Value>,
+}
+
+/// One log entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Entry {
+    /// Format version ([`FORMAT_VERSION`]).
+    pub v: u64,
+    /// The log's origin (the checkpoint origin line).
+    pub origin: String,
+    /// Zero-based position in the log.
+    pub index: u64,
+    /// When it happened: RFC 3339 UTC with milliseconds, `YYYY-MM-DDTHH:MM:SS.mmmZ`.
+    pub time: String,
+    /// The event: a JSON object with a string `type`.
+    pub event: Value,
+    /// Who acted or confirmed.
+    pub actors: Vec<Actor>,
+}
+
+/// Why bytes are not a valid entry, or an entry cannot be encoded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EntryError {
+    #[error(
+        "entry is {0} bytes; the limit is {MAX_ENTRY_SIZE}. Store photos and documents by hash outside the log"
+    )]
+    TooLarge(usize),
+    #[error(transparent)]
+    Canonical(#[from] CanonicalError),
+    #[error("entry fields are wrong: {0}")]
+    Shape(String),
+    #[error("format version {0} is not supported (this build reads version {FORMAT_VERSION})")]
+    Version(u64),
+    #[error("time {0:?} is not RFC 3339 UTC with milliseconds (YYYY-MM-DDTHH:MM:SS.mmmZ)")]
+    Time(String),
+    #[error("the event must be a JSON object with a non-empty string \"type\"")]
+    Event,
+}
+
+impl Entry {
+    /// Checks the fields that the types cannot: version, time format, event shape.
+    pub fn check(&self) -> Result<(), EntryError> {
+        if self.v != FORMAT_VERSION {
+            return Err(EntryError::Version(self.v));
+        }
+        if !is_rfc3339_millis_utc(&self.time) {
+            return Err(EntryError::Time(self.time.clone()));
+        }
+        match self.event.get("type") {
+            Some(Value::String(t)) if !t.is_empty() => Ok(()),
+            _ => Err(EntryError::Event),
+        }
+    }
+
+    /// The entry's canonical bytes.
+    pub fn encode(&self) -> Result<Vec<u8>, EntryError> {
+        self.check()?;
+        let value = serde_json::to_value(self).map_err(|e| EntryError::Shape(e.to_string()))?;
+        let bytes = canonical::encode(&value)?;
+        if bytes.len() > MAX_ENTRY_SIZE {
+            return Err(EntryError::TooLarge(bytes.len()));
+        }
+        Ok(bytes)
+    }
+
+    /// Parses an entry, refusing any bytes that are not its canonical encoding.
+    pub fn decode(bytes: &[u8]) -> Result<Entry, EntryError> {
+        if bytes.len() > MAX_ENTRY_SIZE {
+            return Err(EntryError::TooLarge(bytes.len()));
+        }
+        let value = canonical::decode(bytes)?;
+        let entry: Entry =
+            serde_json::from_value(value).map_err(|e| EntryError::Shape(e.to_string()))?;
+        entry.check()?;
+        Ok(entry)
+    }
+
+    /// The event's `type`.
+    pub fn event_type(&self) -> &str {
+        self.event.get("type").and_then(Value::as_str).unwrap_or("")
+    }
+}
+
+/// Whether `s` is exactly `YYYY-MM-DDTHH:MM:SS.mmmZ` with a real calendar date.
+pub fn is_rfc3339_millis_utc(s: &str) -> bool {
+    let b = s.as_bytes();
+    if b.len() != 24 {
+        return false;
+    }
+    let shape_ok = b.iter().enumerate().all(|(i, &c)| match i {
+        4 | 7 => c == b'-',
+        10 => c == b'T',
+        13 | 16 => c == b':',
+        19 => c == b'.',
+        23 => c == b'Z',
+        _ => c.is_ascii_digit(),
+    });
+    if !shape_ok {
+        return false;
+    }
+    let num = |a: usize, z: usize| {
+        b[a..z]
+            .iter()
+            .fold(0u32, |acc, &c| acc * 10 + u32::from(c - b'0'))
+    };
+    let (year, month, day) = (num(0, 4), num(5, 7), num(8, 10));
+    let (hour, minute, second) = (num(11, 13), num(14, 16), num(17, 19));
+    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    let days_in_month = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return false,
+    };
+    (1..=days_in_month).contains(&day) && hour < 24 && minute < 60 && second < 60
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn sample() -> Entry {
+        Entry {
+            v: 1,
+            origin: "armory.test/log".into(),
+            index: 7,
+            time: "2026-11-23T06:35:55.123Z".into(),
+            event: json!({"type": "note", "text": "dummies rattle-checked"}),
+            actors: vec![Actor {
+                person: "p1".into(),
+                role: "armorer".into(),
+                method: "local".into(),
+                assertion: None,
+            }],
+        }
+    }
+
+    #[test]
+    fn round_trips_through_one_byte_form() {
+        let bytes = sample().encode().unwrap();
+        assert_eq!(Entry::decode(&bytes).unwrap(), sample());
+        let text = String::from_utf8(bytes).unwrap();
+        assert!(text.starts_with(
+            r#"{"actors":[{"method":"local","person":"p1","role":"armorer"}],"event":{"text""#
+        ));
+    }
+
+    #[test]
+    fn refuses_bad_times_and_events() {
+        for t in [
+            "2026-02-29T00:00:00.000Z",
+            "2026-11-23T06:35:55Z",
+            "2026-11-23T24:00:00.000Z",
+            "2026-11-23 06:35:55.123Z",
+        ] {
+            let mut e = sample();
+            e.time = t.into();
+            assert_eq!(e.encode(), Err(EntryError::Time(t.into())));
+        }
+        assert!(is_rfc3339_millis_utc("2024-02-29T23:59:59.999Z"));
+        let mut e = sample();
+        e.event = json!({"text": "no type"});
+        assert_eq!(e.encode(), Err(EntryError::Event));
+    }
+
+    #[test]
+    fn refuses_oversized_entries() {
+        let mut e = sample();
+        e.event = json!({"type": "note", "text": "x".repeat(MAX_ENTRY_SIZE)});
+        assert!(matches!(e.encode(), Err(EntryError::TooLarge(_))));
+    }
+
+    #[test]
+    fn refuses_unknown_fields() {
+        let mut v = serde_json::to_value(sample()).unwrap();
+        v["extra"] = json!(1);
+        let bytes = canonical::encode(&v).unwrap();
+        assert!(matches!(Entry::decode(&bytes), Err(EntryError::Shape(_))));
+    }
+}

@@ -1,0 +1,257 @@
+//! Verification that names the first thing that is wrong.
+//!
+//! [`TreeCheck`] rebuilds the tree from entry bytes, one at a time, checking each entry's form and
+//! position; every stored hash, tile and checkpoint is then compared with what the entries imply.
+//! A checkpoint whose root equals the root recomputed from the first `size` entries is, by
+//! construction, consistent with every other checkpoint checked the same way: all are prefixes of
+//! the one verified sequence of entries.
+
+use crate::checkpoint::Checkpoint;
+use crate::entry::Entry;
+use crate::keys::LogVerifier;
+use crate::merkle::{Hash, RightEdge, leaf_hash};
+use crate::tiles::{Tile, TileKind, decode_bundle, decode_hash_tile};
+use std::fs;
+use std::path::Path;
+
+/// The first thing found wrong, and where.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Problem {
+    #[error("entry {index}: {why}")]
+    Entry { index: u64, why: String },
+    #[error("stored hash {id} (tree level {level}, position {position}): {why}")]
+    StoredHash {
+        id: u64,
+        level: u8,
+        position: u64,
+        why: String,
+    },
+    #[error("checkpoint for size {size}: {why}")]
+    Checkpoint { size: u64, why: String },
+    #[error("{path}: {why}")]
+    File { path: String, why: String },
+}
+
+/// Rebuilds a log's tree from its entries, checking each.
+#[derive(Debug, Clone)]
+pub struct TreeCheck {
+    origin: String,
+    edge: RightEdge,
+}
+
+impl TreeCheck {
+    /// Starts at the empty tree of the log `origin`.
+    pub fn new(origin: &str) -> TreeCheck {
+        TreeCheck {
+            origin: origin.to_owned(),
+            edge: RightEdge::new(),
+        }
+    }
+
+    /// Entries checked so far.
+    pub fn size(&self) -> u64 {
+        self.edge.size()
+    }
+
+    /// The root of the entries checked so far.
+    pub fn root(&self) -> Hash {
+        self.edge.root()
+    }
+
+    /// Checks the next entry (index [`TreeCheck::size`]): canonical form, its own index and origin.
+    /// Returns the complete-subtree hashes it creates: element k is at tree level k, position
+    /// `index >> k` (the leaf hash first).
+    pub fn push_entry(&mut self, bytes: &[u8]) -> Result<Vec<Hash>, Problem> {
+        let index = self.size();
+        let entry = Entry::decode(bytes).map_err(|e| Problem::Entry {
+            index,
+            why: e.to_string(),
+        })?;
+        if entry.index != index {
+            return Err(Problem::Entry {
+                index,
+                why: format!(
+                    "it says it is entry {} (entries were deleted, reordered or copied)",
+                    entry.index
+                ),
+            });
+        }
+        if entry.origin != self.origin {
+            return Err(Problem::Entry {
+                index,
+                why: format!(
+                    "it belongs to log {:?}, not {:?}",
+                    entry.origin, self.origin
+                ),
+            });
+        }
+        Ok(self.edge.push(leaf_hash(bytes)))
+    }
+
+    /// Checks a signed checkpoint against the tree as rebuilt so far (its size must be the current
+    /// size) and the log's key.
+    pub fn check_checkpoint(
+        &self,
+        note: &[u8],
+        verifier: &LogVerifier,
+    ) -> Result<Checkpoint, Problem> {
+        let size = self.size();
+        let bad = |why: String| Problem::Checkpoint { size, why };
+        let checkpoint = Checkpoint::open(note, verifier).map_err(|e| bad(e.to_string()))?;
+        if checkpoint.origin != self.origin {
+            return Err(bad(format!("it is for log {:?}", checkpoint.origin)));
+        }
+        if checkpoint.size != size {
+            return Err(bad(format!("it says size {}", checkpoint.size)));
+        }
+        if checkpoint.root != self.root() {
+            return Err(bad(format!(
+                "its root {} is not the root of the first {size} entries ({})",
+                checkpoint.root,
+                self.root()
+            )));
+        }
+        Ok(checkpoint)
+    }
+}
+
+/// What an export directory holds: its checkpoint and how much was checked.
+#[derive(Debug, Clone)]
+pub struct ExportSummary {
+    pub checkpoint: Checkpoint,
+    pub files: usize,
+}
+
+/// File names of an export directory (also the static-serving layout of the log).
+pub const CHECKPOINT_FILE: &str = "checkpoint";
+/// The log's public key in signed-note form.
+pub const PUBLIC_KEY_FILE: &str = "log.pub";
+
+/// Verifies an exported log directory: the checkpoint's signature, every entry bundle and every hash
+/// tile the checkpoint's size calls for, and the root. `progress(done, total)` reports entries.
+pub fn verify_export_dir(
+    dir: &Path,
+    verifier: &LogVerifier,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<ExportSummary, Problem> {
+    let read = |rel: &str| {
+        fs::read(dir.join(rel)).map_err(|e| Problem::File {
+            path: rel.to_owned(),
+            why: if e.kind() == std::io::ErrorKind::NotFound {
+                "missing".to_owned()
+            } else {
+                e.to_string()
+            },
+        })
+    };
+    let note = read(CHECKPOINT_FILE)?;
+    let checkpoint = Checkpoint::open(&note, verifier).map_err(|e| Problem::File {
+        path: CHECKPOINT_FILE.to_owned(),
+        why: e.to_string(),
+    })?;
+    let size = checkpoint.size;
+    let tiles = Tile::all_for_size(size);
+    let mut tree = TreeCheck::new(&checkpoint.origin);
+    // The hash tile currently being compared, per tile level: (tile, its hashes).
+    let mut open: Vec<Option<(Tile, Vec<Hash>)>> = vec![None; 8];
+    let mut files = 1usize;
+    for bundle_tile in tiles.iter().filter(|t| t.kind == TileKind::Entries) {
+        let path = bundle_tile.path();
+        let bytes = read(&path)?;
+        files += 1;
+        let entries = decode_bundle(&bytes).map_err(|e| Problem::File {
+            path: path.clone(),
+            why: e.to_string(),
+        })?;
+        if entries.len() as u64 != bundle_tile.width {
+            return Err(Problem::File {
+                path,
+                why: format!(
+                    "holds {} entries, expected {}",
+                    entries.len(),
+                    bundle_tile.width
+                ),
+            });
+        }
+        for entry in entries {
+            let index = tree.size();
+            let created = tree.push_entry(entry)?;
+            for (level, hash) in created.iter().enumerate() {
+                if level % 8 != 0 {
+                    continue;
+                }
+                let tile_level = (level / 8) as u8;
+                let position = index >> level;
+                let n = position / 256;
+                let slot = &mut open[usize::from(tile_level)];
+                if slot.as_ref().is_none_or(|(t, _)| t.n != n) {
+                    let tile = tiles
+                        .iter()
+                        .copied()
+                        .find(|t| t.kind == TileKind::Hashes(tile_level) && t.n == n)
+                        .ok_or_else(|| Problem::Checkpoint {
+                            size,
+                            why: "entries go beyond the checkpoint's tiles".to_owned(),
+                        })?;
+                    let tile_path = tile.path();
+                    let data = read(&tile_path)?;
+                    files += 1;
+                    let hashes = decode_hash_tile(&data)
+                        .filter(|h| h.len() as u64 == tile.width)
+                        .ok_or_else(|| Problem::File {
+                            path: tile_path.clone(),
+                            why: format!(
+                                "is {} bytes, expected {} hashes of 32 bytes",
+                                data.len(),
+                                tile.width
+                            ),
+                        })?;
+                    *slot = Some((tile, hashes));
+                }
+                if let Some((tile, hashes)) = slot.as_ref() {
+                    let i = (position % 256) as usize;
+                    if hashes.get(i) != Some(hash) {
+                        return Err(Problem::File {
+                            path: tile.path(),
+                            why: format!(
+                                "hash {i} does not match the hash of entries {}..{}",
+                                position << level,
+                                (position + 1) << level
+                            ),
+                        });
+                    }
+                }
+            }
+        }
+        progress(tree.size(), size);
+    }
+    // Every tile the size calls for must have been read and fully used.
+    for tile in tiles
+        .iter()
+        .filter(|t| matches!(t.kind, TileKind::Hashes(_)))
+    {
+        let TileKind::Hashes(l) = tile.kind else {
+            continue;
+        };
+        let seen = open[usize::from(l)]
+            .as_ref()
+            .is_some_and(|(t, _)| t.n >= tile.n);
+        if !seen {
+            return Err(Problem::File {
+                path: tile.path(),
+                why: "was never checked".to_owned(),
+            });
+        }
+    }
+    if tree.root() != checkpoint.root {
+        return Err(Problem::File {
+            path: CHECKPOINT_FILE.to_owned(),
+            why: format!(
+                "root {} is not the root of the exported entries ({})",
+                checkpoint.root,
+                tree.root()
+            ),
+        });
+    }
+    Ok(ExportSummary { checkpoint, files })
+}
