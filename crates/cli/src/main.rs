@@ -1,1 +1,173 @@
-fn main() {}
+//! `armory`: the command line of a set node.
+#![forbid(unsafe_code)]
+
+mod datadir;
+mod logcmd;
+
+use anyhow::{Context, Result, bail};
+use armory_ledger::Actor;
+use armory_store::{Draft, Store};
+use clap::{Parser, Subcommand};
+use datadir::DataDir;
+use std::io::Write;
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(
+    name = "armory",
+    version,
+    about = "Firearm safety and chain of custody for film and TV sets, kept in a signed, verifiable log."
+)]
+struct Cli {
+    /// The data directory (log database and node keys).
+    #[arg(
+        long,
+        global = true,
+        env = "ARMORY_DATA",
+        default_value = "armory-data"
+    )]
+    data: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create a data directory: the node's signing key and an empty, signed log.
+    Init {
+        /// The log's origin (its name in checkpoints), e.g. `studio.example/rust-2026/main-unit`.
+        #[arg(long)]
+        origin: Option<String>,
+    },
+    /// Append a free-text remark to the log.
+    Note {
+        /// The remark.
+        text: String,
+        /// Who is making it.
+        #[arg(long, default_value = "operator")]
+        by: String,
+        /// Append the remark this many times, one durable append each (for tests and benchmarks).
+        #[arg(long, default_value_t = 1, hide = true)]
+        repeat: u64,
+    },
+    /// Show the log: the latest checkpoint, one entry, or a receipt for one entry.
+    Log {
+        #[command(subcommand)]
+        what: Option<logcmd::LogCommand>,
+    },
+    /// Verify the log (or an exported directory): every entry, hash, tile and checkpoint.
+    Verify {
+        /// An exported directory to verify instead of the data directory's log.
+        dir: Option<PathBuf>,
+        /// The log's public key (file or signed-note text) to trust; defaults to the data
+        /// directory's `log.pub`, or the export's own `log.pub`.
+        #[arg(long)]
+        key: Option<PathBuf>,
+        /// A checkpoint someone kept (a witness, an insurer): check that the log still matches it.
+        #[arg(long)]
+        checkpoint: Option<PathBuf>,
+    },
+    /// Write the log as plain files (checkpoint, C2SP tiles, public key) into DIR.
+    Export {
+        /// Where to write; created if needed.
+        dir: PathBuf,
+    },
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<()> {
+    let data = DataDir::new(cli.data);
+    match cli.command {
+        Command::Init { origin } => {
+            let origin = origin.unwrap_or_else(default_origin);
+            let signer = data.init(&origin).await?;
+            println!("created an Armory log in {}", data.path.display());
+            println!("origin: {}", signer.name());
+            println!("public key (give this to anyone who verifies the log):");
+            println!("{}", signer.public_text());
+            Ok(())
+        }
+        Command::Note { text, by, repeat } => note(&data, &text, &by, repeat).await,
+        Command::Log { what } => logcmd::show(&data, what).await,
+        Command::Verify {
+            dir,
+            key,
+            checkpoint,
+        } => logcmd::verify(&data, dir, key, checkpoint).await,
+        Command::Export { dir } => logcmd::export(&data, &dir).await,
+    }
+}
+
+fn default_origin() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    format!("armory.local/log-{:08x}", h.finish() as u32)
+}
+
+/// The current time as the log writes it.
+pub fn now() -> Result<String> {
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .context("the system clock is before 1970")?
+        .as_millis();
+    let ms = i64::try_from(ms).context("the system clock is out of range")?;
+    armory_ledger::entry::format_unix_millis(ms).context("the system clock is out of range")
+}
+
+async fn note(data: &DataDir, text: &str, by: &str, repeat: u64) -> Result<()> {
+    if text.trim().is_empty() {
+        bail!("the note is empty; write the remark in quotes: armory note \"...\"");
+    }
+    if by.is_empty() || by.chars().any(char::is_control) {
+        bail!("--by must name who makes the note");
+    }
+    let log = data.writer().await?;
+    let mut out = std::io::stdout().lock();
+    for _ in 0..repeat {
+        let draft = Draft {
+            time: now()?,
+            event: serde_json::json!({"type": "note", "text": text}),
+            actors: vec![Actor {
+                person: by.to_owned(),
+                role: "admin".to_owned(),
+                method: "local".to_owned(),
+                assertion: None,
+            }],
+        };
+        let appended = log.append(vec![draft]).await?;
+        writeln!(
+            out,
+            "appended entry {} (log size {})",
+            appended.first_index, appended.size
+        )?;
+        out.flush()?;
+    }
+    drop(out);
+    log.close().await;
+    Ok(())
+}

@@ -110,6 +110,32 @@ impl Entry {
     }
 }
 
+/// Formats Unix milliseconds as an entry time, `YYYY-MM-DDTHH:MM:SS.mmmZ` (years 0000-9999).
+pub fn format_unix_millis(ms: i64) -> Option<String> {
+    let days = ms.div_euclid(86_400_000);
+    let in_day = ms.rem_euclid(86_400_000);
+    // Civil date from days since 1970-01-01 (H. Hinnant, "chrono-Compatible Low-Level Date Algorithms").
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    if !(0..=9999).contains(&year) {
+        return None;
+    }
+    Some(format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+        in_day / 3_600_000,
+        in_day / 60_000 % 60,
+        in_day / 1000 % 60,
+        in_day % 1000
+    ))
+}
+
 /// Whether `s` is exactly `YYYY-MM-DDTHH:MM:SS.mmmZ` with a real calendar date.
 pub fn is_rfc3339_millis_utc(s: &str) -> bool {
     let b = s.as_bytes();
@@ -192,6 +218,23 @@ mod tests {
         let mut e = sample();
         e.event = json!({"text": "no type"});
         assert_eq!(e.encode(), Err(EntryError::Event));
+    }
+
+    #[test]
+    fn formats_known_times() {
+        assert_eq!(format_unix_millis(0).unwrap(), "1970-01-01T00:00:00.000Z");
+        assert_eq!(
+            format_unix_millis(951_782_400_000).unwrap(),
+            "2000-02-29T00:00:00.000Z"
+        );
+        assert_eq!(
+            format_unix_millis(1_795_415_755_123).unwrap(),
+            "2026-11-23T06:35:55.123Z"
+        );
+        assert_eq!(format_unix_millis(-1).unwrap(), "1969-12-31T23:59:59.999Z");
+        for ms in [0, 951_782_400_000, 1_795_415_755_123, 4_102_444_799_999] {
+            assert!(is_rfc3339_millis_utc(&format_unix_millis(ms).unwrap()));
+        }
     }
 
     #[test]

@@ -1,1 +1,128 @@
-//! placeholder
+//! armory-store: where the log lives.
+//!
+//! The [`Store`] trait is the whole storage boundary: append entries (durably, with a signed
+//! checkpoint), and read entries, stored hashes and checkpoints back. [`sqlite::SqliteLog`] is the
+//! embedded implementation a set node runs on; a PostgreSQL implementation for the studio server is
+//! the next one, and everything generic here ([`proofs`], [`export`], [`check`]) will serve both.
+#![forbid(unsafe_code)]
+
+pub mod check;
+pub mod export;
+pub mod proofs;
+pub mod sqlite;
+
+use armory_ledger::entry::EntryError;
+use armory_ledger::keys::LogVerifier;
+use armory_ledger::{Actor, Hash};
+use serde_json::Value;
+use std::future::Future;
+use std::ops::Range;
+
+/// An entry to append: what happened, when, and who acted. The store gives it its index.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Draft {
+    /// RFC 3339 UTC with milliseconds.
+    pub time: String,
+    /// A JSON object with a string `type`.
+    pub event: Value,
+    pub actors: Vec<Actor>,
+}
+
+/// The outcome of one durable append.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Appended {
+    /// Index of the first entry appended.
+    pub first_index: u64,
+    /// Number of entries appended.
+    pub count: u64,
+    /// The signed checkpoint that covers them (C2SP signed note).
+    pub checkpoint: Vec<u8>,
+    /// The checkpoint's tree size.
+    pub size: u64,
+}
+
+/// How far each table reaches, to find truncation or rows added behind the log's back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Extent {
+    /// One past the largest entry index (0 when empty).
+    pub entries_end: u64,
+    /// One past the largest stored hash id.
+    pub hashes_end: u64,
+    /// The largest checkpoint size, if any checkpoint is stored.
+    pub checkpoint_max: Option<u64>,
+}
+
+/// Storage errors. Each message says what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(
+        "{path} is in use by another Armory process{holder}; stop it first (only one process may write a log)"
+    )]
+    Locked { path: String, holder: String },
+    #[error("{0}")]
+    Open(String),
+    #[error("database error: {0}")]
+    Database(String),
+    #[error("the entry cannot be logged: {0}")]
+    Entry(#[from] EntryError),
+    #[error("entry {0} does not exist (the log has {1} entries)")]
+    NoSuchEntry(u64, u64),
+    #[error("the log's data is damaged: {0}. Run `armory verify` for the first bad entry")]
+    Damaged(String),
+    #[error("the log is closed for writing (opened read-only, or shutting down)")]
+    ReadOnly,
+    #[error("signing failed: {0}")]
+    Sign(String),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        StoreError::Database(e.to_string())
+    }
+}
+
+/// The storage boundary. Implementations keep entries, the RFC 6962 stored hashes
+/// ([`armory_ledger::merkle::stored_hash_index`] numbering) and signed checkpoints.
+pub trait Store: Clone + Send + Sync + 'static {
+    /// The log's origin (the checkpoint origin line and key name).
+    fn origin(&self) -> &str;
+
+    /// The log's public key.
+    fn verifier(&self) -> &LogVerifier;
+
+    /// Appends `drafts` as consecutive entries. Contract: when this returns `Ok`, the entries,
+    /// their stored hashes and a signed checkpoint covering them are durably persisted (committed
+    /// and, with the default settings, fsynced) in one transaction; on `Err` none of them is.
+    /// Concurrent calls share transactions (group commit) but each gets its own indexes.
+    fn append(
+        &self,
+        drafts: Vec<Draft>,
+    ) -> impl Future<Output = Result<Appended, StoreError>> + Send;
+
+    /// The latest signed checkpoint.
+    fn latest_checkpoint(&self) -> impl Future<Output = Result<Vec<u8>, StoreError>> + Send;
+
+    /// Entries with indexes in `range`, as stored, in index order (gaps are absent rows).
+    fn entries(
+        &self,
+        range: Range<u64>,
+    ) -> impl Future<Output = Result<Vec<(u64, Vec<u8>)>, StoreError>> + Send;
+
+    /// Stored hashes with ids in `range`, as stored (raw bytes), in id order.
+    fn stored_hashes(
+        &self,
+        range: Range<u64>,
+    ) -> impl Future<Output = Result<Vec<(u64, Vec<u8>)>, StoreError>> + Send;
+
+    /// Stored hashes by id; an error if any is missing or damaged.
+    fn hashes(&self, ids: &[u64]) -> impl Future<Output = Result<Vec<Hash>, StoreError>> + Send;
+
+    /// Signed checkpoints with sizes in `range`, in size order.
+    fn checkpoints(
+        &self,
+        range: Range<u64>,
+    ) -> impl Future<Output = Result<Vec<(u64, Vec<u8>)>, StoreError>> + Send;
+
+    /// How far each table reaches.
+    fn extent(&self) -> impl Future<Output = Result<Extent, StoreError>> + Send;
+}

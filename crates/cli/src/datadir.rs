@@ -1,0 +1,133 @@
+//! The data directory: the log database and the node's keys.
+//!
+//! ```text
+//! <data>/armory.db      the log (SQLite, WAL): entries, stored hashes, checkpoints
+//! <data>/armory.db.lock held by the one process that writes the log
+//! <data>/node.key       the node's Ed25519 signing key, signed-note form, mode 0600
+//! <data>/log.pub        the log's public key, signed-note form: give it to auditors
+//! ```
+
+use anyhow::{Context, Result, bail};
+use armory_ledger::keys::{LogSigner, LogVerifier};
+use armory_store::sqlite::{Durability, SqliteLog};
+use std::path::{Path, PathBuf};
+
+pub const DB_FILE: &str = "armory.db";
+pub const KEY_FILE: &str = "node.key";
+pub const PUBLIC_KEY_FILE: &str = "log.pub";
+
+/// A data directory given by `--data` or `ARMORY_DATA`.
+pub struct DataDir {
+    pub path: PathBuf,
+}
+
+impl DataDir {
+    pub fn new(path: PathBuf) -> DataDir {
+        DataDir { path }
+    }
+
+    pub fn db(&self) -> PathBuf {
+        self.path.join(DB_FILE)
+    }
+
+    /// Creates the directory, the key and the empty log.
+    pub async fn init(&self, origin: &str) -> Result<LogSigner> {
+        if self.db().exists() || self.path.join(KEY_FILE).exists() {
+            bail!(
+                "{} already holds an Armory log; use another --data directory to start a new one",
+                self.path.display()
+            );
+        }
+        std::fs::create_dir_all(&self.path)
+            .with_context(|| format!("cannot create {}", self.path.display()))?;
+        let signer = LogSigner::generate(origin).map_err(|e| anyhow::anyhow!("{e}"))?;
+        write_private(&self.path.join(KEY_FILE), signer.private_text())?;
+        std::fs::write(
+            self.path.join(PUBLIC_KEY_FILE),
+            format!("{}\n", signer.public_text()),
+        )
+        .with_context(|| format!("cannot write {}", self.path.join(PUBLIC_KEY_FILE).display()))?;
+        SqliteLog::create(&self.db(), &signer).await?;
+        Ok(signer)
+    }
+
+    fn require(&self) -> Result<()> {
+        if !self.path.is_dir() {
+            bail!(
+                "no Armory data directory at {}; run `armory init` there, or pass --data DIR (or set ARMORY_DATA)",
+                self.path.display()
+            );
+        }
+        Ok(())
+    }
+
+    /// The node's signing key.
+    pub fn signer(&self) -> Result<LogSigner> {
+        self.require()?;
+        let path = self.path.join(KEY_FILE);
+        let text = std::fs::read_to_string(&path).with_context(|| {
+            format!(
+                "cannot read the signing key {}; restore it from your backup",
+                path.display()
+            )
+        })?;
+        LogSigner::from_text(&text).map_err(|e| {
+            anyhow::anyhow!(
+                "{} is not a valid signing key ({e}); restore it from your backup",
+                path.display()
+            )
+        })
+    }
+
+    /// The log's public key (from `log.pub`).
+    pub fn verifier(&self) -> Result<LogVerifier> {
+        self.require()?;
+        read_verifier(&self.path.join(PUBLIC_KEY_FILE))
+    }
+
+    pub async fn reader(&self) -> Result<SqliteLog> {
+        let verifier = self.verifier()?;
+        Ok(SqliteLog::open_reader(&self.db(), verifier).await?)
+    }
+
+    pub async fn writer(&self) -> Result<SqliteLog> {
+        let signer = self.signer()?;
+        let verifier = self.verifier()?;
+        if verifier.text() != signer.public_text() {
+            bail!(
+                "{} and {} are not a key pair; restore the right files",
+                self.path.join(KEY_FILE).display(),
+                self.path.join(PUBLIC_KEY_FILE).display()
+            );
+        }
+        Ok(SqliteLog::open_writer(&self.db(), signer, Durability::Full).await?)
+    }
+}
+
+/// Reads a public key from a file (or takes `arg` itself when it is a key in signed-note form).
+pub fn read_verifier(arg: &Path) -> Result<LogVerifier> {
+    let text = match std::fs::read_to_string(arg) {
+        Ok(text) => text,
+        Err(_) if arg.to_string_lossy().contains('+') => arg.to_string_lossy().into_owned(),
+        Err(e) => bail!("cannot read the public key {}: {e}", arg.display()),
+    };
+    LogVerifier::from_text(&text)
+        .map_err(|e| anyhow::anyhow!("{} does not hold a log public key: {e}", arg.display()))
+}
+
+fn write_private(path: &Path, text: &str) -> Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    writeln!(file, "{text}")?;
+    file.sync_all()?;
+    Ok(())
+}

@@ -1,0 +1,581 @@
+//! The embedded store: one SQLite file in WAL mode, written by one sequencer task.
+//!
+//! Writing: every append goes through a channel to the sequencer, which owns the only write
+//! connection. It takes everything waiting (up to [`MAX_BATCH_ENTRIES`]), writes all of it in one
+//! transaction (entries, stored hashes, and one checkpoint signed over the new tree), commits (one
+//! fsync with `synchronous=FULL`) and only then answers each caller with its own indexes. The
+//! in-memory right edge of the tree is replaced only after the commit succeeds, so a failed commit
+//! leaves memory and disk as they were.
+//!
+//! One process writes a log: a lock file beside the database is held for the writer's lifetime.
+//! Readers need no lock: WAL lets them read while the writer writes.
+
+use crate::{Appended, Draft, Extent, Store, StoreError};
+use armory_ledger::checkpoint::Checkpoint;
+use armory_ledger::entry::{Entry, FORMAT_VERSION};
+use armory_ledger::keys::{LogSigner, LogVerifier};
+use armory_ledger::merkle::{Hash, RightEdge, leaf_hash, stored_hash_count};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Connection, Row, SqliteConnection, SqlitePool};
+use std::fs::File;
+use std::io::Write;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
+
+/// The most entries one group commit takes.
+pub const MAX_BATCH_ENTRIES: usize = 4096;
+
+/// Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
+const MIGRATIONS: &[&str] = &[include_str!("../migrations/sqlite/0001_log.sql")];
+
+/// Durability of a commit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// `synchronous=FULL`: the WAL is fsynced at every commit. The default.
+    #[default]
+    Full,
+    /// `synchronous=NORMAL`: a power cut may lose the last commits (never corrupts).
+    Normal,
+}
+
+struct Request {
+    drafts: Vec<Draft>,
+    reply: oneshot::Sender<Result<Appended, StoreError>>,
+}
+
+struct Inner {
+    origin: String,
+    verifier: LogVerifier,
+    pool: SqlitePool,
+    writer: Option<mpsc::Sender<Request>>,
+    sequencer: tokio::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+    _lock: Option<File>,
+}
+
+/// A log in a SQLite file.
+#[derive(Clone)]
+pub struct SqliteLog {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for SqliteLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SqliteLog({})", self.inner.origin)
+    }
+}
+
+fn options(path: &Path, durability: Durability) -> SqliteConnectOptions {
+    SqliteConnectOptions::new()
+        .filename(path)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(match durability {
+            Durability::Full => SqliteSynchronous::Full,
+            Durability::Normal => SqliteSynchronous::Normal,
+        })
+        .busy_timeout(Duration::from_secs(10))
+        .foreign_keys(true)
+}
+
+fn not_armory(path: &Path, e: impl std::fmt::Display) -> StoreError {
+    StoreError::Open(format!(
+        "{} is not an Armory log database ({e}); point --data at the directory `armory init` made",
+        path.display()
+    ))
+}
+
+/// Takes the writer lock for the database at `path`.
+fn lock(path: &Path) -> Result<File, StoreError> {
+    let lock_path = PathBuf::from(format!("{}.lock", path.display()));
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .read(true)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|e| StoreError::Open(format!("cannot open {}: {e}", lock_path.display())))?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let holder = std::fs::read_to_string(&lock_path)
+                .ok()
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+                .map(|pid| format!(" (pid {pid})"))
+                .unwrap_or_default();
+            return Err(StoreError::Locked {
+                path: path.display().to_string(),
+                holder,
+            });
+        }
+        Err(std::fs::TryLockError::Error(e)) => {
+            return Err(StoreError::Open(format!(
+                "cannot lock {}: {e}",
+                lock_path.display()
+            )));
+        }
+    }
+    // Record who holds it, for the message a second writer gets.
+    let _ = file.set_len(0);
+    let _ = write!(file, "{}", std::process::id());
+    let _ = file.flush();
+    Ok(file)
+}
+
+async fn migrate(conn: &mut SqliteConnection, path: &Path) -> Result<(), StoreError> {
+    let version: i64 = sqlx::query_scalar("PRAGMA user_version")
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(|e| not_armory(path, e))?;
+    let version =
+        usize::try_from(version).map_err(|_| not_armory(path, "negative schema version"))?;
+    if version > MIGRATIONS.len() {
+        return Err(StoreError::Open(format!(
+            "{} was written by a newer Armory (schema {version}); upgrade this program",
+            path.display()
+        )));
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
+        let mut tx = conn.begin().await?;
+        sqlx::raw_sql(sql).execute(&mut *tx).await?;
+        sqlx::raw_sql(&format!("PRAGMA user_version = {}", i + 1))
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+    }
+    Ok(())
+}
+
+async fn meta(pool: &SqlitePool, key: &str) -> Result<Option<String>, StoreError> {
+    Ok(sqlx::query_scalar("SELECT value FROM meta WHERE key = ?")
+        .bind(key)
+        .fetch_optional(pool)
+        .await?)
+}
+
+fn to_i64(n: u64) -> Result<i64, StoreError> {
+    i64::try_from(n).map_err(|_| StoreError::Database(format!("{n} is out of range")))
+}
+
+impl SqliteLog {
+    /// Creates a new, empty log at `path` (which must not exist), signed by `signer`, with the
+    /// checkpoint of the empty tree.
+    pub async fn create(path: &Path, signer: &LogSigner) -> Result<(), StoreError> {
+        if path.exists() {
+            return Err(StoreError::Open(format!(
+                "{} already exists; it holds a log",
+                path.display()
+            )));
+        }
+        let _lock = lock(path)?;
+        let mut conn = SqliteConnection::connect_with(
+            &options(path, Durability::Full).create_if_missing(true),
+        )
+        .await?;
+        migrate(&mut conn, path).await?;
+        let checkpoint = Checkpoint {
+            origin: signer.name().to_owned(),
+            size: 0,
+            root: RightEdge::new().root(),
+            extensions: vec![],
+        };
+        let note = checkpoint
+            .sign(signer)
+            .map_err(|e| StoreError::Sign(e.to_string()))?;
+        let mut tx = conn.begin().await?;
+        for (key, value) in [
+            ("origin", signer.name()),
+            ("public_key", signer.public_text()),
+            ("format", &FORMAT_VERSION.to_string()),
+        ] {
+            sqlx::query("INSERT INTO meta (key, value) VALUES (?, ?)")
+                .bind(key)
+                .bind(value)
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query("INSERT INTO checkpoints (size, note) VALUES (0, ?)")
+            .bind(&note)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        conn.close().await?;
+        Ok(())
+    }
+
+    async fn open_pool(path: &Path, verifier: &LogVerifier) -> Result<SqlitePool, StoreError> {
+        if !path.is_file() {
+            return Err(StoreError::Open(format!(
+                "no log database at {}; run `armory init` first, or pass the right --data",
+                path.display()
+            )));
+        }
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options(path, Durability::Full).read_only(true))
+            .await
+            .map_err(|e| not_armory(path, e))?;
+        let origin = meta(&pool, "origin")
+            .await
+            .map_err(|e| not_armory(path, e))?;
+        let key = meta(&pool, "public_key").await?;
+        match (origin, key) {
+            (Some(origin), Some(key)) => {
+                if origin != verifier.name() || key.trim() != verifier.text() {
+                    return Err(StoreError::Open(format!(
+                        "the key {} does not belong to this log ({origin}, key {key}); use the key `armory init` made for it",
+                        verifier.text()
+                    )));
+                }
+            }
+            _ => return Err(not_armory(path, "no origin or key recorded")),
+        }
+        Ok(pool)
+    }
+
+    /// Opens a log for reading only.
+    pub async fn open_reader(path: &Path, verifier: LogVerifier) -> Result<SqliteLog, StoreError> {
+        let pool = Self::open_pool(path, &verifier).await?;
+        Ok(SqliteLog {
+            inner: Arc::new(Inner {
+                origin: verifier.name().to_owned(),
+                verifier,
+                pool,
+                writer: None,
+                sequencer: tokio::sync::Mutex::new(None),
+                _lock: None,
+            }),
+        })
+    }
+
+    /// Opens a log for writing: takes the writer lock, checks that the stored tree matches the
+    /// latest checkpoint, and starts the sequencer.
+    pub async fn open_writer(
+        path: &Path,
+        signer: LogSigner,
+        durability: Durability,
+    ) -> Result<SqliteLog, StoreError> {
+        let verifier = signer
+            .verifier()
+            .map_err(|e| StoreError::Open(e.to_string()))?;
+        let lock = lock(path)?;
+        let mut conn = SqliteConnection::connect_with(&options(path, durability))
+            .await
+            .map_err(|e| not_armory(path, e))?;
+        migrate(&mut conn, path).await?;
+        let pool = Self::open_pool(path, &verifier).await?;
+        let log = SqliteLog {
+            inner: Arc::new(Inner {
+                origin: verifier.name().to_owned(),
+                verifier,
+                pool,
+                writer: None,
+                sequencer: tokio::sync::Mutex::new(None),
+                _lock: None,
+            }),
+        };
+        // The tree's right edge, checked against the latest checkpoint before anything is added.
+        let extent = log.extent().await?;
+        let size = extent.entries_end;
+        let ids = RightEdge::ids_for_size(size);
+        let hashes = log.hashes(&ids).await?;
+        let edge = RightEdge::from_hashes(size, &hashes)
+            .ok_or_else(|| StoreError::Damaged("the tree's edge cannot be rebuilt".into()))?;
+        let note = log.latest_checkpoint().await?;
+        let checkpoint = Checkpoint::open(&note, &log.inner.verifier)
+            .map_err(|e| StoreError::Damaged(format!("latest checkpoint: {e}")))?;
+        if checkpoint.size != size || checkpoint.root != edge.root() {
+            return Err(StoreError::Damaged(format!(
+                "the latest checkpoint (size {}) does not match the stored tree (size {size}); refusing to write",
+                checkpoint.size
+            )));
+        }
+        let (tx, rx) = mpsc::channel(1024);
+        let sequencer = Sequencer {
+            conn,
+            signer,
+            edge,
+            origin: log.inner.origin.clone(),
+        };
+        let handle = tokio::spawn(sequencer.run(rx));
+        let inner = Inner {
+            origin: log.inner.origin.clone(),
+            verifier: log.inner.verifier.clone(),
+            pool: log.inner.pool.clone(),
+            writer: Some(tx),
+            sequencer: tokio::sync::Mutex::new(Some(handle)),
+            _lock: Some(lock),
+        };
+        Ok(SqliteLog {
+            inner: Arc::new(inner),
+        })
+    }
+
+    /// Stops accepting appends, lets the sequencer finish what it has, and closes the database.
+    /// Appends already acknowledged are durable whether or not this runs.
+    pub async fn close(self) {
+        let handle = self.inner.sequencer.lock().await.take();
+        drop(self);
+        if let Some(handle) = handle {
+            let _ = handle.await;
+        }
+    }
+}
+
+/// The single writer.
+struct Sequencer {
+    conn: SqliteConnection,
+    signer: LogSigner,
+    edge: RightEdge,
+    origin: String,
+}
+
+impl Sequencer {
+    async fn run(mut self, mut rx: mpsc::Receiver<Request>) {
+        while let Some(first) = rx.recv().await {
+            let mut batch = vec![first];
+            let mut entries = batch[0].drafts.len();
+            while entries < MAX_BATCH_ENTRIES {
+                match rx.try_recv() {
+                    Ok(next) => {
+                        entries += next.drafts.len();
+                        batch.push(next);
+                    }
+                    Err(_) => break,
+                }
+            }
+            self.commit(batch).await;
+        }
+        let _ = self.conn.close().await;
+    }
+
+    /// Encodes each request's entries (a request whose entries cannot be encoded is refused on its
+    /// own), writes the rest in one transaction, and answers everyone.
+    async fn commit(&mut self, batch: Vec<Request>) {
+        let mut edge = self.edge.clone();
+        let mut accepted: Vec<(Request, u64, Vec<Vec<u8>>)> = Vec::new();
+        for request in batch {
+            let first = edge.size();
+            let encoded: Result<Vec<Vec<u8>>, StoreError> = request
+                .drafts
+                .iter()
+                .enumerate()
+                .map(|(i, d)| {
+                    Entry {
+                        v: FORMAT_VERSION,
+                        origin: self.origin.clone(),
+                        index: first + i as u64,
+                        time: d.time.clone(),
+                        event: d.event.clone(),
+                        actors: d.actors.clone(),
+                    }
+                    .encode()
+                    .map_err(StoreError::from)
+                })
+                .collect();
+            match encoded {
+                Ok(entries) if !entries.is_empty() => {
+                    for bytes in &entries {
+                        edge.push(leaf_hash(bytes));
+                    }
+                    accepted.push((request, first, entries));
+                }
+                Ok(_) => {
+                    let _ = request
+                        .reply
+                        .send(Err(StoreError::Open("nothing to append".into())));
+                }
+                Err(e) => {
+                    let _ = request.reply.send(Err(e));
+                }
+            }
+        }
+        if accepted.is_empty() {
+            return;
+        }
+        match self.write(&accepted, &edge).await {
+            Ok(note) => {
+                self.edge = edge;
+                let size = self.edge.size();
+                for (request, first, entries) in accepted {
+                    let _ = request.reply.send(Ok(Appended {
+                        first_index: first,
+                        count: entries.len() as u64,
+                        checkpoint: note.clone(),
+                        size,
+                    }));
+                }
+            }
+            Err(e) => {
+                tracing::error!("append failed, nothing written: {e}");
+                let message = e.to_string();
+                for (request, _, _) in accepted {
+                    let _ = request
+                        .reply
+                        .send(Err(StoreError::Database(message.clone())));
+                }
+            }
+        }
+    }
+
+    async fn write(
+        &mut self,
+        accepted: &[(Request, u64, Vec<Vec<u8>>)],
+        edge: &RightEdge,
+    ) -> Result<Vec<u8>, StoreError> {
+        let checkpoint = Checkpoint {
+            origin: self.origin.clone(),
+            size: edge.size(),
+            root: edge.root(),
+            extensions: vec![],
+        };
+        let note = checkpoint
+            .sign(&self.signer)
+            .map_err(|e| StoreError::Sign(e.to_string()))?;
+        let mut tx = self.conn.begin().await?;
+        let mut tree = self.edge.clone();
+        for (_, first, entries) in accepted {
+            for (i, bytes) in entries.iter().enumerate() {
+                let index = first + i as u64;
+                sqlx::query("INSERT INTO entries (idx, data) VALUES (?, ?)")
+                    .bind(to_i64(index)?)
+                    .bind(bytes)
+                    .execute(&mut *tx)
+                    .await?;
+                let first_id = stored_hash_count(index);
+                for (k, hash) in tree.push(leaf_hash(bytes)).iter().enumerate() {
+                    sqlx::query("INSERT INTO hashes (id, hash) VALUES (?, ?)")
+                        .bind(to_i64(first_id + k as u64)?)
+                        .bind(&hash.0[..])
+                        .execute(&mut *tx)
+                        .await?;
+                }
+            }
+        }
+        sqlx::query("INSERT INTO checkpoints (size, note) VALUES (?, ?)")
+            .bind(to_i64(checkpoint.size)?)
+            .bind(&note)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(note)
+    }
+}
+
+fn rows_u64_blob(rows: Vec<sqlx::sqlite::SqliteRow>) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+    rows.into_iter()
+        .map(|row| {
+            let i: i64 = row.try_get(0)?;
+            let data: Vec<u8> = row.try_get(1)?;
+            let i =
+                u64::try_from(i).map_err(|_| StoreError::Damaged(format!("negative key {i}")))?;
+            Ok((i, data))
+        })
+        .collect()
+}
+
+fn range_i64(range: &Range<u64>) -> Result<(i64, i64), StoreError> {
+    Ok((to_i64(range.start)?, to_i64(range.end)?))
+}
+
+impl Store for SqliteLog {
+    fn origin(&self) -> &str {
+        &self.inner.origin
+    }
+
+    fn verifier(&self) -> &LogVerifier {
+        &self.inner.verifier
+    }
+
+    async fn append(&self, drafts: Vec<Draft>) -> Result<Appended, StoreError> {
+        let writer = self.inner.writer.as_ref().ok_or(StoreError::ReadOnly)?;
+        let (reply, answer) = oneshot::channel();
+        writer
+            .send(Request { drafts, reply })
+            .await
+            .map_err(|_| StoreError::ReadOnly)?;
+        answer.await.map_err(|_| StoreError::ReadOnly)?
+    }
+
+    async fn latest_checkpoint(&self) -> Result<Vec<u8>, StoreError> {
+        sqlx::query_scalar("SELECT note FROM checkpoints ORDER BY size DESC LIMIT 1")
+            .fetch_optional(&self.inner.pool)
+            .await?
+            .ok_or_else(|| StoreError::Damaged("the log has no checkpoint".into()))
+    }
+
+    async fn entries(&self, range: Range<u64>) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+        let (a, b) = range_i64(&range)?;
+        let rows =
+            sqlx::query("SELECT idx, data FROM entries WHERE idx >= ? AND idx < ? ORDER BY idx")
+                .bind(a)
+                .bind(b)
+                .fetch_all(&self.inner.pool)
+                .await?;
+        rows_u64_blob(rows)
+    }
+
+    async fn stored_hashes(&self, range: Range<u64>) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+        let (a, b) = range_i64(&range)?;
+        let rows = sqlx::query("SELECT id, hash FROM hashes WHERE id >= ? AND id < ? ORDER BY id")
+            .bind(a)
+            .bind(b)
+            .fetch_all(&self.inner.pool)
+            .await?;
+        rows_u64_blob(rows)
+    }
+
+    async fn hashes(&self, ids: &[u64]) -> Result<Vec<Hash>, StoreError> {
+        let mut out = Vec::with_capacity(ids.len());
+        // One statement per batch of ids; SQLite limits bound parameters.
+        for chunk in ids.chunks(500) {
+            let placeholders = vec!["?"; chunk.len()].join(",");
+            let sql = format!("SELECT id, hash FROM hashes WHERE id IN ({placeholders})");
+            let mut query = sqlx::query(&sql);
+            for id in chunk {
+                query = query.bind(to_i64(*id)?);
+            }
+            let rows = rows_u64_blob(query.fetch_all(&self.inner.pool).await?)?;
+            let found: std::collections::HashMap<u64, Vec<u8>> = rows.into_iter().collect();
+            for id in chunk {
+                let hash = found
+                    .get(id)
+                    .and_then(|b| Hash::from_slice(b))
+                    .ok_or_else(|| {
+                        StoreError::Damaged(format!("stored hash {id} is missing or malformed"))
+                    })?;
+                out.push(hash);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn checkpoints(&self, range: Range<u64>) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+        let (a, b) = range_i64(&range)?;
+        let rows = sqlx::query(
+            "SELECT size, note FROM checkpoints WHERE size >= ? AND size < ? ORDER BY size",
+        )
+        .bind(a)
+        .bind(b)
+        .fetch_all(&self.inner.pool)
+        .await?;
+        rows_u64_blob(rows)
+    }
+
+    async fn extent(&self) -> Result<Extent, StoreError> {
+        let row = sqlx::query(
+            "SELECT (SELECT max(idx) FROM entries), (SELECT max(id) FROM hashes), (SELECT max(size) FROM checkpoints)",
+        )
+        .fetch_one(&self.inner.pool)
+        .await?;
+        let end = |v: Option<i64>| v.map_or(0, |m| u64::try_from(m).map_or(0, |m| m + 1));
+        let cp: Option<i64> = row.try_get(2)?;
+        Ok(Extent {
+            entries_end: end(row.try_get(0)?),
+            hashes_end: end(row.try_get(1)?),
+            checkpoint_max: cp.and_then(|m| u64::try_from(m).ok()),
+        })
+    }
+}
