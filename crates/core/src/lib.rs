@@ -1,1 +1,56 @@
-//! placeholder
+//! armory-core: the domain of firearm safety and chain of custody on film and TV sets, as pure code.
+//!
+//! Types that cannot hold bad data (ids, serials, calibres, counts, times), the commands people
+//! attempt, the events the log records, the `State` projected from them, and the two pure
+//! functions of the hot path (DESIGN.md §3): `decide` (every rule of RULES.md §3 and §4) and
+//! `apply` (fold an event into the state). `alerts` lists what needs attention without anyone
+//! asking. No IO, no clock, no randomness: time is always passed in.
+
+#![forbid(unsafe_code)]
+
+mod parse;
+
+pub mod alerts;
+pub mod apply;
+pub mod command;
+pub mod decide;
+pub mod event;
+pub mod ids;
+pub mod incident;
+pub mod items;
+pub mod overrides;
+pub mod people;
+pub mod policy;
+pub mod refusal;
+pub mod rules;
+pub mod scene;
+pub mod state;
+pub mod text;
+pub mod time;
+
+#[cfg(test)]
+mod tests;
+
+pub use alerts::{Alert, AlertKind, alerts};
+pub use apply::{ApplyError, apply, apply_all, apply_at, replay};
+pub use command::{Command, ContainerCount};
+pub use decide::decide;
+pub use event::{CountResult, Event};
+pub use ids::{
+    ContainerId, FirearmId, IncidentId, LocationId, LotId, PersonId, ProductionId, SceneId,
+};
+pub use incident::{Cover, DischargeKind, IncidentKind, Severity};
+pub use items::{
+    AmmoKind, BlankLoad, Calibre, Chamber, ChamberLoad, Condition, FirearmClass, ItemRef,
+    Positions, RoundCheck, RoundCount, SerialNumber,
+};
+pub use overrides::{Approver, Override, OverrideTarget};
+pub use parse::ParseError;
+pub use people::{Actor, AuthMethod, Credential, CredentialKind, CredentialNumber, Role};
+pub use policy::Policy;
+pub use refusal::Refusal;
+pub use rules::RuleId;
+pub use scene::{FirearmPlan, PlannedFirearm, PlannedLoad, SceneKind};
+pub use state::State;
+pub use text::{Name, Text};
+pub use time::{Date, TimeError, Timestamp};

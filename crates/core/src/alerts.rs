@@ -1,0 +1,143 @@
+//! Alerts the system raises by itself, without anyone acting: a firearm issued past its scene
+//! window (RETURN-AFTER-TAKE), a firearm outside locked storage with no custodian at hand
+//! (LOCKED-STORAGE), counts that do not balance (WRAP-RECONCILE), credentials expiring within the
+//! policy's warning period (CREDENTIALS). Pure: computed from the policy, the state and `now`.
+
+use crate::ids::{FirearmId, LotId, PersonId};
+use crate::people::{CredentialKind, Role};
+use crate::policy::Policy;
+use crate::rules::RuleId;
+use crate::state::{Custody, State};
+use crate::time::{Date, Timestamp};
+
+/// What an alert is about.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum AlertKind {
+    /// A firearm is still with a performer past its scene window.
+    IssuedPastWindow {
+        firearm: FirearmId,
+        performer: PersonId,
+        due: Timestamp,
+    },
+    /// A firearm is not issued and not in locked storage under an active custodian.
+    OutsideLockedStorage { firearm: FirearmId },
+    /// A lot's rounds do not add up (missing or extra rounds found, or records that disagree).
+    CountsUnbalanced { lot: LotId, unaccounted: i64 },
+    /// A credential a person's role requires expires soon, has expired, or is missing.
+    CredentialExpiring {
+        person: PersonId,
+        credential: CredentialKind,
+        expires: Option<Date>,
+    },
+}
+
+/// Something that needs attention now.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Alert {
+    /// The rule it concerns.
+    pub rule: RuleId,
+    /// What it is about.
+    pub kind: AlertKind,
+    /// In plain words, for the set.
+    pub message: String,
+}
+
+/// Every alert for this state at `now`, in a stable order.
+pub fn alerts(policy: &Policy, state: &State, now: Timestamp) -> Vec<Alert> {
+    let mut out = Vec::new();
+    let today = policy.day_of(now);
+    for (id, f) in &state.firearms {
+        let custodian_ok = state
+            .people
+            .get(&f.custodian)
+            .is_some_and(|p| policy.custodian_roles().iter().any(|r| p.acts_as(*r)));
+        match &f.custody {
+            Custody::Issued { performer, due, .. } => {
+                if *due < now {
+                    out.push(Alert {
+                        rule: RuleId::ReturnAfterTake,
+                        kind: AlertKind::IssuedPastWindow { firearm: id.clone(), performer: performer.clone(), due: *due },
+                        message: format!("firearm {id} is still with {performer}; it was due back at {due}. Take it back now."),
+                    });
+                }
+            }
+            Custody::Stored { location } => {
+                let locked = state.locations.get(location).is_some_and(|l| l.locked);
+                if !locked || !custodian_ok {
+                    let why = if !locked {
+                        format!("{location} does not lock")
+                    } else {
+                        format!("its custodian {} is no longer a custodian", f.custodian)
+                    };
+                    out.push(Alert {
+                        rule: RuleId::LockedStorage,
+                        kind: AlertKind::OutsideLockedStorage { firearm: id.clone() },
+                        message: format!("firearm {id} is outside locked storage: {why}. Lock it away under a named custodian."),
+                    });
+                }
+            }
+            Custody::AtHand => {
+                if !custodian_ok {
+                    out.push(Alert {
+                        rule: RuleId::LockedStorage,
+                        kind: AlertKind::OutsideLockedStorage { firearm: id.clone() },
+                        message: format!("firearm {id} is out of storage and {} is no longer a custodian. An armorer takes it and locks it away.", f.custodian),
+                    });
+                }
+            }
+        }
+    }
+    for id in state.lots.keys() {
+        let Some(b) = state.lot_balance(id) else {
+            continue;
+        };
+        if b.unaccounted != 0 || !b.balances() {
+            out.push(Alert {
+                rule: RuleId::WrapReconcile,
+                kind: AlertKind::CountsUnbalanced { lot: id.clone(), unaccounted: b.unaccounted },
+                message: format!(
+                    "lot {id} does not balance: received {} = {} in containers + {} in firearms + {} fired + {} removed, with {} unaccounted",
+                    b.received, b.in_containers, b.in_chambers, b.expended, b.removed, b.unaccounted
+                ),
+            });
+        }
+    }
+    let horizon = today.plus_days(i64::from(policy.credential_warning_days));
+    for (pid, p) in state.people.iter().filter(|(_, p)| p.active) {
+        let kinds: std::collections::BTreeSet<&CredentialKind> = p
+            .roles
+            .iter()
+            .filter(|r| **r != Role::PropertyMaster || policy.property_master_may_be_custodian)
+            .flat_map(|r| policy.credentials_for(*r))
+            .collect();
+        for kind in kinds {
+            let held = p.credentials.get(kind);
+            let message = match held {
+                None => format!("{} ({pid}) has no {kind} on record", p.name),
+                Some(c) if c.expires < today => {
+                    format!("{} ({pid})'s {kind} expired on {}", p.name, c.expires)
+                }
+                Some(c) if c.expires <= horizon => {
+                    format!(
+                        "{} ({pid})'s {kind} expires on {}, in {} days",
+                        p.name,
+                        c.expires,
+                        today.days_until(c.expires)
+                    )
+                }
+                Some(_) => continue,
+            };
+            out.push(Alert {
+                rule: RuleId::Credentials,
+                kind: AlertKind::CredentialExpiring {
+                    person: pid.clone(),
+                    credential: kind.clone(),
+                    expires: held.map(|c| c.expires),
+                },
+                message: format!("{message}. Record a renewed credential."),
+            });
+        }
+    }
+    out
+}

@@ -1,0 +1,393 @@
+//! Commands: one variant per act a person can attempt (issue 3). A command is already parsed (its
+//! fields are domain types); `decide` checks it against the rules and the current state. Acts that
+//! need several people carry the confirming actors (show check, override, incident close).
+
+use crate::ids::{
+    ContainerId, FirearmId, IncidentId, LocationId, LotId, PersonId, ProductionId, SceneId,
+};
+use crate::incident::{Cover, DischargeKind, IncidentKind, Severity};
+use crate::items::{
+    AmmoKind, Calibre, ChamberLoad, FirearmClass, ItemRef, Positions, RoundCheck, RoundCount,
+    SerialNumber,
+};
+use crate::overrides::OverrideTarget;
+use crate::people::{Actor, CredentialKind, CredentialNumber, Role};
+use crate::rules::RuleId;
+use crate::scene::{FirearmPlan, SceneKind};
+use crate::text::{Name, Text};
+use crate::time::Date;
+
+/// A container's physical count at wrap.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContainerCount {
+    /// The container.
+    pub container: ContainerId,
+    /// Rounds counted in it.
+    pub count: RoundCount,
+}
+
+/// An act someone attempts.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Command {
+    // --- production, people, roles, credentials, staffing ---
+    /// Start the production's log; the actor becomes its first admin. Only on an empty state.
+    OpenProduction {
+        /// Its id.
+        production: ProductionId,
+        /// Its title.
+        title: Name,
+        /// The actor's name.
+        admin_name: Name,
+    },
+    /// Add a person to the crew or cast, with roles.
+    AddPerson {
+        /// Their id.
+        person: PersonId,
+        /// Their name.
+        name: Name,
+        /// Their roles.
+        roles: Vec<Role>,
+    },
+    /// Give a person another role.
+    GrantRole {
+        /// Who.
+        person: PersonId,
+        /// Which role.
+        role: Role,
+    },
+    /// Take a role away.
+    RevokeRole {
+        /// Who.
+        person: PersonId,
+        /// Which role.
+        role: Role,
+    },
+    /// Take a person off the production (their history stays).
+    RemovePerson {
+        /// Who.
+        person: PersonId,
+    },
+    /// Record a credential (permit, course certificate) a person holds.
+    RecordCredential {
+        /// Who.
+        person: PersonId,
+        /// Which kind.
+        kind: CredentialKind,
+        /// Its number.
+        number: CredentialNumber,
+        /// Last valid day.
+        expires: Date,
+    },
+    /// Staffing: a person works in `duty` on `day`.
+    AssignDuty {
+        /// Which day.
+        day: Date,
+        /// Who.
+        person: PersonId,
+        /// As what.
+        duty: Role,
+    },
+    /// Designate the day's armorer (ARMORER-DEDICATED).
+    DesignateArmorer {
+        /// Which day.
+        day: Date,
+        /// Who.
+        person: PersonId,
+    },
+
+    // --- places and items ---
+    /// Add a storage location.
+    AddLocation {
+        /// Its id.
+        location: LocationId,
+        /// Its name.
+        name: Name,
+        /// Whether it locks (a safe, a locked truck) or not (a cart).
+        locked: bool,
+    },
+    /// Record that a location now locks or no longer does.
+    SetLocationLock {
+        /// Which.
+        location: LocationId,
+        /// Locked or not.
+        locked: bool,
+    },
+    /// Register a firearm received into custody; the actor becomes its custodian.
+    RegisterFirearm {
+        /// Its id.
+        firearm: FirearmId,
+        /// Serial number.
+        serial: SerialNumber,
+        /// Maker.
+        make: Name,
+        /// Model.
+        model: Name,
+        /// Calibre.
+        calibre: Calibre,
+        /// Class.
+        class: FirearmClass,
+        /// Chambers or magazine positions.
+        positions: Positions,
+        /// Where it is put.
+        location: LocationId,
+    },
+    /// Receive an ammunition lot into a new container (F2: provenance of every round).
+    ReceiveLot {
+        /// Its id.
+        lot: LotId,
+        /// Dummy or blank (live is refused).
+        kind: AmmoKind,
+        /// Calibre.
+        calibre: Calibre,
+        /// Maker.
+        maker: Name,
+        /// Headstamp on the cases.
+        headstamp: Name,
+        /// Supplier (prop house, person).
+        supplier: Name,
+        /// Shipment or delivery note.
+        shipment: Option<Name>,
+        /// Rounds received.
+        count: RoundCount,
+        /// The container they arrive in (a new container id).
+        container: ContainerId,
+        /// Where the container is put.
+        location: LocationId,
+        /// Set when these are leftovers from another production.
+        leftover_from: Option<Name>,
+    },
+    /// Record the per-round verification of a lot (every round checked).
+    VerifyLot {
+        /// Which lot.
+        lot: LotId,
+        /// One result per round, in the order checked.
+        results: Vec<RoundCheck>,
+    },
+    /// Re-open a verified lot (seal broken, rounds out of sight): it must be verified again.
+    ReopenLot {
+        /// Which lot.
+        lot: LotId,
+        /// Why.
+        reason: Text,
+    },
+    /// Move rounds between containers of the same lot (the target may be new).
+    TransferRounds {
+        /// From.
+        from: ContainerId,
+        /// To.
+        to: ContainerId,
+        /// How many.
+        count: RoundCount,
+    },
+    /// Take rounds out of the production (returned to supplier, destroyed, removed defective).
+    RemoveRounds {
+        /// From.
+        container: ContainerId,
+        /// How many.
+        count: RoundCount,
+        /// Why and where they went.
+        reason: Text,
+    },
+    /// Put an item into a location (also: move it to another).
+    Store {
+        /// Which item.
+        item: ItemRef,
+        /// Where.
+        location: LocationId,
+    },
+    /// Take an item out of storage into the custodian's hands.
+    TakeOut {
+        /// Which item.
+        item: ItemRef,
+    },
+    /// Hand custody of an item to another custodian.
+    AssignCustodian {
+        /// Which item.
+        item: ItemRef,
+        /// The new custodian.
+        person: PersonId,
+    },
+
+    // --- scenes and meetings ---
+    /// Plan (or re-plan) a firearm scene.
+    PlanScene {
+        /// Its id.
+        scene: SceneId,
+        /// Shoot day.
+        day: Date,
+        /// Rehearsal or take.
+        kind: SceneKind,
+        /// Minutes a firearm may stay issued; the policy's default if absent.
+        window_minutes: Option<u32>,
+        /// The firearm plan.
+        plan: FirearmPlan,
+    },
+    /// Record the day's safety meeting.
+    HoldMeeting {
+        /// Shoot day.
+        day: Date,
+        /// Scenes covered.
+        scenes: Vec<SceneId>,
+        /// Who attended.
+        attendees: Vec<PersonId>,
+        /// Topics covered (checklist).
+        topics: Vec<Text>,
+        /// The safety rep confirming it, if present.
+        safety_rep: Option<Actor>,
+    },
+
+    // --- firearm handling ---
+    /// Load (or inspect) a firearm: one entry per chamber or magazine position.
+    Load {
+        /// Which firearm.
+        firearm: FirearmId,
+        /// Every position, in order.
+        chambers: Vec<ChamberLoad>,
+    },
+    /// Unload: rounds back to their containers, every chamber empty.
+    Unload {
+        /// Which firearm.
+        firearm: FirearmId,
+    },
+    /// Show every chamber to the performer and the 1st AD, who each confirm.
+    ShowCheck {
+        /// Which firearm.
+        firearm: FirearmId,
+        /// For which scene.
+        scene: SceneId,
+        /// The performer, confirming.
+        performer: Actor,
+        /// The 1st AD, confirming.
+        first_ad: Actor,
+    },
+    /// Hand a firearm to a performer.
+    Issue {
+        /// Which firearm.
+        firearm: FirearmId,
+        /// To whom.
+        performer: PersonId,
+        /// For which scene.
+        scene: SceneId,
+    },
+    /// Take a firearm back from the performer.
+    Return {
+        /// Which firearm.
+        firearm: FirearmId,
+    },
+    /// Count blanks fired as planned in a take.
+    Expend {
+        /// Which firearm.
+        firearm: FirearmId,
+        /// Which positions fired (1-based).
+        positions: Vec<u16>,
+    },
+    /// Report a discharge that was not planned: opens an incident.
+    ReportDischarge {
+        /// Which firearm.
+        firearm: FirearmId,
+        /// Misfire or accidental.
+        kind: DischargeKind,
+        /// Which positions discharged (1-based; may be empty for a misfire).
+        positions: Vec<u16>,
+        /// What happened.
+        description: Text,
+    },
+    /// Report an incident (anyone; anonymously where the policy allows).
+    ReportIncident {
+        /// What kind.
+        kind: IncidentKind,
+        /// How severe.
+        severity: Severity,
+        /// Which firearms it stops.
+        covers: Cover,
+        /// What happened.
+        description: Text,
+        /// Leave the reporter's name out of the record.
+        anonymous: bool,
+    },
+    /// Close an incident with findings (custodian, confirmed by the safety rep).
+    CloseIncident {
+        /// Which.
+        incident: IncidentId,
+        /// What was found and done.
+        findings: Text,
+        /// The safety rep, confirming.
+        safety_rep: Actor,
+    },
+    /// Reconcile at wrap: every container counted, every firearm back in locked storage.
+    Reconcile {
+        /// The shoot day being closed.
+        day: Date,
+        /// A count for every container holding rounds.
+        counts: Vec<ContainerCount>,
+    },
+
+    // --- the record itself ---
+    /// Loosen a rule once, for one act, with a reason (approvers: the actor and the confirmations).
+    Override {
+        /// Which rule.
+        rule: RuleId,
+        /// Why.
+        reason: Text,
+        /// For which act.
+        target: OverrideTarget,
+        /// The other approvers, confirming.
+        confirmations: Vec<Actor>,
+    },
+    /// Correct an earlier entry: a new entry that points at it (nothing is edited or deleted).
+    Correct {
+        /// The index of the entry corrected.
+        entry: u64,
+        /// What was wrong and what is right.
+        reason: Text,
+    },
+    /// A free-text remark for the record.
+    Note {
+        /// The remark.
+        text: Text,
+    },
+}
+
+impl Command {
+    /// The command's kind in snake_case, as logged in `refused` events.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Command::OpenProduction { .. } => "open_production",
+            Command::AddPerson { .. } => "add_person",
+            Command::GrantRole { .. } => "grant_role",
+            Command::RevokeRole { .. } => "revoke_role",
+            Command::RemovePerson { .. } => "remove_person",
+            Command::RecordCredential { .. } => "record_credential",
+            Command::AssignDuty { .. } => "assign_duty",
+            Command::DesignateArmorer { .. } => "designate_armorer",
+            Command::AddLocation { .. } => "add_location",
+            Command::SetLocationLock { .. } => "set_location_lock",
+            Command::RegisterFirearm { .. } => "register_firearm",
+            Command::ReceiveLot { .. } => "receive_lot",
+            Command::VerifyLot { .. } => "verify_lot",
+            Command::ReopenLot { .. } => "reopen_lot",
+            Command::TransferRounds { .. } => "transfer_rounds",
+            Command::RemoveRounds { .. } => "remove_rounds",
+            Command::Store { .. } => "store",
+            Command::TakeOut { .. } => "take_out",
+            Command::AssignCustodian { .. } => "assign_custodian",
+            Command::PlanScene { .. } => "plan_scene",
+            Command::HoldMeeting { .. } => "hold_meeting",
+            Command::Load { .. } => "load",
+            Command::Unload { .. } => "unload",
+            Command::ShowCheck { .. } => "show_check",
+            Command::Issue { .. } => "issue",
+            Command::Return { .. } => "return",
+            Command::Expend { .. } => "expend",
+            Command::ReportDischarge { .. } => "report_discharge",
+            Command::ReportIncident { .. } => "report_incident",
+            Command::CloseIncident { .. } => "close_incident",
+            Command::Reconcile { .. } => "reconcile",
+            Command::Override { .. } => "override",
+            Command::Correct { .. } => "correct",
+            Command::Note { .. } => "note",
+        }
+    }
+}

@@ -1,0 +1,343 @@
+//! Events: what happened, as appended to the log. `decide` produces them, `apply` folds them into
+//! `State`. JSON shape: internally tagged (`{"type":"firearm_issued",...}`), unknown fields refused,
+//! integers only, times as RFC 3339 strings. Events are facts in the past tense; anything `apply`
+//! needs (lots of chambered rounds, due times, incident ids) is written into the event so that
+//! replay needs neither the policy nor the clock.
+
+use crate::ids::{
+    ContainerId, FirearmId, IncidentId, LocationId, LotId, PersonId, ProductionId, SceneId,
+};
+use crate::incident::{Cover, IncidentKind, Severity};
+use crate::items::{
+    AmmoKind, Calibre, Chamber, Condition, FirearmClass, ItemRef, Positions, RoundCount,
+    SerialNumber,
+};
+use crate::overrides::{Approver, OverrideTarget};
+use crate::people::{CredentialKind, CredentialNumber, Role};
+use crate::rules::RuleId;
+use crate::scene::{FirearmPlan, SceneKind};
+use crate::text::{Name, Text};
+use crate::time::{Date, Timestamp};
+
+/// One container's line of a wrap reconciliation.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CountResult {
+    /// The container.
+    pub container: ContainerId,
+    /// Its lot.
+    pub lot: LotId,
+    /// What the record says it holds.
+    pub expected: u32,
+    /// What was counted.
+    pub counted: u32,
+}
+
+/// Something that happened.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Event {
+    /// The production's log began; `admin` is its first admin.
+    ProductionOpened {
+        production: ProductionId,
+        title: Name,
+        admin: PersonId,
+        admin_name: Name,
+    },
+    /// A person joined.
+    PersonAdded {
+        person: PersonId,
+        name: Name,
+        roles: Vec<Role>,
+    },
+    /// A person gained a role.
+    RoleGranted { person: PersonId, role: Role },
+    /// A person lost a role.
+    RoleRevoked { person: PersonId, role: Role },
+    /// A person left the production.
+    PersonRemoved { person: PersonId },
+    /// A credential was recorded (replaces an earlier one of the same kind).
+    CredentialRecorded {
+        person: PersonId,
+        kind: CredentialKind,
+        number: CredentialNumber,
+        expires: Date,
+    },
+    /// A person works in `duty` on `day`.
+    DutyAssigned {
+        day: Date,
+        person: PersonId,
+        duty: Role,
+    },
+    /// The day's armorer was designated.
+    ArmorerDesignated { day: Date, person: PersonId },
+    /// A location was added.
+    LocationAdded {
+        location: LocationId,
+        name: Name,
+        locked: bool,
+    },
+    /// A location now locks, or no longer does.
+    LocationLockSet { location: LocationId, locked: bool },
+    /// A firearm entered custody, stored at `location` under `custodian`.
+    FirearmRegistered {
+        firearm: FirearmId,
+        serial: SerialNumber,
+        make: Name,
+        model: Name,
+        calibre: Calibre,
+        class: FirearmClass,
+        positions: Positions,
+        location: LocationId,
+        custodian: PersonId,
+    },
+    /// An ammunition lot arrived in a new container; unverified until checked.
+    LotReceived {
+        lot: LotId,
+        kind: AmmoKind,
+        calibre: Calibre,
+        maker: Name,
+        headstamp: Name,
+        supplier: Name,
+        shipment: Option<Name>,
+        count: RoundCount,
+        container: ContainerId,
+        location: LocationId,
+        received_by: PersonId,
+        leftover_from: Option<Name>,
+    },
+    /// Every round of a lot was checked. `verified` only if none was live or defective.
+    LotVerified {
+        lot: LotId,
+        checked: u32,
+        live: u32,
+        defective: u32,
+        verified: bool,
+        by: PersonId,
+    },
+    /// A lot was re-opened and must be verified again.
+    LotReopened { lot: LotId, reason: Text },
+    /// Rounds moved between containers of one lot (`to` is created if new, where `from` is).
+    RoundsTransferred {
+        from: ContainerId,
+        to: ContainerId,
+        lot: LotId,
+        count: RoundCount,
+    },
+    /// Rounds left the production (returned to supplier, destroyed).
+    RoundsRemoved {
+        container: ContainerId,
+        lot: LotId,
+        count: RoundCount,
+        reason: Text,
+    },
+    /// An item was put into a location.
+    ItemStored {
+        item: ItemRef,
+        location: LocationId,
+        by: PersonId,
+    },
+    /// An item was taken out of storage by its custodian.
+    ItemTakenOut { item: ItemRef, by: PersonId },
+    /// An item has a new custodian.
+    CustodianAssigned { item: ItemRef, person: PersonId },
+    /// A scene was planned (or re-planned).
+    ScenePlanned {
+        scene: SceneId,
+        day: Date,
+        kind: SceneKind,
+        window_minutes: u32,
+        plan: FirearmPlan,
+    },
+    /// A safety meeting was held.
+    MeetingHeld {
+        day: Date,
+        scenes: Vec<SceneId>,
+        attendees: Vec<PersonId>,
+        topics: Vec<Text>,
+        run_by: PersonId,
+        confirmed_by: Option<PersonId>,
+    },
+    /// A firearm's every chamber was recorded; rounds left their containers.
+    FirearmLoaded {
+        firearm: FirearmId,
+        chambers: Vec<Chamber>,
+        by: PersonId,
+    },
+    /// A firearm was unloaded: rounds back to their containers, spent casings out, every chamber empty.
+    FirearmUnloaded { firearm: FirearmId, by: PersonId },
+    /// The custodian showed every chamber; the performer and the 1st AD confirmed.
+    ShowChecked {
+        firearm: FirearmId,
+        scene: SceneId,
+        performer: PersonId,
+        first_ad: PersonId,
+        custodian: PersonId,
+        condition: Condition,
+    },
+    /// A firearm was handed to a performer; due back by `due`.
+    FirearmIssued {
+        firearm: FirearmId,
+        performer: PersonId,
+        scene: SceneId,
+        day: Date,
+        by: PersonId,
+        at: Timestamp,
+        due: Timestamp,
+    },
+    /// A firearm came back from the performer to the custodian `to`.
+    FirearmReturned {
+        firearm: FirearmId,
+        performer: PersonId,
+        to: PersonId,
+        at: Timestamp,
+    },
+    /// Rounds in these positions were fired (planned, or as reported with an incident).
+    RoundsExpended {
+        firearm: FirearmId,
+        positions: Vec<u16>,
+        planned: bool,
+    },
+    /// An incident was opened. `reported_by` is absent for anonymous reports.
+    IncidentOpened {
+        incident: IncidentId,
+        kind: IncidentKind,
+        severity: Severity,
+        covers: Cover,
+        description: Text,
+        reported_by: Option<PersonId>,
+        at: Timestamp,
+    },
+    /// An incident was closed with findings.
+    IncidentClosed {
+        incident: IncidentId,
+        findings: Text,
+        closed_by: PersonId,
+        safety_rep: PersonId,
+        at: Timestamp,
+    },
+    /// Wrap reconciliation of a day; containers are set to what was counted.
+    Reconciled {
+        day: Date,
+        counts: Vec<CountResult>,
+        firearms_out: Vec<FirearmId>,
+        balanced: bool,
+        by: PersonId,
+    },
+    /// A rule was loosened once; the override is known by this event's entry index.
+    OverrideGranted {
+        rule: RuleId,
+        reason: Text,
+        target: OverrideTarget,
+        approvers: Vec<Approver>,
+        at: Timestamp,
+    },
+    /// The override granted at entry `entry` let this act through.
+    OverrideUsed {
+        entry: u64,
+        rule: RuleId,
+        command: String,
+    },
+    /// An earlier entry is corrected by this one.
+    Corrected {
+        entry: u64,
+        reason: Text,
+        by: PersonId,
+    },
+    /// A command was refused (a near miss): who tried what, which rule stopped it.
+    Refused {
+        command: String,
+        rule: RuleId,
+        why: String,
+        needed: String,
+        by: PersonId,
+        role: Role,
+    },
+    /// A free-text remark.
+    Note { text: String },
+}
+
+impl Event {
+    /// The event's type tag, as in its JSON.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Event::ProductionOpened { .. } => "production_opened",
+            Event::PersonAdded { .. } => "person_added",
+            Event::RoleGranted { .. } => "role_granted",
+            Event::RoleRevoked { .. } => "role_revoked",
+            Event::PersonRemoved { .. } => "person_removed",
+            Event::CredentialRecorded { .. } => "credential_recorded",
+            Event::DutyAssigned { .. } => "duty_assigned",
+            Event::ArmorerDesignated { .. } => "armorer_designated",
+            Event::LocationAdded { .. } => "location_added",
+            Event::LocationLockSet { .. } => "location_lock_set",
+            Event::FirearmRegistered { .. } => "firearm_registered",
+            Event::LotReceived { .. } => "lot_received",
+            Event::LotVerified { .. } => "lot_verified",
+            Event::LotReopened { .. } => "lot_reopened",
+            Event::RoundsTransferred { .. } => "rounds_transferred",
+            Event::RoundsRemoved { .. } => "rounds_removed",
+            Event::ItemStored { .. } => "item_stored",
+            Event::ItemTakenOut { .. } => "item_taken_out",
+            Event::CustodianAssigned { .. } => "custodian_assigned",
+            Event::ScenePlanned { .. } => "scene_planned",
+            Event::MeetingHeld { .. } => "meeting_held",
+            Event::FirearmLoaded { .. } => "firearm_loaded",
+            Event::FirearmUnloaded { .. } => "firearm_unloaded",
+            Event::ShowChecked { .. } => "show_checked",
+            Event::FirearmIssued { .. } => "firearm_issued",
+            Event::FirearmReturned { .. } => "firearm_returned",
+            Event::RoundsExpended { .. } => "rounds_expended",
+            Event::IncidentOpened { .. } => "incident_opened",
+            Event::IncidentClosed { .. } => "incident_closed",
+            Event::Reconciled { .. } => "reconciled",
+            Event::OverrideGranted { .. } => "override_granted",
+            Event::OverrideUsed { .. } => "override_used",
+            Event::Corrected { .. } => "corrected",
+            Event::Refused { .. } => "refused",
+            Event::Note { .. } => "note",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn note_has_the_log_layers_shape() {
+        let e = Event::Note {
+            text: "camera B moved".to_owned(),
+        };
+        assert_eq!(
+            serde_json::to_string(&e).ok(),
+            Some(r#"{"type":"note","text":"camera B moved"}"#.to_owned())
+        );
+        let back: Result<Event, _> =
+            serde_json::from_str(r#"{"type":"note","text":"camera B moved"}"#);
+        assert_eq!(back.ok(), Some(e));
+        assert!(serde_json::from_str::<Event>(r#"{"type":"note","text":"x","extra":1}"#).is_err());
+        assert!(serde_json::from_str::<Event>(r#"{"type":"teleported"}"#).is_err());
+    }
+
+    #[test]
+    fn refused_names_the_rule_by_its_id() {
+        let Ok(p) = PersonId::parse("ad-1") else {
+            panic!()
+        };
+        let e = Event::Refused {
+            command: "issue".to_owned(),
+            rule: RuleId::CustodianOnly,
+            why: "w".to_owned(),
+            needed: "n".to_owned(),
+            by: p,
+            role: Role::FirstAd,
+        };
+        let json = serde_json::to_string(&e).unwrap_or_default();
+        assert!(
+            json.contains(r#""type":"refused""#) && json.contains(r#""rule":"CUSTODIAN-ONLY""#),
+            "{json}"
+        );
+        assert_eq!(serde_json::from_str::<Event>(&json).ok(), Some(e));
+    }
+}

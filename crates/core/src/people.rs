@@ -1,0 +1,215 @@
+//! People and what they may do: roles (RULES.md §4), how an actor authenticated, the `Actor` who
+//! issues a command or confirms one, and credentials (permits and courses, with expiry).
+
+use std::fmt;
+
+use crate::ids::PersonId;
+use crate::parse::{ParseError, shown, string_newtype};
+use crate::time::Date;
+
+/// A role of RULES.md §4. A person may hold several; each act is done in one of them.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Everything with firearms and ammunition; custodian of firearms.
+    Armorer,
+    /// As armorer, where the policy lets a property master act as custodian.
+    PropertyMaster,
+    /// Schedules firearm scenes, runs safety meetings, confirms show checks.
+    FirstAd,
+    /// Confirms meetings, closes incidents with the armorer, approves overrides.
+    SafetyRep,
+    /// Confirms a show check; receives and returns an issued firearm.
+    Performer,
+    /// Staffing and schedule; approves staffing overrides with the safety rep.
+    Producer,
+    /// Reads and verifies everything; changes nothing.
+    Auditor,
+    /// Manages people, roles and credentials; no firearm work unless also armorer.
+    Admin,
+}
+
+impl Role {
+    /// Every role, in a stable order.
+    pub const ALL: [Role; 8] = [
+        Role::Armorer,
+        Role::PropertyMaster,
+        Role::FirstAd,
+        Role::SafetyRep,
+        Role::Performer,
+        Role::Producer,
+        Role::Auditor,
+        Role::Admin,
+    ];
+
+    /// The snake_case name used in the log and the API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Armorer => "armorer",
+            Role::PropertyMaster => "property_master",
+            Role::FirstAd => "first_ad",
+            Role::SafetyRep => "safety_rep",
+            Role::Performer => "performer",
+            Role::Producer => "producer",
+            Role::Auditor => "auditor",
+            Role::Admin => "admin",
+        }
+    }
+
+    /// How the role reads in a sentence ("the 1st AD").
+    pub fn title(self) -> &'static str {
+        match self {
+            Role::Armorer => "armorer",
+            Role::PropertyMaster => "property master",
+            Role::FirstAd => "1st AD",
+            Role::SafetyRep => "safety representative",
+            Role::Performer => "performer",
+            Role::Producer => "producer",
+            Role::Auditor => "auditor",
+            Role::Admin => "admin",
+        }
+    }
+
+    /// Parses a role name such as `first_ad`.
+    pub fn parse(input: &str) -> Result<Self, ParseError> {
+        let t = input.trim();
+        Role::ALL.into_iter().find(|r| r.as_str() == t).ok_or_else(|| {
+            ParseError::new(
+                "role",
+                format!(
+                    "must be one of armorer, property_master, first_ad, safety_rep, performer, producer, auditor, admin (got {})",
+                    shown(t)
+                ),
+            )
+        })
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How the actor proved who they are.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthMethod {
+    /// A password.
+    Password,
+    /// A short PIN on a set device.
+    Pin,
+    /// A WebAuthn passkey.
+    Passkey,
+    /// An API token.
+    ApiToken,
+    /// Local access to the node (the CLI on the set laptop).
+    Local,
+}
+
+/// Someone acting (or confirming an act) in one of their roles, as authenticated by the caller.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Actor {
+    /// Who.
+    pub person: PersonId,
+    /// In which role they act; they must hold it in the production.
+    pub role: Role,
+    /// How they authenticated.
+    pub method: AuthMethod,
+}
+
+impl Actor {
+    /// An actor.
+    pub fn new(person: PersonId, role: Role, method: AuthMethod) -> Self {
+        Self {
+            person,
+            role,
+            method,
+        }
+    }
+}
+
+fn check_kind(input: &str) -> Result<String, ParseError> {
+    let t = input.trim();
+    let ok = !t.is_empty()
+        && t.len() <= 64
+        && t.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
+    if ok {
+        Ok(t.to_owned())
+    } else {
+        Err(ParseError::new(
+            "credential kind",
+            format!(
+                "must be 1 to 64 lowercase letters, digits, '_' or '-', e.g. entertainment_firearms_permit (got {})",
+                shown(t)
+            ),
+        ))
+    }
+}
+
+fn check_number(input: &str) -> Result<String, ParseError> {
+    let t = input.trim();
+    if t.is_empty() || t.len() > 64 || t.chars().any(char::is_control) {
+        return Err(ParseError::new(
+            "credential number",
+            format!(
+                "must be 1 to 64 characters on one line, as printed on the card (got {})",
+                shown(t)
+            ),
+        ));
+    }
+    Ok(t.to_owned())
+}
+
+string_newtype!(
+    /// A kind of credential the policy can require, e.g. `entertainment_firearms_permit` (CA Labor
+    /// Code 9153) or `csatf_firearms_course`.
+    CredentialKind,
+    check_kind
+);
+string_newtype!(
+    /// The number printed on a permit or certificate.
+    CredentialNumber,
+    check_number
+);
+
+/// A credential a person holds.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Credential {
+    /// Its number.
+    pub number: CredentialNumber,
+    /// Last day it is valid.
+    pub expires: Date,
+}
+
+impl Credential {
+    /// Valid on `day` (inclusive of the expiry day).
+    pub fn valid_on(&self, day: Date) -> bool {
+        day <= self.expires
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_parse_and_serialize_by_name() {
+        for r in Role::ALL {
+            assert_eq!(Role::parse(r.as_str()), Ok(r));
+            assert_eq!(
+                serde_json::to_string(&r).ok(),
+                Some(format!("\"{}\"", r.as_str()))
+            );
+        }
+        assert!(Role::parse("director").is_err());
+        assert!(CredentialKind::parse("Entertainment Permit").is_err());
+    }
+}

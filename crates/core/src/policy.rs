@@ -1,0 +1,83 @@
+//! Per-production settings. A policy may tighten the rules of RULES.md §3 (never loosen them:
+//! loosening is an override, which is an event). `Policy::default()` is RULES.md's defaults.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::people::{CredentialKind, Role};
+use crate::time::{Date, Timestamp};
+
+/// The credential kind required of armorers by default (CA Labor Code 9153).
+pub const ENTERTAINMENT_FIREARMS_PERMIT: &str = "entertainment_firearms_permit";
+
+/// A production's settings.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Policy {
+    /// A property master may act as custodian (issue, receive, load...). Default: no.
+    pub property_master_may_be_custodian: bool,
+    /// Incidents may be reported anonymously. Default: yes.
+    pub anonymous_incident_reports: bool,
+    /// Credential kinds each role must hold, unexpired, to handle firearms. Default: armorers and
+    /// property masters need an entertainment firearms permit.
+    pub required_credentials: BTreeMap<Role, BTreeSet<CredentialKind>>,
+    /// Minutes an issued firearm may stay out when the scene plan names no window. Default: 60.
+    pub scene_window_minutes: u32,
+    /// Warn this many days before a credential expires. Default: 14.
+    pub credential_warning_days: u32,
+    /// The set's offset from UTC in minutes, which decides what "today" is (e.g. -360 for MDT).
+    pub utc_offset_minutes: i32,
+    /// Tightens LOCKED-STORAGE from an alert to a refusal: storing in an unlocked place is refused.
+    pub refuse_unlocked_storage: bool,
+    /// Tightens DAILY-MEETING: the performer receiving a firearm must have attended the meeting.
+    pub meeting_must_include_performer: bool,
+    /// Rehearsals may use dummies (they are cold: no powder). Default: yes. Off: only empty
+    /// chambers or non-firing firearms in rehearsal.
+    pub rehearsal_allows_dummies: bool,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        let mut required_credentials = BTreeMap::new();
+        if let Ok(permit) = CredentialKind::parse(ENTERTAINMENT_FIREARMS_PERMIT) {
+            required_credentials.insert(Role::Armorer, BTreeSet::from([permit.clone()]));
+            required_credentials.insert(Role::PropertyMaster, BTreeSet::from([permit]));
+        }
+        Self {
+            property_master_may_be_custodian: false,
+            anonymous_incident_reports: true,
+            required_credentials,
+            scene_window_minutes: 60,
+            credential_warning_days: 14,
+            utc_offset_minutes: 0,
+            refuse_unlocked_storage: false,
+            meeting_must_include_performer: false,
+            rehearsal_allows_dummies: true,
+        }
+    }
+}
+
+impl Policy {
+    /// The shoot day an instant falls on, at the set's offset.
+    pub fn day_of(&self, t: Timestamp) -> Date {
+        t.date_at_offset(self.utc_offset_minutes)
+    }
+
+    /// Roles that may be a firearm's custodian: armorer, and property master where allowed.
+    pub fn custodian_roles(&self) -> &'static [Role] {
+        if self.property_master_may_be_custodian {
+            &[Role::Armorer, Role::PropertyMaster]
+        } else {
+            &[Role::Armorer]
+        }
+    }
+
+    /// Whether `role` may act as custodian.
+    pub fn is_custodian_role(&self, role: Role) -> bool {
+        self.custodian_roles().contains(&role)
+    }
+
+    /// Credential kinds `role` must hold.
+    pub fn credentials_for(&self, role: Role) -> impl Iterator<Item = &CredentialKind> {
+        self.required_credentials.get(&role).into_iter().flatten()
+    }
+}

@@ -1,0 +1,390 @@
+//! The current projection of a production's log: where every item is and who holds it, counts per
+//! lot and container, people with roles and credentials, scenes, meetings, staffing per day, open
+//! incidents, pending overrides, and each item's history as log entry indexes. It is a cache of
+//! `fold(apply, events)`: serializable, comparable, and rebuildable from the log at any time.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::ids::{
+    ContainerId, FirearmId, IncidentId, LocationId, LotId, PersonId, ProductionId, SceneId,
+};
+use crate::incident::{Cover, IncidentKind, Severity};
+use crate::items::{AmmoKind, Calibre, Chamber, Condition, FirearmClass, Positions, SerialNumber};
+use crate::overrides::Override;
+use crate::people::{Credential, CredentialKind, Role};
+use crate::scene::{FirearmPlan, SceneKind};
+use crate::text::{Name, Text};
+use crate::time::{Date, Timestamp};
+
+/// The production this state belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Production {
+    /// Its id.
+    pub id: ProductionId,
+    /// Its title.
+    pub title: Name,
+}
+
+/// A member of the crew or cast.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Person {
+    /// Name.
+    pub name: Name,
+    /// Roles held.
+    pub roles: BTreeSet<Role>,
+    /// Still on the production.
+    pub active: bool,
+    /// Latest credential of each kind.
+    pub credentials: BTreeMap<CredentialKind, Credential>,
+}
+
+impl Person {
+    /// Active and holding `role`.
+    pub fn acts_as(&self, role: Role) -> bool {
+        self.active && self.roles.contains(&role)
+    }
+}
+
+/// A place items are kept.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Location {
+    /// Name.
+    pub name: Name,
+    /// Locks.
+    pub locked: bool,
+}
+
+/// Where an item is, from the custody point of view.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case", tag = "state")]
+pub enum Custody {
+    /// In a location (locked or not), under its custodian.
+    Stored {
+        /// Where.
+        location: LocationId,
+    },
+    /// Out of storage, in its custodian's hands.
+    AtHand,
+    /// A firearm handed to a performer for a scene.
+    Issued {
+        /// Who holds it.
+        performer: PersonId,
+        /// For which scene.
+        scene: SceneId,
+        /// When.
+        at: Timestamp,
+        /// Due back by.
+        due: Timestamp,
+    },
+}
+
+/// A confirmed show check, valid until the load changes or the firearm comes back.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ShowCheckRecord {
+    /// For which scene.
+    pub scene: SceneId,
+    /// The performer who confirmed.
+    pub performer: PersonId,
+    /// The 1st AD who confirmed.
+    pub first_ad: PersonId,
+    /// What they were shown.
+    pub condition: Condition,
+}
+
+/// A firearm in custody.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Firearm {
+    /// Serial.
+    pub serial: SerialNumber,
+    /// Maker.
+    pub make: Name,
+    /// Model.
+    pub model: Name,
+    /// Calibre.
+    pub calibre: Calibre,
+    /// Class.
+    pub class: FirearmClass,
+    /// Chambers or positions.
+    pub positions: Positions,
+    /// The named custodian (an armorer or property master).
+    pub custodian: PersonId,
+    /// Where it is.
+    pub custody: Custody,
+    /// Every chamber as last recorded; `None` until first inspected (loaded or unloaded).
+    pub chambers: Option<Vec<Chamber>>,
+    /// The confirmed show check for the current load, if any.
+    pub show_check: Option<ShowCheckRecord>,
+    /// Log entries about this firearm.
+    pub history: Vec<u64>,
+}
+
+/// Where a lot stands in verification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LotStatus {
+    /// Not (or no longer) verified: quarantined.
+    Unverified,
+    /// Every round verified.
+    Verified,
+    /// Verification found defective rounds: remove them and verify again.
+    Defective,
+    /// A live round was found: never loadable.
+    LiveFound,
+}
+
+/// An ammunition lot.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Lot {
+    /// Kind.
+    pub kind: AmmoKind,
+    /// Calibre.
+    pub calibre: Calibre,
+    /// Maker.
+    pub maker: Name,
+    /// Headstamp.
+    pub headstamp: Name,
+    /// Supplier.
+    pub supplier: Name,
+    /// Shipment.
+    pub shipment: Option<Name>,
+    /// Leftovers from this other production.
+    pub leftover_from: Option<Name>,
+    /// Who received it.
+    pub received_by: PersonId,
+    /// Rounds received.
+    pub received: u64,
+    /// Rounds fired.
+    pub expended: u64,
+    /// Rounds removed (returned to supplier, destroyed).
+    pub removed: u64,
+    /// Rounds found missing (positive) or extra (negative) at reconciliations.
+    pub unaccounted: i64,
+    /// Verification.
+    pub status: LotStatus,
+    /// Log entries about this lot.
+    pub history: Vec<u64>,
+}
+
+/// A container of rounds of one lot.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Container {
+    /// The one lot it holds (CONTAINER-PURE).
+    pub lot: LotId,
+    /// Rounds in it.
+    pub count: u64,
+    /// Its custodian.
+    pub custodian: PersonId,
+    /// Where it is.
+    pub custody: Custody,
+    /// Log entries about this container.
+    pub history: Vec<u64>,
+}
+
+/// A planned scene.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Scene {
+    /// Shoot day.
+    pub day: Date,
+    /// Rehearsal or take.
+    pub kind: SceneKind,
+    /// Minutes a firearm may stay issued.
+    pub window_minutes: u32,
+    /// The plan.
+    pub plan: FirearmPlan,
+    /// Log entries about this scene.
+    pub history: Vec<u64>,
+}
+
+/// A recorded safety meeting.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Meeting {
+    /// Scenes covered.
+    pub scenes: Vec<SceneId>,
+    /// Who attended.
+    pub attendees: Vec<PersonId>,
+    /// Topics covered.
+    pub topics: Vec<Text>,
+    /// Who ran it.
+    pub run_by: PersonId,
+    /// The safety rep who confirmed it.
+    pub confirmed_by: Option<PersonId>,
+    /// Its log entry.
+    pub entry: u64,
+}
+
+/// Staffing and safety records of one shoot day.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Day {
+    /// The designated armorer.
+    pub armorer: Option<PersonId>,
+    /// Other duties assigned that day.
+    pub duties: BTreeMap<PersonId, BTreeSet<Role>>,
+    /// Safety meetings.
+    pub meetings: Vec<Meeting>,
+    /// A firearm was issued that day (so it must be reconciled).
+    pub firearm_work: bool,
+    /// Reconciled at wrap: `Some(balanced)`.
+    pub reconciled: Option<bool>,
+}
+
+/// How an incident was closed.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Closure {
+    /// Findings.
+    pub findings: Text,
+    /// The custodian who closed it.
+    pub closed_by: PersonId,
+    /// The safety rep who confirmed.
+    pub safety_rep: PersonId,
+    /// When.
+    pub at: Timestamp,
+    /// Its log entry.
+    pub entry: u64,
+}
+
+/// An incident (never deleted).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Incident {
+    /// Kind.
+    pub kind: IncidentKind,
+    /// Severity.
+    pub severity: Severity,
+    /// Firearms it stops.
+    pub covers: Cover,
+    /// What happened.
+    pub description: Text,
+    /// Reporter, unless anonymous.
+    pub reported_by: Option<PersonId>,
+    /// When opened.
+    pub opened_at: Timestamp,
+    /// The entry that opened it.
+    pub entry: u64,
+    /// Closure, once closed.
+    pub closed: Option<Closure>,
+}
+
+impl Incident {
+    /// Open and of a severity that stops work on `firearm`.
+    pub fn stops(&self, firearm: &FirearmId) -> bool {
+        self.closed.is_none() && self.severity >= Severity::Stop && self.covers.covers(firearm)
+    }
+}
+
+/// Where a lot's rounds are: the terms of the conservation law
+/// `received = in_containers + in_chambers + expended + removed + unaccounted`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct LotBalance {
+    /// Received.
+    pub received: u64,
+    /// In containers.
+    pub in_containers: u64,
+    /// In chambers (unfired).
+    pub in_chambers: u64,
+    /// Fired.
+    pub expended: u64,
+    /// Removed.
+    pub removed: u64,
+    /// Missing (or extra, negative) as found at wrap.
+    pub unaccounted: i64,
+}
+
+impl LotBalance {
+    /// Whether the conservation law holds.
+    pub fn balances(&self) -> bool {
+        let accounted = i128::from(self.in_containers)
+            + i128::from(self.in_chambers)
+            + i128::from(self.expended)
+            + i128::from(self.removed)
+            + i128::from(self.unaccounted);
+        accounted == i128::from(self.received)
+    }
+}
+
+/// The projection of one production's log.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct State {
+    /// The production, once opened.
+    pub production: Option<Production>,
+    /// The index the next applied entry gets.
+    pub next_index: u64,
+    /// People.
+    pub people: BTreeMap<PersonId, Person>,
+    /// Locations.
+    pub locations: BTreeMap<LocationId, Location>,
+    /// Firearms.
+    pub firearms: BTreeMap<FirearmId, Firearm>,
+    /// Lots.
+    pub lots: BTreeMap<LotId, Lot>,
+    /// Containers.
+    pub containers: BTreeMap<ContainerId, Container>,
+    /// Scenes.
+    pub scenes: BTreeMap<SceneId, Scene>,
+    /// Shoot days with staffing, meetings, reconciliation.
+    pub days: BTreeMap<Date, Day>,
+    /// Incidents, open and closed.
+    pub incidents: BTreeMap<IncidentId, Incident>,
+    /// Overrides by the entry that granted them.
+    pub overrides: BTreeMap<u64, Override>,
+    /// Corrected entry -> the entries correcting it.
+    pub corrections: BTreeMap<u64, Vec<u64>>,
+    /// Entries recording refusals (near misses).
+    pub refusals: Vec<u64>,
+    /// Entries holding notes.
+    pub notes: Vec<u64>,
+}
+
+impl State {
+    /// An empty state (before the production is opened).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// An active person holding `role`.
+    pub fn person_acts_as(&self, person: &PersonId, role: Role) -> bool {
+        self.people.get(person).is_some_and(|p| p.acts_as(role))
+    }
+
+    /// Open incidents that stop work on `firearm`.
+    pub fn stopping_incidents<'a>(
+        &'a self,
+        firearm: &'a FirearmId,
+    ) -> impl Iterator<Item = (&'a IncidentId, &'a Incident)> {
+        self.incidents.iter().filter(move |(_, i)| i.stops(firearm))
+    }
+
+    /// Open incidents.
+    pub fn open_incidents(&self) -> impl Iterator<Item = (&IncidentId, &Incident)> {
+        self.incidents.iter().filter(|(_, i)| i.closed.is_none())
+    }
+
+    /// Where the rounds of `lot` are.
+    pub fn lot_balance(&self, lot_id: &LotId) -> Option<LotBalance> {
+        let lot = self.lots.get(lot_id)?;
+        let in_containers = self
+            .containers
+            .values()
+            .filter(|c| &c.lot == lot_id)
+            .map(|c| c.count)
+            .sum();
+        let in_chambers = self
+            .firearms
+            .values()
+            .filter_map(|f| f.chambers.as_ref())
+            .flatten()
+            .filter(|c| matches!(c, Chamber::Round { lot, .. } if lot == lot_id))
+            .count() as u64;
+        Some(LotBalance {
+            received: lot.received,
+            in_containers,
+            in_chambers,
+            expended: lot.expended,
+            removed: lot.removed,
+            unaccounted: lot.unaccounted,
+        })
+    }
+
+    /// The day record, if any.
+    pub fn day(&self, day: Date) -> Option<&Day> {
+        self.days.get(&day)
+    }
+}
