@@ -1,1 +1,13 @@
+//! Armory's one integration-test binary: every module below runs against real files, a real
+//! SQLite database and the real `armory` binary.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
+mod cli_errors;
+mod crash;
+mod export_tamper;
+mod proofs;
+mod store;
+mod tamper;
+mod vectors;

@@ -68,13 +68,13 @@ pub async fn check_log<S: Store>(
         let mut hashes = chunk.hashes.into_iter().peekable();
         let mut cps = chunk.checkpoints.into_iter().peekable();
         // The checkpoint of the empty log comes before any entry.
-        if chunk.start == 0 {
-            if let Some((0, note)) = cps.peek() {
-                tree.check_checkpoint(note, &verifier)?;
-                checkpoints += 1;
-                last_checkpoint = Some(0);
-                cps.next();
-            }
+        if chunk.start == 0
+            && let Some((0, note)) = cps.peek()
+        {
+            tree.check_checkpoint(note, &verifier)?;
+            checkpoints += 1;
+            last_checkpoint = Some(0);
+            cps.next();
         }
         for index in chunk.start..chunk.end {
             let data = match entries.next_if(|(i, _)| *i == index) {
@@ -104,6 +104,15 @@ pub async fn check_log<S: Store>(
                 };
                 match hashes.next_if(|(i, _)| *i == id) {
                     Some((_, stored)) if stored == hash.0 => {}
+                    // At the leaf, the entry and its hash disagree: name the entry.
+                    Some(_) if level == 0 => {
+                        return Err(Problem::Entry {
+                            index,
+                            why: "it does not hash to its stored leaf hash: the entry (or that hash) was changed"
+                                .to_owned(),
+                        }
+                        .into());
+                    }
                     Some(_) => {
                         return Err(bad("differs from the hash of the entries it covers").into());
                     }

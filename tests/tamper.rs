@@ -1,0 +1,220 @@
+//! A log edited behind its back: `armory verify` fails and names the first thing that is wrong.
+
+use crate::common::{
+    ORIGIN, Rng, armory, assert_fails_with, copy_dir, make_log, raw, signer, stdout,
+};
+use armory_ledger::checkpoint::Checkpoint;
+use armory_ledger::merkle::RightEdge;
+use sqlx::SqliteConnection;
+use std::path::{Path, PathBuf};
+
+/// A fresh copy of `base` to damage.
+fn copy(base: &Path, scratch: &Path, name: &str) -> PathBuf {
+    let to = scratch.join(name);
+    copy_dir(base, &to);
+    to
+}
+
+async fn entry(conn: &mut SqliteConnection, idx: i64) -> Vec<u8> {
+    sqlx::query_scalar("SELECT data FROM entries WHERE idx = ?")
+        .bind(idx)
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap()
+}
+
+async fn exec(conn: &mut SqliteConnection, sql: &str) {
+    sqlx::raw_sql(sql).execute(&mut *conn).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn any_flipped_byte_of_any_entry_is_named() {
+    let (dir, base) = make_log(40, 3).await;
+    assert!(armory(&base, &["verify"]).status.success());
+    let mut rng = Rng::from_env();
+    for case in 0..25 {
+        let data = copy(&base, dir.path(), &format!("flip{case}"));
+        let mut conn = raw(&data).await;
+        let idx = rng.below(40) as i64;
+        let mut bytes = entry(&mut conn, idx).await;
+        let at = rng.below(bytes.len() as u64) as usize;
+        bytes[at] ^= 1 << rng.below(8);
+        sqlx::query("UPDATE entries SET data = ? WHERE idx = ?")
+            .bind(&bytes)
+            .bind(idx)
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        drop(conn);
+        let out = armory(&data, &["verify"]);
+        assert_fails_with(&out, &format!("entry {idx}: "));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleted_reordered_and_truncated_entries_are_named() {
+    let (dir, base) = make_log(40, 3).await;
+
+    let data = copy(&base, dir.path(), "delete");
+    exec(&mut raw(&data).await, "DELETE FROM entries WHERE idx = 17").await;
+    assert_fails_with(&armory(&data, &["verify"]), "entry 17: missing");
+
+    let data = copy(&base, dir.path(), "reorder");
+    exec(
+        &mut raw(&data).await,
+        "UPDATE entries SET idx = -1 WHERE idx = 5; UPDATE entries SET idx = 5 WHERE idx = 9; UPDATE entries SET idx = 9 WHERE idx = -1;",
+    )
+    .await;
+    assert_fails_with(
+        &armory(&data, &["verify"]),
+        "entry 5: it says it is entry 9",
+    );
+
+    let data = copy(&base, dir.path(), "truncate");
+    exec(&mut raw(&data).await, "DELETE FROM entries WHERE idx >= 30").await;
+    assert_fails_with(
+        &armory(&data, &["verify"]),
+        "entry 30: missing: the log ends at 30 entries",
+    );
+
+    // Truncating everything consistently (entries, hashes, checkpoints) leaves a valid shorter log;
+    // only a checkpoint someone kept can tell. `verify --checkpoint` is how they tell.
+    let kept = dir.path().join("kept.checkpoint");
+    std::fs::write(&kept, armory(&base, &["log"]).stdout).unwrap();
+    let data = copy(&base, dir.path(), "truncate-all");
+    exec(
+        &mut raw(&data).await,
+        "DELETE FROM entries WHERE idx >= 30; DELETE FROM hashes WHERE id >= 56; DELETE FROM checkpoints WHERE size > 30;",
+    )
+    .await;
+    assert_eq!(armory_ledger::merkle::stored_hash_count(30), 56);
+    // The shortened log still checks out on its own, and the kept checkpoint exposes it.
+    assert!(armory(&data, &["verify"]).status.success());
+    let kept_arg = kept.to_str().unwrap();
+    assert_fails_with(
+        &armory(&data, &["verify", "--checkpoint", kept_arg]),
+        "entries were removed",
+    );
+    let out = armory(&base, &["verify", "--checkpoint", kept_arg]);
+    assert!(
+        stdout(&out).contains("contains the kept checkpoint of size 40 unchanged"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replaced_and_foreign_checkpoints_are_named() {
+    let (dir, base) = make_log(40, 3).await;
+    // make_log appends in batches of 3: checkpoints at 0, 3, 6, ..., 39, 40.
+    let data = copy(&base, dir.path(), "replace");
+    exec(&mut raw(&data).await, "UPDATE checkpoints SET note = (SELECT note FROM checkpoints WHERE size = 9) WHERE size = 12").await;
+    assert_fails_with(
+        &armory(&data, &["verify"]),
+        "checkpoint for size 12: it says size 9",
+    );
+
+    let data = copy(&base, dir.path(), "garbled");
+    exec(&mut raw(&data).await, "UPDATE checkpoints SET note = CAST(replace(note, X'0A390A', X'0A380A') AS BLOB) WHERE size = 9").await;
+    assert_fails_with(&armory(&data, &["verify"]), "checkpoint for size 9: ");
+
+    // A checkpoint with the right size and root, signed by another key of the same name.
+    let data = copy(&base, dir.path(), "foreign");
+    let mut conn = raw(&data).await;
+    let note: Vec<u8> = sqlx::query_scalar("SELECT note FROM checkpoints WHERE size = 21")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    let real = Checkpoint::open(&note, &signer(&base).verifier().unwrap()).unwrap();
+    let impostor = armory_ledger::keys::LogSigner::generate(ORIGIN).unwrap();
+    let forged = real.sign(&impostor).unwrap();
+    sqlx::query("UPDATE checkpoints SET note = ? WHERE size = 21")
+        .bind(&forged)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    drop(conn);
+    assert_fails_with(
+        &armory(&data, &["verify"]),
+        "checkpoint for size 21: no signature by the log's key",
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stored_hashes_and_entries_added_behind_the_logs_back_are_named() {
+    let (dir, base) = make_log(40, 3).await;
+    let data = copy(&base, dir.path(), "hash");
+    // Id 6 is the level-2 hash over entries 0..4.
+    exec(
+        &mut raw(&data).await,
+        "UPDATE hashes SET hash = zeroblob(32) WHERE id = 6",
+    )
+    .await;
+    assert_fails_with(
+        &armory(&data, &["verify"]),
+        "stored hash 6 (tree level 2, position 0)",
+    );
+
+    // An entry appended directly, with its hashes, but no checkpoint signed by the node.
+    let data = copy(&base, dir.path(), "extra");
+    let mut conn = raw(&data).await;
+    let mut entry: serde_json::Value = serde_json::from_slice(&entry(&mut conn, 39).await).unwrap();
+    entry["index"] = 40.into();
+    let bytes = armory_ledger::canonical::encode(&entry).unwrap();
+    let ids = RightEdge::ids_for_size(40);
+    let mut hashes = Vec::new();
+    for id in &ids {
+        let h: Vec<u8> = sqlx::query_scalar("SELECT hash FROM hashes WHERE id = ?")
+            .bind(*id as i64)
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+        hashes.push(armory_ledger::Hash::from_slice(&h).unwrap());
+    }
+    let mut edge = RightEdge::from_hashes(40, &hashes).unwrap();
+    let first = armory_ledger::merkle::stored_hash_count(40);
+    sqlx::query("INSERT INTO entries (idx, data) VALUES (40, ?)")
+        .bind(&bytes)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    for (k, h) in edge
+        .push(armory_ledger::merkle::leaf_hash(&bytes))
+        .iter()
+        .enumerate()
+    {
+        sqlx::query("INSERT INTO hashes (id, hash) VALUES (?, ?)")
+            .bind((first + k as u64) as i64)
+            .bind(&h.0[..])
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    }
+    drop(conn);
+    assert_fails_with(
+        &armory(&data, &["verify"]),
+        "no signed checkpoint covers entries 40..41",
+    );
+    // And the node refuses to write on top of it.
+    assert_fails_with(
+        &armory(&data, &["note", "more"]),
+        "does not match the stored tree",
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_append_only_triggers_refuse_edits_through_sqlite() {
+    let (_dir, data) = make_log(3, 3).await;
+    let url = format!("sqlite://{}", data.join("armory.db").display());
+    let mut conn = <SqliteConnection as sqlx::Connection>::connect(&url)
+        .await
+        .unwrap();
+    for sql in [
+        "UPDATE entries SET data = x'00' WHERE idx = 0",
+        "DELETE FROM checkpoints",
+        "DELETE FROM hashes WHERE id = 0",
+    ] {
+        let err = sqlx::raw_sql(sql).execute(&mut conn).await.unwrap_err();
+        assert!(err.to_string().contains("append-only"), "{err}");
+    }
+}
