@@ -29,11 +29,9 @@ fn acks(child: &mut Child) -> mpsc::Receiver<u64> {
             if let Some(n) = line
                 .strip_prefix("appended entry ")
                 .and_then(|r| r.split(' ').next())
-            {
-                if tx.send(n.parse().unwrap()).is_err() {
+                && tx.send(n.parse().unwrap()).is_err() {
                     break;
                 }
-            }
         }
     });
     rx
