@@ -392,9 +392,9 @@ impl<'a> Cx<'a> {
             return no(
                 RuleId::IncidentStop,
                 format!(
-                    "incident {iid} ({}) is open and stops {scope}: {}",
-                    i.description,
-                    kind_words(i.kind)
+                    "incident {iid}, {} (\"{}\"), is open and stops {scope}",
+                    kind_words(i.kind),
+                    i.description
                 ),
                 "the armorer and the safety representative close the incident with findings",
             );
@@ -1080,7 +1080,7 @@ impl<'a> Cx<'a> {
                         format!(
                             "firearm {firearm} is not issued to anyone, so it cannot be returned"
                         ),
-                        "issue it first; nothing to return",
+                        "nothing to return: it is already with its custodian",
                     );
                 };
                 let actor = self.actor.person.clone();
