@@ -253,17 +253,22 @@ fn every_rule_refusal_says_the_rule_why_and_what_is_needed() {
 fn overridable_refusals_say_who_may_override() {
     for (rule, r, _) in one_refusal_per_rule() {
         if let Some(roles) = rule.override_roles() {
-            if rule == RuleId::Credentials
-                || rule == RuleId::ArmorerDedicated
-                || rule == RuleId::DailyMeeting
-                || rule == RuleId::RehearsalCold
-            {
-                let first = roles[0].title();
+            assert!(
+                r.needed.contains("override"),
+                "{rule}: needed should offer the override: {r}"
+            );
+            for role in roles {
                 assert!(
-                    r.needed.contains(first) || r.needed.contains("override"),
-                    "{rule}: needed should name the override: {r}"
+                    r.needed.contains(role.title()),
+                    "{rule}: needed should name the {}: {r}",
+                    role.title()
                 );
             }
+        } else {
+            assert!(
+                !r.needed.contains("override"),
+                "{rule} cannot be overridden, yet: {r}"
+            );
         }
     }
 }
