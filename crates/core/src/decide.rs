@@ -567,6 +567,32 @@ impl<'a> Cx<'a> {
                         "nothing to do",
                     );
                 }
+                // Every item keeps a custodian who may hold it, and an issued firearm stays with a performer.
+                let remaining: Vec<Role> = p.roles.iter().copied().filter(|r| r != role).collect();
+                let still_custodian = self
+                    .policy
+                    .custodian_roles()
+                    .iter()
+                    .any(|r| remaining.contains(r));
+                let holds_items = self.state.firearms.values().any(|f| &f.custodian == person)
+                    || self
+                        .state
+                        .containers
+                        .values()
+                        .any(|c| &c.custodian == person && c.count > 0);
+                let holds_issued = self.state.firearms.values().any(
+                    |f| matches!(&f.custody, Custody::Issued { performer, .. } if performer == person),
+                );
+                if (holds_items && !still_custodian) || (holds_issued && *role == Role::Performer) {
+                    return no(
+                        RuleId::CustodianOnly,
+                        format!(
+                            "{} still holds firearms or ammunition and would no longer be allowed to",
+                            self.who(person)
+                        ),
+                        "take back what they hold, or assign another custodian, before revoking the role",
+                    );
+                }
                 self.events.push(Event::RoleRevoked {
                     person: person.clone(),
                     role: *role,

@@ -14,6 +14,7 @@ pub mod alerts;
 pub mod apply;
 pub mod command;
 pub mod decide;
+pub mod diff;
 pub mod event;
 pub mod ids;
 pub mod incident;
@@ -35,6 +36,7 @@ pub use alerts::{Alert, AlertKind, alerts};
 pub use apply::{ApplyError, apply, apply_all, apply_at, replay};
 pub use command::{Command, ContainerCount};
 pub use decide::decide;
+pub use diff::differences;
 pub use event::{CountResult, Event};
 pub use ids::{
     ContainerId, FirearmId, IncidentId, LocationId, LotId, PersonId, ProductionId, SceneId,

@@ -6,6 +6,7 @@
 
 mod harness;
 mod messages;
+mod misc;
 mod overrides;
 mod props;
 mod rust_day;

@@ -1,0 +1,209 @@
+//! Alerts, apply's errors, the JSON shapes the store and server rely on, replay differences,
+//! and the smaller people rules (anonymous reports, revoking a custodian's role).
+
+use super::harness::*;
+use crate::alerts::AlertKind;
+use crate::*;
+
+#[test]
+fn credentials_expiring_within_the_warning_period_raise_an_alert() {
+    let mut set = Set::production();
+    set.credential(ARMORER, "2021-11-03"); // 13 days after the shoot day: inside the 14-day warning
+    set.at(MORNING);
+    let a = alerts(&set.policy, &set.state, set.now);
+    let hit = a.iter().find(|a| matches!(&a.kind, AlertKind::CredentialExpiring { person, .. } if person == &pid(ARMORER)));
+    assert!(
+        hit.is_some_and(|a| a.rule == RuleId::Credentials && a.message.contains("in 13 days")),
+        "{a:?}"
+    );
+    set.credential(ARMORER, "2021-11-05");
+    assert!(alerts(&set.policy, &set.state, set.now).is_empty());
+    // Property masters need the permit only where they may act as custodian.
+    set.policy.property_master_may_be_custodian = true;
+    let a = alerts(&set.policy, &set.state, set.now);
+    assert!(a.iter().any(|a| matches!(&a.kind, AlertKind::CredentialExpiring { person, expires: None, .. } if person == &pid(PROP_MASTER))), "{a:?}");
+}
+
+#[test]
+fn apply_refuses_what_does_not_fit_and_changes_nothing() {
+    let set = Set::production();
+    let mut state = set.state.clone();
+    let bad = Event::RoundsRemoved {
+        container: cid("BOX-1"),
+        lot: lot("DUM-1"),
+        count: RoundCount::try_from(51).unwrap(),
+        reason: text("x"),
+    };
+    let err = apply(&mut state, &bad).unwrap_err();
+    assert!(err.to_string().contains("BOX-1"), "{err}");
+    assert_eq!(state, set.state);
+    let unknown = Event::FirearmReturned {
+        firearm: fid("NOPE"),
+        performer: pid(PERFORMER),
+        to: pid(ARMORER),
+        at: ts(MORNING),
+    };
+    assert!(apply(&mut state, &unknown).is_err());
+    assert_eq!(state, set.state);
+    // Entries come in order; the index of each is recorded.
+    assert!(
+        apply_at(
+            &mut state,
+            0,
+            &Event::Note {
+                text: "late".into()
+            }
+        )
+        .is_err()
+    );
+    let at = state.next_index + 5;
+    apply_at(
+        &mut state,
+        at,
+        &Event::Note {
+            text: "after entries the core skips".into(),
+        },
+    )
+    .unwrap();
+    assert_eq!((state.notes.last(), state.next_index), (Some(&at), at + 1));
+}
+
+#[test]
+fn json_shapes_are_stable_and_parse_through_the_domain_types() {
+    let e = Event::FirearmIssued {
+        firearm: fid("REV-1"),
+        performer: pid(PERFORMER),
+        scene: sid("CHURCH"),
+        day: date(DAY),
+        by: pid(ARMORER),
+        at: ts(MORNING),
+        due: ts("2021-10-21T13:30:00Z"),
+    };
+    assert_eq!(
+        serde_json::to_string(&e).unwrap(),
+        r#"{"type":"firearm_issued","firearm":"REV-1","performer":"ab","scene":"CHURCH","day":"2021-10-21","by":"hgr","at":"2021-10-21T13:00:00.000Z","due":"2021-10-21T13:30:00.000Z"}"#
+    );
+    let c: Command = serde_json::from_str(
+        r#"{"type":"issue","firearm":"REV-1","performer":"ab","scene":"CHURCH"}"#,
+    )
+    .unwrap();
+    assert_eq!(c, issue_cmd("REV-1", "CHURCH"));
+    let err = serde_json::from_str::<Command>(
+        r#"{"type":"issue","firearm":"REV 1","performer":"ab","scene":"CHURCH"}"#,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("firearm id"), "{err}");
+    let load: Command = serde_json::from_str(
+        r#"{"type":"load","firearm":"REV-1","chambers":["empty",{"round":"BOX-1"}]}"#,
+    )
+    .unwrap();
+    assert_eq!(load, load_cmd("REV-1", &[None, Some("BOX-1")]));
+    // No floats anywhere: a fractional count is refused.
+    assert!(
+        serde_json::from_str::<Event>(
+            r#"{"type":"rounds_removed","container":"B","lot":"L","count":1.5,"reason":"x"}"#
+        )
+        .is_err()
+    );
+    // The whole state and policy survive JSON.
+    let set = Set::ready_to_issue();
+    let back: State = serde_json::from_str(&serde_json::to_string(&set.state).unwrap()).unwrap();
+    assert_eq!(back, set.state);
+    let p: Policy = serde_json::from_str(r#"{"scene_window_minutes":45}"#).unwrap();
+    assert_eq!(
+        p,
+        Policy {
+            scene_window_minutes: 45,
+            ..Policy::default()
+        }
+    );
+}
+
+#[test]
+fn differences_name_the_path_that_disagrees() {
+    let set = Set::production();
+    let mut tables = set.state.clone();
+    assert!(differences(&set.state, &tables).is_empty());
+    tables.firearms.get_mut(&fid("REV-2")).unwrap().custodian = pid(PROP_MASTER);
+    tables.containers.get_mut(&cid("BOX-1")).unwrap().count = 49;
+    let d = differences(&set.state, &tables);
+    assert_eq!(
+        d,
+        vec![
+            r#"containers.BOX-1.count: 50 != 49"#.to_owned(),
+            r#"firearms.REV-2.custodian: "hgr" != "pm""#.to_owned()
+        ]
+    );
+}
+
+#[test]
+fn anonymous_reports_leave_the_reporter_out_where_policy_allows() {
+    let mut set = Set::production();
+    let report = |anonymous| Command::ReportIncident {
+        kind: IncidentKind::NearMiss,
+        severity: Severity::Note,
+        covers: Cover::All,
+        description: text("guns left on the cart over lunch"),
+        anonymous,
+    };
+    let events = set.ok(PERFORMER, Role::Performer, report(true));
+    assert!(matches!(
+        &events[..],
+        [Event::IncidentOpened {
+            reported_by: None,
+            ..
+        }]
+    ));
+    set.policy.anonymous_incident_reports = false;
+    set.refused(RuleId::Role, PERFORMER, Role::Performer, report(true));
+    set.ok(PERFORMER, Role::Performer, report(false));
+    set.refused(RuleId::Role, AUDITOR, Role::Auditor, report(false));
+    set.assert_replays();
+}
+
+#[test]
+fn a_custodian_keeps_the_role_while_holding_items() {
+    let mut set = Set::production();
+    set.refused(
+        RuleId::CustodianOnly,
+        ADMIN,
+        Role::Admin,
+        Command::RevokeRole {
+            person: pid(ARMORER),
+            role: Role::Armorer,
+        },
+    );
+    set.refused(
+        RuleId::CustodianOnly,
+        ADMIN,
+        Role::Admin,
+        Command::RemovePerson {
+            person: pid(ARMORER),
+        },
+    );
+    set.ok(
+        ADMIN,
+        Role::Admin,
+        Command::RevokeRole {
+            person: pid(ARMORER),
+            role: Role::PropertyMaster,
+        },
+    );
+    set.ok(
+        ADMIN,
+        Role::Admin,
+        Command::RemovePerson {
+            person: pid(PROP_MASTER),
+        },
+    );
+    set.refused(
+        RuleId::State,
+        ADMIN,
+        Role::Admin,
+        Command::GrantRole {
+            person: pid(PROP_MASTER),
+            role: Role::Armorer,
+        },
+    );
+    set.assert_replays();
+}
