@@ -84,12 +84,43 @@ impl Entry {
     /// The entry's canonical bytes.
     pub fn encode(&self) -> Result<Vec<u8>, EntryError> {
         self.check()?;
-        let value = serde_json::to_value(self).map_err(|e| EntryError::Shape(e.to_string()))?;
-        let bytes = canonical::encode(&value)?;
+        let bytes = self.write_canonical()?;
         if bytes.len() > MAX_ENTRY_SIZE {
             return Err(EntryError::TooLarge(bytes.len()));
         }
         Ok(bytes)
+    }
+
+    /// Writes the canonical form directly (keys in sorted order), without building a JSON tree.
+    fn write_canonical(&self) -> Result<Vec<u8>, CanonicalError> {
+        let mut out = Vec::with_capacity(320);
+        out.extend_from_slice(b"{\"actors\":[");
+        for (i, actor) in self.actors.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.push(b'{');
+            if let Some(assertion) = &actor.assertion {
+                out.extend_from_slice(b"\"assertion\":");
+                canonical::write(assertion, &mut out)?;
+                out.push(b',');
+            }
+            out.extend_from_slice(b"\"method\":");
+            canonical::write_string(&actor.method, &mut out);
+            out.extend_from_slice(b",\"person\":");
+            canonical::write_string(&actor.person, &mut out);
+            out.extend_from_slice(b",\"role\":");
+            canonical::write_string(&actor.role, &mut out);
+            out.push(b'}');
+        }
+        out.extend_from_slice(b"],\"event\":");
+        canonical::write(&self.event, &mut out)?;
+        out.extend_from_slice(format!(",\"index\":{},\"origin\":", self.index).as_bytes());
+        canonical::write_string(&self.origin, &mut out);
+        out.extend_from_slice(b",\"time\":");
+        canonical::write_string(&self.time, &mut out);
+        out.extend_from_slice(format!(",\"v\":{}}}", self.v).as_bytes());
+        Ok(out)
     }
 
     /// Parses an entry, refusing any bytes that are not its canonical encoding.
@@ -97,10 +128,23 @@ impl Entry {
         if bytes.len() > MAX_ENTRY_SIZE {
             return Err(EntryError::TooLarge(bytes.len()));
         }
-        let value = canonical::decode(bytes)?;
-        let entry: Entry =
-            serde_json::from_value(value).map_err(|e| EntryError::Shape(e.to_string()))?;
+        let entry: Entry = serde_json::from_slice(bytes).map_err(|e| {
+            if e.is_data() {
+                EntryError::Shape(e.to_string())
+            } else {
+                EntryError::Canonical(CanonicalError::Syntax(e.to_string()))
+            }
+        })?;
         entry.check()?;
+        let again = entry.write_canonical()?;
+        if again != bytes {
+            let offset = again
+                .iter()
+                .zip(bytes)
+                .position(|(a, b)| a != b)
+                .unwrap_or(again.len().min(bytes.len()));
+            return Err(CanonicalError::NotCanonical { offset }.into());
+        }
         Ok(entry)
     }
 
@@ -242,6 +286,34 @@ mod tests {
         let mut e = sample();
         e.event = json!({"type": "note", "text": "x".repeat(MAX_ENTRY_SIZE)});
         assert!(matches!(e.encode(), Err(EntryError::TooLarge(_))));
+    }
+
+    #[test]
+    fn the_direct_writer_matches_the_generic_canonical_form() {
+        let mut e = sample();
+        e.actors.push(Actor {
+            person: "p\u{e9}\"2".into(),
+            role: "performer".into(),
+            method: "passkey".into(),
+            assertion: Some(json!({"z": 1, "a": ["\u{1}"]})),
+        });
+        let direct = e.encode().unwrap();
+        let generic = canonical::encode(&serde_json::to_value(&e).unwrap()).unwrap();
+        assert_eq!(direct, generic);
+        assert_eq!(Entry::decode(&direct).unwrap(), e);
+        for bad in [
+            String::from_utf8(direct.clone())
+                .unwrap()
+                .replace("\"v\":1", "\"v\":1.0"),
+            String::from_utf8(direct.clone())
+                .unwrap()
+                .replace("{\"actors\"", "{ \"actors\""),
+            String::from_utf8(direct.clone())
+                .unwrap()
+                .replace("\"index\":7", "\"index\":7,\"index\":7"),
+        ] {
+            assert!(Entry::decode(bad.as_bytes()).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -175,17 +175,18 @@ pub async fn check_log<S: Store>(
 }
 
 async fn read_chunk<S: Store>(store: &S, start: u64, end: u64) -> Result<Chunk, StoreError> {
-    let entries = store.entries(start..end).await?;
-    let hashes = store
-        .stored_hashes(stored_hash_count(start)..stored_hash_count(end))
-        .await?;
     let cp_start = if start == 0 { 0 } else { start + 1 };
-    let checkpoints = store.checkpoints(cp_start..end + 1).await?;
+    // Three independent reads, on separate connections where the store has them.
+    let (entries, hashes, checkpoints) = tokio::join!(
+        store.entries(start..end),
+        store.stored_hashes(stored_hash_count(start)..stored_hash_count(end)),
+        store.checkpoints(cp_start..end + 1)
+    );
     Ok(Chunk {
         start,
         end,
-        entries,
-        hashes,
-        checkpoints,
+        entries: entries?,
+        hashes: hashes?,
+        checkpoints: checkpoints?,
     })
 }

@@ -434,26 +434,32 @@ impl Sequencer {
         let note = checkpoint
             .sign(&self.signer)
             .map_err(|e| StoreError::Sign(e.to_string()))?;
-        let mut tx = self.conn.begin().await?;
+        let mut entry_rows: Vec<(i64, &[u8])> = Vec::new();
+        let mut hash_rows: Vec<(i64, [u8; 32])> = Vec::new();
         let mut tree = self.edge.clone();
         for (_, first, entries) in accepted {
             for (i, bytes) in entries.iter().enumerate() {
                 let index = first + i as u64;
-                sqlx::query("INSERT INTO entries (idx, data) VALUES (?, ?)")
-                    .bind(to_i64(index)?)
-                    .bind(bytes)
-                    .execute(&mut *tx)
-                    .await?;
+                entry_rows.push((to_i64(index)?, bytes));
                 let first_id = stored_hash_count(index);
                 for (k, hash) in tree.push(leaf_hash(bytes)).iter().enumerate() {
-                    sqlx::query("INSERT INTO hashes (id, hash) VALUES (?, ?)")
-                        .bind(to_i64(first_id + k as u64)?)
-                        .bind(&hash.0[..])
-                        .execute(&mut *tx)
-                        .await?;
+                    hash_rows.push((to_i64(first_id + k as u64)?, hash.0));
                 }
             }
         }
+        let mut tx = self.conn.begin().await?;
+        insert_rows(
+            &mut tx,
+            "entries (idx, data)",
+            entry_rows.iter().map(|(k, v)| (*k, *v)),
+        )
+        .await?;
+        insert_rows(
+            &mut tx,
+            "hashes (id, hash)",
+            hash_rows.iter().map(|(k, v)| (*k, &v[..])),
+        )
+        .await?;
         sqlx::query("INSERT INTO checkpoints (size, note) VALUES (?, ?)")
             .bind(to_i64(checkpoint.size)?)
             .bind(&note)
@@ -462,6 +468,27 @@ impl Sequencer {
         tx.commit().await?;
         Ok(note)
     }
+}
+
+/// Inserts (key, blob) rows with as few statements as possible: each statement is a round trip
+/// to SQLite's worker thread.
+async fn insert_rows<'a>(
+    conn: &mut SqliteConnection,
+    table: &str,
+    rows: impl Iterator<Item = (i64, &'a [u8])>,
+) -> Result<(), StoreError> {
+    const PER_STATEMENT: usize = 256;
+    let rows: Vec<(i64, &[u8])> = rows.collect();
+    for chunk in rows.chunks(PER_STATEMENT) {
+        let values = vec!["(?, ?)"; chunk.len()].join(",");
+        let sql = format!("INSERT INTO {table} VALUES {values}");
+        let mut query = sqlx::query(&sql);
+        for (key, blob) in chunk {
+            query = query.bind(*key).bind(*blob);
+        }
+        query.execute(&mut *conn).await?;
+    }
+    Ok(())
 }
 
 fn rows_u64_blob(rows: Vec<sqlx::sqlite::SqliteRow>) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
