@@ -223,6 +223,22 @@ fn place(s: &mut State, index: u64, event: &Event) -> Placed {
                 .or_default()
                 .insert(*duty);
         }
+        Event::DutyReleased { day, person, duty } => {
+            let d = s
+                .days
+                .get_mut(day)
+                .ok_or_else(|| format!("no staffing on {day}"))?;
+            let duties = d
+                .duties
+                .get_mut(person)
+                .ok_or_else(|| format!("{person} has no duty on {day}"))?;
+            if !duties.remove(duty) {
+                return Err(format!("{person} has no duty {duty} on {day}"));
+            }
+            if duties.is_empty() {
+                d.duties.remove(person);
+            }
+        }
         Event::ArmorerDesignated { day, person } => {
             s.days.entry(*day).or_default().armorer = Some(person.clone());
         }

@@ -89,6 +89,15 @@ pub enum Command {
         /// As what.
         duty: Role,
     },
+    /// Staffing: take a duty off a person for `day`.
+    ReleaseDuty {
+        /// Which day.
+        day: Date,
+        /// Who.
+        person: PersonId,
+        /// Which duty.
+        duty: Role,
+    },
     /// Designate the day's armorer (ARMORER-DEDICATED).
     DesignateArmorer {
         /// Which day.
@@ -361,6 +370,7 @@ impl Command {
             Command::RemovePerson { .. } => "remove_person",
             Command::RecordCredential { .. } => "record_credential",
             Command::AssignDuty { .. } => "assign_duty",
+            Command::ReleaseDuty { .. } => "release_duty",
             Command::DesignateArmorer { .. } => "designate_armorer",
             Command::AddLocation { .. } => "add_location",
             Command::SetLocationLock { .. } => "set_location_lock",

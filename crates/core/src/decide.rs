@@ -677,6 +677,28 @@ impl<'a> Cx<'a> {
                 });
                 Ok(())
             }
+            Command::ReleaseDuty { day, person, duty } => {
+                self.actor_as(&[Role::Producer, Role::FirstAd], "change duties")?;
+                let has = self
+                    .state
+                    .days
+                    .get(day)
+                    .and_then(|d| d.duties.get(person))
+                    .is_some_and(|d| d.contains(duty));
+                if !has {
+                    return no(
+                        RuleId::State,
+                        format!("{} has no {} duty on {day}", self.who(person), duty.title()),
+                        "nothing to release",
+                    );
+                }
+                self.events.push(Event::DutyReleased {
+                    day: *day,
+                    person: person.clone(),
+                    duty: *duty,
+                });
+                Ok(())
+            }
             Command::DesignateArmorer { day, person } => {
                 self.actor_as(
                     &[Role::Producer, Role::FirstAd],

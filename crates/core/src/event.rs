@@ -69,6 +69,12 @@ pub enum Event {
         person: PersonId,
         duty: Role,
     },
+    /// A person no longer works in `duty` on `day`.
+    DutyReleased {
+        day: Date,
+        person: PersonId,
+        duty: Role,
+    },
     /// The day's armorer was designated.
     ArmorerDesignated { day: Date, person: PersonId },
     /// A location was added.
@@ -268,6 +274,7 @@ impl Event {
             Event::PersonRemoved { .. } => "person_removed",
             Event::CredentialRecorded { .. } => "credential_recorded",
             Event::DutyAssigned { .. } => "duty_assigned",
+            Event::DutyReleased { .. } => "duty_released",
             Event::ArmorerDesignated { .. } => "armorer_designated",
             Event::LocationAdded { .. } => "location_added",
             Event::LocationLockSet { .. } => "location_lock_set",

@@ -14,6 +14,7 @@ pub mod alerts;
 pub mod apply;
 pub mod command;
 pub mod decide;
+pub mod demo;
 pub mod diff;
 pub mod event;
 pub mod ids;

@@ -1,0 +1,962 @@
+//! Demo scripts: a shoot day as a list of steps (who acts, when, what they attempt, what should
+//! happen), for `armory demo` and for benchmarks of a realistic mix of commands. `Scenario::Safe`
+//! is a production's day done right: intake, verification, staffing, plans, the meeting, loads,
+//! show checks, issues, blanks fired in a take, returns and the wrap reconciliation.
+//! `Scenario::Unsafe` is the day of RULES.md §1: each failure F1–F9 is attempted and refused by
+//! its rule, then done the safe way. Pure data: the caller plays it through `decide` (and a store).
+
+use crate::command::{Command, ContainerCount};
+use crate::ids::{ContainerId, FirearmId, LocationId, LotId, PersonId, ProductionId, SceneId};
+use crate::incident::DischargeKind;
+use crate::items::{
+    AmmoKind, BlankLoad, Calibre, ChamberLoad, FirearmClass, ItemRef, Positions, RoundCheck,
+    RoundCount, SerialNumber,
+};
+use crate::parse::ParseError;
+use crate::people::{Actor, AuthMethod, CredentialKind, CredentialNumber, Role};
+use crate::policy::{ENTERTAINMENT_FIREARMS_PERMIT, Policy};
+use crate::rules::RuleId;
+use crate::scene::{FirearmPlan, PlannedFirearm, PlannedLoad, SceneKind};
+use crate::text::{Name, Text};
+use crate::time::{Date, TimeError, Timestamp};
+
+/// Which day to play.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scenario {
+    /// A shoot day done right.
+    Safe,
+    /// The Rust day: every failure refused, then done safely.
+    Unsafe,
+}
+
+/// One act of the script.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Step {
+    /// When it happens.
+    pub at: Timestamp,
+    /// Who attempts it.
+    pub actor: Actor,
+    /// What they attempt.
+    pub command: Command,
+    /// What is going on, in plain words.
+    pub says: String,
+    /// `Some(rule)` if the act must be refused by that rule; `None` if it must be accepted.
+    pub refused_by: Option<RuleId>,
+}
+
+/// A script literal that does not parse (a bug in this file, reported instead of panicking).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DemoError {
+    /// A value.
+    #[error(transparent)]
+    Parse(#[from] ParseError),
+    /// A time.
+    #[error(transparent)]
+    Time(#[from] TimeError),
+}
+
+/// The policy the scripts are written for: a set in New Mexico in October (UTC-6).
+pub fn policy() -> Policy {
+    Policy {
+        utc_offset_minutes: -360,
+        ..Policy::default()
+    }
+}
+
+/// The shoot day of the scripts.
+pub const SHOOT_DAY: &str = "2021-10-21";
+
+/// The steps of a scenario, in order.
+pub fn script(scenario: Scenario) -> Result<Vec<Step>, DemoError> {
+    let mut s = Script {
+        steps: Vec::new(),
+        at: Timestamp::parse_rfc3339("2021-10-20T20:00:00Z")?,
+    };
+    s.intake()?;
+    match scenario {
+        Scenario::Safe => s.safe_day()?,
+        Scenario::Unsafe => s.unsafe_day()?,
+    }
+    Ok(s.steps)
+}
+
+const ADMIN: &str = "adm";
+const ARMORER: &str = "hannah";
+const FIRST_AD: &str = "dave";
+const PERFORMER: &str = "alec";
+const SAFETY_REP: &str = "sam";
+const PRODUCER: &str = "pat";
+const PROP_MASTER: &str = "sarah";
+
+fn person(s: &str) -> Result<PersonId, ParseError> {
+    PersonId::parse(s)
+}
+fn firearm(s: &str) -> Result<FirearmId, ParseError> {
+    FirearmId::parse(s)
+}
+fn container(s: &str) -> Result<ContainerId, ParseError> {
+    ContainerId::parse(s)
+}
+fn scene(s: &str) -> Result<SceneId, ParseError> {
+    SceneId::parse(s)
+}
+fn name(s: &str) -> Result<Name, ParseError> {
+    Name::parse(s)
+}
+fn text(s: &str) -> Result<Text, ParseError> {
+    Text::parse(s)
+}
+fn count(n: u32) -> Result<RoundCount, ParseError> {
+    RoundCount::try_from(n)
+}
+fn day() -> Result<Date, TimeError> {
+    Date::parse(SHOOT_DAY)
+}
+fn actor(who: &str, role: Role) -> Result<Actor, ParseError> {
+    Ok(Actor::new(person(who)?, role, AuthMethod::Pin))
+}
+
+struct Script {
+    steps: Vec<Step>,
+    at: Timestamp,
+}
+
+impl Script {
+    fn step(
+        &mut self,
+        who: &str,
+        role: Role,
+        says: &str,
+        command: Command,
+        refused_by: Option<RuleId>,
+    ) -> Result<(), DemoError> {
+        self.steps.push(Step {
+            at: self.at,
+            actor: actor(who, role)?,
+            command,
+            says: says.to_owned(),
+            refused_by,
+        });
+        self.at = self.at.plus_minutes(2);
+        Ok(())
+    }
+    fn ok(&mut self, who: &str, role: Role, says: &str, command: Command) -> Result<(), DemoError> {
+        self.step(who, role, says, command, None)
+    }
+    fn no(
+        &mut self,
+        rule: RuleId,
+        who: &str,
+        role: Role,
+        says: &str,
+        command: Command,
+    ) -> Result<(), DemoError> {
+        self.step(who, role, says, command, Some(rule))
+    }
+    fn at(&mut self, t: &str) -> Result<(), DemoError> {
+        self.at = Timestamp::parse_rfc3339(t)?;
+        Ok(())
+    }
+
+    fn receive(
+        id: &str,
+        kind: AmmoKind,
+        n: u32,
+        into: &str,
+        supplier: &str,
+        leftover: Option<&str>,
+    ) -> Result<Command, DemoError> {
+        Ok(Command::ReceiveLot {
+            lot: LotId::parse(id)?,
+            kind,
+            calibre: Calibre::parse(".45 Long Colt")?,
+            maker: name("Starline")?,
+            headstamp: name("STARLINE 45 COLT")?,
+            supplier: name(supplier)?,
+            shipment: None,
+            count: count(n)?,
+            container: container(into)?,
+            location: LocationId::parse("SAFE")?,
+            leftover_from: leftover.map(name).transpose()?,
+        })
+    }
+
+    fn load(f: &str, rounds: &[Option<&str>]) -> Result<Command, DemoError> {
+        let chambers = rounds
+            .iter()
+            .map(|r| {
+                r.map_or(Ok(ChamberLoad::Empty), |c| {
+                    container(c).map(ChamberLoad::Round)
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Command::Load {
+            firearm: firearm(f)?,
+            chambers,
+        })
+    }
+
+    fn show(f: &str, sc: &str, first_ad: &str) -> Result<Command, DemoError> {
+        Ok(Command::ShowCheck {
+            firearm: firearm(f)?,
+            scene: scene(sc)?,
+            performer: actor(PERFORMER, Role::Performer)?,
+            first_ad: actor(first_ad, Role::FirstAd)?,
+        })
+    }
+
+    fn issue(f: &str, sc: &str, to: &str) -> Result<Command, DemoError> {
+        Ok(Command::Issue {
+            firearm: firearm(f)?,
+            performer: person(to)?,
+            scene: scene(sc)?,
+        })
+    }
+
+    fn plan(
+        sc: &str,
+        kind: SceneKind,
+        f: &str,
+        load: PlannedLoad,
+        shields: bool,
+    ) -> Result<Command, DemoError> {
+        Ok(Command::PlanScene {
+            scene: scene(sc)?,
+            day: day()?,
+            kind,
+            window_minutes: Some(30),
+            plan: FirearmPlan {
+                firearms: vec![PlannedFirearm {
+                    firearm: firearm(f)?,
+                    load,
+                    handler: person(PERFORMER)?,
+                    muzzle_direction: text(
+                        "cross-draw, muzzle down and away from the camera position",
+                    )?,
+                }],
+                distances: text("no person within 20 ft of the muzzle line")?,
+                shields: if shields {
+                    Some(text(
+                        "polycarbonate shield in front of camera and operator",
+                    )?)
+                } else {
+                    None
+                },
+                remote_camera: false,
+                blanks_in_rehearsal_exception: None,
+            },
+        })
+    }
+
+    fn meeting(scenes: &[&str]) -> Result<Command, DemoError> {
+        Ok(Command::HoldMeeting {
+            day: day()?,
+            scenes: scenes.iter().map(|s| scene(s)).collect::<Result<_, _>>()?,
+            attendees: [ARMORER, FIRST_AD, PERFORMER, SAFETY_REP]
+                .iter()
+                .map(|p| person(p))
+                .collect::<Result<_, _>>()?,
+            topics: vec![
+                text("Safety Bulletin #1 read aloud")?,
+                text("finger off the trigger; never point at anyone")?,
+            ],
+            safety_rep: Some(actor(SAFETY_REP, Role::SafetyRep)?),
+        })
+    }
+
+    fn item(f: &str) -> Result<ItemRef, ParseError> {
+        firearm(f).map(ItemRef::Firearm)
+    }
+
+    /// The day before: the production, its people, storage, firearms and verified ammunition.
+    fn intake(&mut self) -> Result<(), DemoError> {
+        self.ok(
+            ADMIN,
+            Role::Admin,
+            "The production opens its log.",
+            Command::OpenProduction {
+                production: ProductionId::parse("rust")?,
+                title: name("Rust")?,
+                admin_name: name("Production office")?,
+            },
+        )?;
+        for (id, n, roles) in [
+            (ARMORER, "Hannah", vec![Role::Armorer, Role::PropertyMaster]),
+            (FIRST_AD, "Dave", vec![Role::FirstAd]),
+            (PERFORMER, "Alec", vec![Role::Performer]),
+            (SAFETY_REP, "Sam", vec![Role::SafetyRep]),
+            (PRODUCER, "Pat", vec![Role::Producer]),
+            (PROP_MASTER, "Sarah", vec![Role::PropertyMaster]),
+        ] {
+            self.ok(
+                ADMIN,
+                Role::Admin,
+                &format!("{n} joins the production."),
+                Command::AddPerson {
+                    person: person(id)?,
+                    name: name(n)?,
+                    roles,
+                },
+            )?;
+        }
+        self.ok(
+            ADMIN,
+            Role::Admin,
+            "The armorer's entertainment firearms permit is recorded.",
+            Command::RecordCredential {
+                person: person(ARMORER)?,
+                kind: CredentialKind::parse(ENTERTAINMENT_FIREARMS_PERMIT)?,
+                number: CredentialNumber::parse("EFP-0042")?,
+                expires: Date::parse("2022-06-30")?,
+            },
+        )?;
+        self.ok(
+            ARMORER,
+            Role::Armorer,
+            "The gun safe on the prop truck.",
+            Command::AddLocation {
+                location: LocationId::parse("SAFE")?,
+                name: name("Gun safe, prop truck")?,
+                locked: true,
+            },
+        )?;
+        self.ok(
+            ARMORER,
+            Role::Armorer,
+            "The prop cart outside the church.",
+            Command::AddLocation {
+                location: LocationId::parse("CART")?,
+                name: name("Prop cart")?,
+                locked: false,
+            },
+        )?;
+        for (f, serial) in [
+            ("REV-1", "PT-1001"),
+            ("REV-2", "PT-1002"),
+            ("REV-3", "PT-1003"),
+        ] {
+            self.ok(
+                ARMORER,
+                Role::Armorer,
+                &format!("Revolver {f} is registered and locked in the safe."),
+                Command::RegisterFirearm {
+                    firearm: firearm(f)?,
+                    serial: SerialNumber::parse(serial)?,
+                    make: name("Pietta")?,
+                    model: name("1873 Single Action Army")?,
+                    calibre: Calibre::parse(".45 Long Colt")?,
+                    class: FirearmClass::Functional,
+                    positions: Positions::try_from(6)?,
+                    location: LocationId::parse("SAFE")?,
+                },
+            )?;
+        }
+        self.ok(
+            ARMORER,
+            Role::Armorer,
+            "50 dummies arrive from the prop house.",
+            Self::receive("DUM-1", AmmoKind::Dummy, 50, "BOX-1", "Prop house", None)?,
+        )?;
+        self.ok(
+            ARMORER,
+            Role::Armorer,
+            "24 quarter-load blanks arrive.",
+            Self::receive(
+                "BLK-1",
+                AmmoKind::Blank(BlankLoad::Quarter),
+                24,
+                "BOX-2",
+                "Prop house",
+                None,
+            )?,
+        )?;
+        self.ok(
+            ARMORER,
+            Role::Armorer,
+            "Every dummy is rattled and looked at.",
+            Command::VerifyLot {
+                lot: LotId::parse("DUM-1")?,
+                results: vec![RoundCheck::Rattled; 50],
+            },
+        )?;
+        self.ok(
+            ARMORER,
+            Role::Armorer,
+            "Every blank's crimp is checked.",
+            Command::VerifyLot {
+                lot: LotId::parse("BLK-1")?,
+                results: vec![RoundCheck::Crimped; 24],
+            },
+        )?;
+        Ok(())
+    }
+
+    /// Staffing, plans and the meeting of the shoot day morning.
+    fn morning(&mut self) -> Result<(), DemoError> {
+        self.at("2021-10-21T13:00:00Z")?;
+        self.ok(
+            PRODUCER,
+            Role::Producer,
+            "Hannah is designated today's armorer, with no other duty.",
+            Command::DesignateArmorer {
+                day: day()?,
+                person: person(ARMORER)?,
+            },
+        )?;
+        self.ok(
+            FIRST_AD,
+            Role::FirstAd,
+            "The church rehearsal is planned cold, with a shield.",
+            Self::plan(
+                "CHURCH",
+                SceneKind::Rehearsal,
+                "REV-1",
+                PlannedLoad::Cold,
+                true,
+            )?,
+        )?;
+        self.ok(
+            FIRST_AD,
+            Role::FirstAd,
+            "The take is planned with blanks in REV-2.",
+            Self::plan(
+                "CHURCH-TAKE",
+                SceneKind::Take,
+                "REV-2",
+                PlannedLoad::Blanks,
+                true,
+            )?,
+        )?;
+        self.ok(
+            FIRST_AD,
+            Role::FirstAd,
+            "The safety meeting covers both scenes; everyone attends.",
+            Self::meeting(&["CHURCH", "CHURCH-TAKE"])?,
+        )?;
+        Ok(())
+    }
+
+    /// The rehearsal, the take and the wrap, done right.
+    fn rehearsal_take_and_wrap(&mut self, blanks_left: u32) -> Result<(), DemoError> {
+        let e = None;
+        self.ok(
+            ARMORER,
+            Role::Armorer,
+            "The armorer takes REV-1 out of the safe.",
+            Command::TakeOut {
+                item: Self::item("REV-1")?,
+            },
+        )?;
+        self.ok(
+            ARMORER,
+            Role::Armorer,
+            "Every chamber of REV-1 is recorded empty.",
+            Self::load("REV-1", &[e; 6])?,
+        )?;
+        self.ok(
+            ARMORER,
+            Role::Armorer,
+            "REV-1 is shown cold to Alec and Dave; both confirm.",
+            Self::show("REV-1", "CHURCH", FIRST_AD)?,
+        )?;
+        self.ok(
+            ARMORER,
+            Role::Armorer,
+            "The armorer hands REV-1 to Alec.",
+            Self::issue("REV-1", "CHURCH", PERFORMER)?,
+        )?;
+        self.ok(
+            ARMORER,
+            Role::Armorer,
+            "After the rehearsal the armorer takes REV-1 back.",
+            Command::Return {
+                firearm: firearm("REV-1")?,
+            },
+        )?;
+        self.ok(
+            ARMORER,
+            Role::Armorer,
+            "REV-1 goes back into the safe.",
+            Command::Store {
+                item: Self::item("REV-1")?,
+                location: LocationId::parse("SAFE")?,
+            },
+        )?;
+        let b = Some("BOX-2");
+        self.ok(
+            ARMORER,
+            Role::Armorer,
+            "REV-2 is taken out for the take.",
+            Command::TakeOut {
+                item: Self::item("REV-2")?,
+            },
+        )?;
+        self.ok(
+            ARMORER,
+            Role::Armorer,
+            "Two blanks in chambers 1 and 2, four empty.",
+            Self::load("REV-2", &[b, b, e, e, e, e])?,
+        )?;
+        self.ok(
+            ARMORER,
+            Role::Armorer,
+            "REV-2 is shown to Alec and Dave; both confirm.",
+            Self::show("REV-2", "CHURCH-TAKE", FIRST_AD)?,
+        )?;
+        self.ok(
+            ARMORER,
+            Role::Armorer,
+            "The armorer hands REV-2 to Alec for the take.",
+            Self::issue("REV-2", "CHURCH-TAKE", PERFORMER)?,
+        )?;
+        self.ok(
+            ARMORER,
+            Role::Armorer,
+            "Both blanks fire as planned and are counted.",
+            Command::Expend {
+                firearm: firearm("REV-2")?,
+                positions: vec![1, 2],
+            },
+        )?;
+        self.ok(
+            ARMORER,
+            Role::Armorer,
+            "The armorer takes REV-2 back after the take.",
+            Command::Return {
+                firearm: firearm("REV-2")?,
+            },
+        )?;
+        self.ok(
+            ARMORER,
+            Role::Armorer,
+            "The spent casings come out; every chamber is empty.",
+            Command::Unload {
+                firearm: firearm("REV-2")?,
+            },
+        )?;
+        self.ok(
+            ARMORER,
+            Role::Armorer,
+            "REV-2 goes back into the safe.",
+            Command::Store {
+                item: Self::item("REV-2")?,
+                location: LocationId::parse("SAFE")?,
+            },
+        )?;
+        self.at("2021-10-22T01:00:00Z")?;
+        self.ok(
+            ARMORER,
+            Role::Armorer,
+            "Wrap: every firearm is in the safe and every box is counted; the counts balance.",
+            Command::Reconcile {
+                day: day()?,
+                counts: vec![
+                    ContainerCount {
+                        container: container("BOX-1")?,
+                        count: count(50)?,
+                    },
+                    ContainerCount {
+                        container: container("BOX-2")?,
+                        count: count(blanks_left)?,
+                    },
+                ],
+            },
+        )?;
+        Ok(())
+    }
+
+    fn safe_day(&mut self) -> Result<(), DemoError> {
+        self.morning()?;
+        self.rehearsal_take_and_wrap(22)
+    }
+
+    fn unsafe_day(&mut self) -> Result<(), DemoError> {
+        use RuleId as R;
+        let e = None;
+        self.no(
+            R::LiveNever,
+            ARMORER,
+            Role::Armorer,
+            "F1: five live rounds are offered with the dummies.",
+            Self::receive("LIVE-1", AmmoKind::Live, 5, "BAG", "Individual", None)?,
+        )?;
+        self.ok(
+            ARMORER,
+            Role::Armorer,
+            "F2: the armorer's leftovers from another film enter as their own lot.",
+            Self::receive(
+                "LEFT-1",
+                AmmoKind::Dummy,
+                12,
+                "BAG-1",
+                "Armorer's own stock",
+                Some("a previous film"),
+            )?,
+        )?;
+        self.no(
+            R::ContainerPure,
+            ARMORER,
+            Role::Armorer,
+            "F2: the leftovers are poured into the box labelled dummies.",
+            Command::TransferRounds {
+                from: container("BAG-1")?,
+                to: container("BOX-1")?,
+                count: count(12)?,
+            },
+        )?;
+        self.no(
+            R::LotVerified,
+            ARMORER,
+            Role::Armorer,
+            "F1: a revolver is loaded from the unchecked leftovers.",
+            Self::load("REV-3", &[Some("BAG-1"), e, e, e, e, e])?,
+        )?;
+        let mut results = vec![RoundCheck::Rattled; 12];
+        results[7] = RoundCheck::Live;
+        self.ok(
+            ARMORER,
+            Role::Armorer,
+            "F1: checking every round finds a live one; all firearm work stops.",
+            Command::VerifyLot {
+                lot: LotId::parse("LEFT-1")?,
+                results,
+            },
+        )?;
+        self.no(
+            R::IncidentStop,
+            ARMORER,
+            Role::Armorer,
+            "F1: loading anything while the incident is open.",
+            Self::load("REV-1", &[e; 6])?,
+        )?;
+        self.ok(
+            ARMORER,
+            Role::Armorer,
+            "The leftover lot is removed and handed to the sheriff.",
+            Command::RemoveRounds {
+                container: container("BAG-1")?,
+                count: count(12)?,
+                reason: text("live round found; lot removed and handed to the sheriff")?,
+            },
+        )?;
+        self.ok(
+            ARMORER,
+            Role::Armorer,
+            "The armorer and the safety representative close the incident with findings.",
+            Command::CloseIncident {
+                incident: crate::ids::IncidentId::sequential(1),
+                findings: text(
+                    "the live round came from the leftover lot; lot removed; other lots re-checked",
+                )?,
+                safety_rep: actor(SAFETY_REP, Role::SafetyRep)?,
+            },
+        )?;
+        self.at("2021-10-21T13:00:00Z")?;
+        self.no(
+            R::RehearsalCold,
+            FIRST_AD,
+            Role::FirstAd,
+            "F9: the rehearsal is planned with blanks.",
+            Self::plan(
+                "CHURCH",
+                SceneKind::Rehearsal,
+                "REV-1",
+                PlannedLoad::Blanks,
+                true,
+            )?,
+        )?;
+        self.no(
+            R::ScenePlan,
+            FIRST_AD,
+            Role::FirstAd,
+            "F9: the plan has no shield and no remote camera.",
+            Self::plan(
+                "CHURCH",
+                SceneKind::Rehearsal,
+                "REV-1",
+                PlannedLoad::Cold,
+                false,
+            )?,
+        )?;
+        self.ok(
+            PRODUCER,
+            Role::Producer,
+            "The producer gives the armorer props duty today as well.",
+            Command::AssignDuty {
+                day: day()?,
+                person: person(ARMORER)?,
+                duty: Role::PropertyMaster,
+            },
+        )?;
+        self.no(
+            R::ArmorerDedicated,
+            PRODUCER,
+            Role::Producer,
+            "F8: she is then designated the day's armorer.",
+            Command::DesignateArmorer {
+                day: day()?,
+                person: person(ARMORER)?,
+            },
+        )?;
+        self.ok(
+            ARMORER,
+            Role::Armorer,
+            "REV-1 comes out of the safe.",
+            Command::TakeOut {
+                item: Self::item("REV-1")?,
+            },
+        )?;
+        self.no(
+            R::LoadExplicit,
+            ARMORER,
+            Role::Armorer,
+            "F4: three of six chambers are looked at.",
+            Self::load("REV-1", &[e; 3])?,
+        )?;
+        self.ok(
+            ARMORER,
+            Role::Armorer,
+            "Every chamber of REV-1 is recorded empty.",
+            Self::load("REV-1", &[e; 6])?,
+        )?;
+        self.ok(
+            FIRST_AD,
+            Role::FirstAd,
+            "The rehearsal is planned cold, with a shield.",
+            Self::plan(
+                "CHURCH",
+                SceneKind::Rehearsal,
+                "REV-1",
+                PlannedLoad::Cold,
+                true,
+            )?,
+        )?;
+        self.no(
+            R::CustodianOnly,
+            FIRST_AD,
+            Role::FirstAd,
+            "F3: the 1st AD hands the revolver to the actor.",
+            Self::issue("REV-1", "CHURCH", PERFORMER)?,
+        )?;
+        self.no(
+            R::ShowCheck,
+            ARMORER,
+            Role::Armorer,
+            "F4: \"cold gun\" is called without showing it.",
+            Self::issue("REV-1", "CHURCH", PERFORMER)?,
+        )?;
+        self.ok(
+            ARMORER,
+            Role::Armorer,
+            "REV-1 is shown cold to Alec and Dave; both confirm.",
+            Self::show("REV-1", "CHURCH", FIRST_AD)?,
+        )?;
+        self.no(
+            R::DailyMeeting,
+            ARMORER,
+            Role::Armorer,
+            "F7: no safety meeting was held today.",
+            Self::issue("REV-1", "CHURCH", PERFORMER)?,
+        )?;
+        self.ok(
+            FIRST_AD,
+            Role::FirstAd,
+            "The safety meeting is held; everyone attends.",
+            Self::meeting(&["CHURCH"])?,
+        )?;
+        self.no(
+            R::ArmorerDedicated,
+            ARMORER,
+            Role::Armorer,
+            "F8: nobody is designated today's dedicated armorer.",
+            Self::issue("REV-1", "CHURCH", PERFORMER)?,
+        )?;
+        self.ok(
+            ARMORER,
+            Role::Armorer,
+            "REV-3 is taken out to the cart.",
+            Command::TakeOut {
+                item: Self::item("REV-3")?,
+            },
+        )?;
+        self.ok(
+            FIRST_AD,
+            Role::FirstAd,
+            "F6: the accidental discharge is reported; REV-3 is stopped until investigated.",
+            Command::ReportDischarge {
+                firearm: firearm("REV-3")?,
+                kind: DischargeKind::Accidental,
+                positions: vec![],
+                description: text("REV-3 fired while being handled at the cart")?,
+            },
+        )?;
+        self.no(
+            R::IncidentStop,
+            ARMORER,
+            Role::Armorer,
+            "F6: REV-3 is loaded again without an investigation.",
+            Self::load("REV-3", &[e; 6])?,
+        )?;
+        self.no(
+            R::CustodianOnly,
+            FIRST_AD,
+            Role::FirstAd,
+            "F3: the 1st AD takes a revolver back from the actor.",
+            Command::Return {
+                firearm: firearm("REV-1")?,
+            },
+        )?;
+        // The safe version of the rest of the day.
+        self.ok(
+            PRODUCER,
+            Role::Producer,
+            "The props duty goes to the property master instead.",
+            Command::ReleaseDuty {
+                day: day()?,
+                person: person(ARMORER)?,
+                duty: Role::PropertyMaster,
+            },
+        )?;
+        self.ok(
+            PRODUCER,
+            Role::Producer,
+            "Sarah takes the props duty.",
+            Command::AssignDuty {
+                day: day()?,
+                person: person(PROP_MASTER)?,
+                duty: Role::PropertyMaster,
+            },
+        )?;
+        self.ok(
+            PRODUCER,
+            Role::Producer,
+            "Hannah is designated today's armorer, with no other duty.",
+            Command::DesignateArmorer {
+                day: day()?,
+                person: person(ARMORER)?,
+            },
+        )?;
+        self.ok(
+            ARMORER,
+            Role::Armorer,
+            "The armorer hands the verified-cold REV-1 to Alec.",
+            Self::issue("REV-1", "CHURCH", PERFORMER)?,
+        )?;
+        self.at("2021-10-21T14:00:00Z")?;
+        self.ok(
+            ARMORER,
+            Role::Armorer,
+            "After the rehearsal the armorer takes REV-1 back.",
+            Command::Return {
+                firearm: firearm("REV-1")?,
+            },
+        )?;
+        self.ok(
+            ARMORER,
+            Role::Armorer,
+            "The armorer and the safety representative close the discharge incident with findings.",
+            Command::CloseIncident {
+                incident: crate::ids::IncidentId::sequential(2),
+                findings: text(
+                    "worn hammer notch on REV-3; withdrawn from use and sent for repair",
+                )?,
+                safety_rep: actor(SAFETY_REP, Role::SafetyRep)?,
+            },
+        )?;
+        for f in ["REV-1", "REV-3"] {
+            self.ok(
+                ARMORER,
+                Role::Armorer,
+                &format!("{f} goes back into the safe."),
+                Command::Store {
+                    item: Self::item(f)?,
+                    location: LocationId::parse("SAFE")?,
+                },
+            )?;
+        }
+        self.at("2021-10-22T01:00:00Z")?;
+        self.ok(
+            ARMORER,
+            Role::Armorer,
+            "Wrap: every firearm is in the safe and every box is counted; the counts balance.",
+            Command::Reconcile {
+                day: day()?,
+                counts: vec![
+                    ContainerCount {
+                        container: container("BOX-1")?,
+                        count: count(50)?,
+                    },
+                    ContainerCount {
+                        container: container("BOX-2")?,
+                        count: count(24)?,
+                    },
+                ],
+            },
+        )?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::panic)]
+
+    use super::*;
+    use crate::{Event, State, apply, decide, replay};
+
+    /// Plays a script as the store would, checking each step's expected outcome.
+    fn play(scenario: Scenario) -> (State, Vec<Event>) {
+        let policy = policy();
+        let mut state = State::new();
+        let mut log = Vec::new();
+        for (n, step) in script(scenario).unwrap().into_iter().enumerate() {
+            let events = match (
+                decide(&policy, &state, &step.actor, &step.command, step.at),
+                step.refused_by,
+            ) {
+                (Ok(events), None) => events,
+                (Err(r), Some(rule)) if r.rule == rule => {
+                    vec![r.to_event(&step.actor, &step.command)]
+                }
+                (outcome, expected) => panic!(
+                    "step {n} ({}) expected {expected:?}, got {outcome:?}",
+                    step.says
+                ),
+            };
+            for e in events {
+                apply(&mut state, &e).unwrap();
+                log.push(e);
+            }
+        }
+        (state, log)
+    }
+
+    #[test]
+    fn the_safe_day_is_accepted_end_to_end() {
+        let (state, log) = play(Scenario::Safe);
+        assert!(state.refusals.is_empty());
+        assert_eq!(state.days[&day().unwrap()].reconciled, Some(true));
+        assert_eq!(replay(&log).unwrap(), state);
+    }
+
+    #[test]
+    fn the_unsafe_day_stops_every_failure_then_wraps_clean() {
+        let steps = script(Scenario::Unsafe).unwrap();
+        for f in ["F1", "F2", "F3", "F4", "F6", "F7", "F8", "F9"] {
+            assert!(
+                steps
+                    .iter()
+                    .any(|s| s.refused_by.is_some() && s.says.starts_with(f)),
+                "no refused step for {f}"
+            );
+        }
+        let (state, log) = play(Scenario::Unsafe);
+        assert_eq!(
+            state.refusals.len(),
+            steps.iter().filter(|s| s.refused_by.is_some()).count()
+        );
+        assert_eq!(state.days[&day().unwrap()].reconciled, Some(true));
+        assert!(state.open_incidents().next().is_none());
+        assert_eq!(replay(&log).unwrap(), state);
+    }
+}
