@@ -5,6 +5,30 @@
 //! functions of the hot path (DESIGN.md §3): `decide` (every rule of RULES.md §3 and §4) and
 //! `apply` (fold an event into the state). `alerts` lists what needs attention without anyone
 //! asking. No IO, no clock, no randomness: time is always passed in.
+//!
+//! # Playing a command (what the store does, in one transaction)
+//!
+//! ```text
+//! match decide(&policy, &state, &actor, &command, now) {
+//!     Ok(events)   => for e in events { index = ledger.append(e); apply_at(&mut state, index, &e)? }
+//!     Err(refusal) => { let e = refusal.to_event(&actor, &command);   // the near miss is logged
+//!                       index = ledger.append(e); apply_at(&mut state, index, &e)?;
+//!                       respond with refusal (Display reads: rule, why, needed) }
+//! }
+//! ```
+//!
+//! - One log entry per event, in order. `apply` records the entry index (`state.next_index`) in
+//!   each item's history, so every entry of the log, including `refused` and `note`, must be
+//!   applied; entries the core does not know may be skipped with `apply_at(state, index, e)`.
+//! - `decide` reads the whole `State` (open incidents, unreconciled days, serial uniqueness,
+//!   every container at wrap), so keep the `State` in memory and write the projection tables from
+//!   it; rebuild it at start-up with `replay` (or load a snapshot: `State` is serde).
+//! - `verify --replay`: `differences(&replay(&events)?, &state_from_tables)` names every path
+//!   that disagrees (`firearms.REV-1.custodian: "hgr" != "pm"`).
+//! - The entry carries the actor; for `incident_opened` with `reported_by: null` (an anonymous
+//!   report) the store must not record who reported it.
+//! - `demo::script(Scenario::Safe | Scenario::Unsafe)` is a shoot day as steps for `armory demo`
+//!   and for benchmarks.
 
 #![forbid(unsafe_code)]
 
