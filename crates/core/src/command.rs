@@ -360,6 +360,23 @@ pub enum Command {
 }
 
 impl Command {
+    /// The people who confirm this act besides the actor (for the log entry's `actors`): the
+    /// performer and 1st AD of a show check, the safety rep of a meeting or an incident close,
+    /// the other approvers of an override.
+    pub fn confirmations(&self) -> Vec<&Actor> {
+        match self {
+            Command::ShowCheck {
+                performer,
+                first_ad,
+                ..
+            } => vec![performer, first_ad],
+            Command::HoldMeeting { safety_rep, .. } => safety_rep.iter().collect(),
+            Command::CloseIncident { safety_rep, .. } => vec![safety_rep],
+            Command::Override { confirmations, .. } => confirmations.iter().collect(),
+            _ => Vec::new(),
+        }
+    }
+
     /// The command's kind in snake_case, as logged in `refused` events.
     pub fn kind(&self) -> &'static str {
         match self {

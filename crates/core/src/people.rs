@@ -111,6 +111,51 @@ pub enum AuthMethod {
     Local,
 }
 
+impl AuthMethod {
+    /// Every method.
+    pub const ALL: [AuthMethod; 5] = [
+        AuthMethod::Password,
+        AuthMethod::Pin,
+        AuthMethod::Passkey,
+        AuthMethod::ApiToken,
+        AuthMethod::Local,
+    ];
+
+    /// The snake_case name used in the log.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthMethod::Password => "password",
+            AuthMethod::Pin => "pin",
+            AuthMethod::Passkey => "passkey",
+            AuthMethod::ApiToken => "api_token",
+            AuthMethod::Local => "local",
+        }
+    }
+
+    /// Parses a method name such as `pin`.
+    pub fn parse(input: &str) -> Result<Self, ParseError> {
+        let t = input.trim();
+        AuthMethod::ALL
+            .into_iter()
+            .find(|m| m.as_str() == t)
+            .ok_or_else(|| {
+                ParseError::new(
+                    "authentication method",
+                    format!(
+                        "must be one of password, pin, passkey, api_token, local (got {})",
+                        shown(t)
+                    ),
+                )
+            })
+    }
+}
+
+impl fmt::Display for AuthMethod {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Someone acting (or confirming an act) in one of their roles, as authenticated by the caller.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -210,6 +255,10 @@ mod tests {
             );
         }
         assert!(Role::parse("director").is_err());
+        for m in AuthMethod::ALL {
+            assert_eq!(AuthMethod::parse(m.as_str()), Ok(m));
+            assert_eq!(serde_json::to_string(&m).ok(), Some(format!("\"{m}\"")));
+        }
         assert!(CredentialKind::parse("Entertainment Permit").is_err());
     }
 }
