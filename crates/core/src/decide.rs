@@ -245,9 +245,14 @@ impl<'a> Cx<'a> {
         if !self.policy.is_custodian_role(self.actor.role) {
             let needed = if self.actor.role == Role::PropertyMaster {
                 "call the armorer: this production's policy does not let a property master act as custodian".to_owned()
-            } else {
+            } else if rule == RuleId::CustodianOnly {
                 format!(
                     "call the armorer back: only {} may {act}",
+                    titles(self.policy.custodian_roles())
+                )
+            } else {
+                format!(
+                    "ask the armorer: only {} may {act}",
                     titles(self.policy.custodian_roles())
                 )
             };
@@ -1274,13 +1279,19 @@ impl<'a> Cx<'a> {
                 } else {
                     Some(self.actor.person.clone())
                 };
-                self.open_incident(
-                    *kind,
-                    *severity,
-                    covers.clone(),
-                    description.clone(),
-                    reporter,
-                );
+                // LIVE-NEVER: a live round found anywhere stops all firearm work, whatever was asked.
+                let (severity, covers) = match (kind, covers) {
+                    (IncidentKind::LiveRound, _) => (Severity::Critical, Cover::All),
+                    (_, Cover::Firearms(list)) => {
+                        let unique: BTreeSet<&FirearmId> = list.iter().collect();
+                        (
+                            *severity,
+                            Cover::Firearms(unique.into_iter().cloned().collect()),
+                        )
+                    }
+                    (_, Cover::All) => (*severity, Cover::All),
+                };
+                self.open_incident(*kind, severity, covers, description.clone(), reporter);
                 Ok(())
             }
             Command::CloseIncident {
@@ -1639,6 +1650,7 @@ impl<'a> Cx<'a> {
                 continue;
             };
             let container = self.container(cid)?;
+            self.holds(&container.custodian, &format!("container {cid}"))?;
             let lot = self.lot(&container.lot)?;
             if lot.kind == AmmoKind::Live || lot.status == LotStatus::LiveFound {
                 return no(

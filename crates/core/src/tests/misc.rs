@@ -207,3 +207,71 @@ fn a_custodian_keeps_the_role_while_holding_items() {
     );
     set.assert_replays();
 }
+
+#[test]
+fn a_reported_live_round_stops_all_firearm_work() {
+    let mut set = Set::production();
+    let events = set.ok(
+        PERFORMER,
+        Role::Performer,
+        Command::ReportIncident {
+            kind: IncidentKind::LiveRound,
+            severity: Severity::Note,
+            covers: Cover::Firearms(vec![fid("REV-2")]),
+            description: text("a round with a bullet in the gun belt"),
+            anonymous: false,
+        },
+    );
+    assert!(
+        matches!(
+            &events[..],
+            [Event::IncidentOpened {
+                severity: Severity::Critical,
+                covers: Cover::All,
+                ..
+            }]
+        ),
+        "{events:?}"
+    );
+    set.refused(
+        RuleId::IncidentStop,
+        ARMORER,
+        Role::Armorer,
+        load_cmd("REV-1", &[None; 6]),
+    );
+}
+
+#[test]
+fn rounds_come_only_from_a_container_the_loader_holds() {
+    let mut set = Set::production();
+    set.policy.property_master_may_be_custodian = true;
+    set.credential(PROP_MASTER, "2022-12-31");
+    set.ok(
+        ARMORER,
+        Role::Armorer,
+        Command::AssignCustodian {
+            item: ItemRef::Firearm(fid("REV-2")),
+            person: pid(PROP_MASTER),
+        },
+    );
+    set.refused(
+        RuleId::CustodianOnly,
+        PROP_MASTER,
+        Role::PropertyMaster,
+        load_cmd("REV-2", &[Some("BOX-1"), None, None, None, None, None]),
+    );
+    set.ok(
+        PROP_MASTER,
+        Role::PropertyMaster,
+        load_cmd("REV-2", &[None; 6]),
+    );
+    set.refused(
+        RuleId::CustodianOnly,
+        ARMORER,
+        Role::Armorer,
+        Command::Unload {
+            firearm: fid("REV-2"),
+        },
+    );
+    set.assert_replays();
+}
