@@ -26,6 +26,9 @@ pub struct Policy {
     pub credential_warning_days: u32,
     /// The set's offset from UTC in minutes, which decides what "today" is (e.g. -360 for MDT).
     pub utc_offset_minutes: i32,
+    /// When the shoot day turns over, in minutes after local midnight (0..1440). A night shoot
+    /// from 18:00 to 06:00 is one shoot day with e.g. 600 (10:00). Default: 0.
+    pub day_starts_at_minutes: u32,
     /// Tightens LOCKED-STORAGE from an alert to a refusal: storing in an unlocked place is refused.
     pub refuse_unlocked_storage: bool,
     /// Tightens DAILY-MEETING: the performer receiving a firearm must have attended the meeting.
@@ -49,6 +52,7 @@ impl Default for Policy {
             scene_window_minutes: 60,
             credential_warning_days: 14,
             utc_offset_minutes: 0,
+            day_starts_at_minutes: 0,
             refuse_unlocked_storage: false,
             meeting_must_include_performer: false,
             rehearsal_allows_dummies: true,
@@ -57,9 +61,11 @@ impl Default for Policy {
 }
 
 impl Policy {
-    /// The shoot day an instant falls on, at the set's offset.
+    /// The shoot day an instant falls on, at the set's offset and day turnover.
     pub fn day_of(&self, t: Timestamp) -> Date {
-        t.date_at_offset(self.utc_offset_minutes)
+        let start = i64::from(self.day_starts_at_minutes.min(1439));
+        t.plus_minutes(-start)
+            .date_at_offset(self.utc_offset_minutes)
     }
 
     /// Roles that may be a firearm's custodian: armorer, and property master where allowed.

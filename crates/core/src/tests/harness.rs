@@ -147,6 +147,9 @@ impl Set {
         let json = serde_json::to_string(&self.log).unwrap();
         let back: Vec<Event> = serde_json::from_str(&json).unwrap();
         assert_eq!(back, self.log, "events do not survive JSON");
+        let state: State =
+            serde_json::from_str(&serde_json::to_string(&self.state).unwrap()).unwrap();
+        assert_eq!(state, self.state, "state does not survive JSON");
     }
 
     // ---------- the production, ready for the shoot day ----------

@@ -25,6 +25,26 @@ fn credentials_expiring_within_the_warning_period_raise_an_alert() {
 }
 
 #[test]
+fn a_night_shoot_is_one_shoot_day() {
+    let policy = Policy {
+        utc_offset_minutes: -360,
+        day_starts_at_minutes: 600,
+        ..Policy::default()
+    };
+    // 23:00 and 05:00 local (MDT) belong to the day that began at 10:00 on the 21st.
+    assert_eq!(policy.day_of(ts("2021-10-22T05:00:00Z")), date(DAY));
+    assert_eq!(policy.day_of(ts("2021-10-22T11:00:00Z")), date(DAY));
+    assert_eq!(
+        policy.day_of(ts("2021-10-22T16:00:00Z")),
+        date("2021-10-22")
+    );
+    assert_eq!(
+        Policy::default().day_of(ts("2021-10-22T05:00:00Z")),
+        date("2021-10-22")
+    );
+}
+
+#[test]
 fn apply_refuses_what_does_not_fit_and_changes_nothing() {
     let set = Set::production();
     let mut state = set.state.clone();
