@@ -1,0 +1,270 @@
+//! Incidents (DISCHARGE-REPORT, INCIDENT-STOP) and the wrap reconciliation (WRAP-RECONCILE).
+
+use super::*;
+
+impl<'a> Cx<'a> {
+    /// Decides the acts of this module; `run` routes only these commands here.
+    pub(super) fn incidents(&mut self, command: &Command) -> Result<(), Refusal> {
+        match command {
+            Command::ReportDischarge {
+                firearm,
+                kind,
+                positions,
+                description,
+            } => {
+                self.actor_as(ANYONE, "report a discharge")?;
+                let f = self.firearm(firearm)?;
+                self.positions(f, firearm, positions)?;
+                let chambers = f.chambers.as_deref().unwrap_or_default();
+                let fired: Vec<u16> = positions
+                    .iter()
+                    .copied()
+                    .filter(|p| {
+                        matches!(
+                            chambers.get(usize::from(*p) - 1),
+                            Some(Chamber::Round { .. })
+                        )
+                    })
+                    .collect();
+                let dummy_fired = positions.iter().any(|p| {
+                    matches!(
+                        chambers.get(usize::from(*p) - 1),
+                        Some(Chamber::Round {
+                            kind: AmmoKind::Dummy,
+                            ..
+                        })
+                    )
+                });
+                if !fired.is_empty() {
+                    self.events.push(Event::RoundsExpended {
+                        firearm: firearm.clone(),
+                        positions: fired,
+                        planned: false,
+                    });
+                }
+                let (ikind, severity, covers) = if dummy_fired {
+                    (IncidentKind::LiveRound, Severity::Critical, Cover::All)
+                } else {
+                    let k = match kind {
+                        DischargeKind::Misfire => IncidentKind::Misfire,
+                        DischargeKind::Accidental => IncidentKind::UnplannedDischarge,
+                    };
+                    (k, Severity::Stop, Cover::Firearms(vec![firearm.clone()]))
+                };
+                self.open_incident(
+                    ikind,
+                    severity,
+                    covers,
+                    description.clone(),
+                    Some(self.actor.person.clone()),
+                );
+                Ok(())
+            }
+            Command::ReportIncident {
+                kind,
+                severity,
+                covers,
+                description,
+                anonymous,
+            } => {
+                self.actor_as(ANYONE, "report an incident")?;
+                if *anonymous && !self.policy.anonymous_incident_reports {
+                    return no(
+                        RuleId::Role,
+                        "this production's policy does not take anonymous incident reports",
+                        "report under your name, or ask the safety representative",
+                    );
+                }
+                if let Cover::Firearms(list) = covers {
+                    if list.is_empty() {
+                        return no(
+                            RuleId::State,
+                            "the incident covers no firearm",
+                            "name the firearms it concerns, or cover all firearms",
+                        );
+                    }
+                    for f in list {
+                        self.firearm(f)?;
+                    }
+                }
+                let reporter = if *anonymous {
+                    None
+                } else {
+                    Some(self.actor.person.clone())
+                };
+                // LIVE-NEVER: a live round found anywhere stops all firearm work, whatever was asked.
+                let (severity, covers) = match (kind, covers) {
+                    (IncidentKind::LiveRound, _) => (Severity::Critical, Cover::All),
+                    (_, Cover::Firearms(list)) => {
+                        let unique: BTreeSet<&FirearmId> = list.iter().collect();
+                        (
+                            *severity,
+                            Cover::Firearms(unique.into_iter().cloned().collect()),
+                        )
+                    }
+                    (_, Cover::All) => (*severity, Cover::All),
+                };
+                self.open_incident(*kind, severity, covers, description.clone(), reporter);
+                Ok(())
+            }
+            Command::CloseIncident {
+                incident,
+                findings,
+                safety_rep,
+            } => {
+                self.custodian_actor(RuleId::IncidentStop, "close incidents")?;
+                let i = self.incident(incident)?;
+                if let Some(c) = &i.closed {
+                    return no(
+                        RuleId::State,
+                        format!(
+                            "incident {incident} was already closed at entry {} by {}",
+                            c.entry,
+                            self.who(&c.closed_by)
+                        ),
+                        "nothing to close; a new finding is a new incident or a correction of the closing entry",
+                    );
+                }
+                self.confirmer(
+                    safety_rep,
+                    Role::SafetyRep,
+                    RuleId::IncidentStop,
+                    "closing the incident",
+                )?;
+                if safety_rep.person == self.actor.person {
+                    return no(
+                        RuleId::IncidentStop,
+                        "the same person cannot close the incident as armorer and confirm it as safety representative",
+                        "a second person, the safety representative, confirms",
+                    );
+                }
+                self.events.push(Event::IncidentClosed {
+                    incident: incident.clone(),
+                    findings: findings.clone(),
+                    closed_by: self.actor.person.clone(),
+                    safety_rep: safety_rep.person.clone(),
+                    at: self.now,
+                });
+                Ok(())
+            }
+            Command::Reconcile { day, counts } => self.reconcile(*day, counts),
+            _ => misrouted(command),
+        }
+    }
+
+    fn reconcile(&mut self, day: Date, counts: &[ContainerCount]) -> Result<(), Refusal> {
+        self.custodian_actor(RuleId::Role, "reconcile at wrap")?;
+        if day > self.today {
+            return no(
+                RuleId::State,
+                format!("{day} has not happened yet"),
+                "reconcile today or an earlier day",
+            );
+        }
+        if self
+            .state
+            .days
+            .get(&day)
+            .is_some_and(|d| d.reconciled.is_some())
+        {
+            return no(
+                RuleId::State,
+                format!("{day} was already reconciled"),
+                "nothing to do; a wrong count is fixed by a correction",
+            );
+        }
+        let mut seen = BTreeSet::new();
+        for c in counts {
+            self.container(&c.container)?;
+            if !seen.insert(&c.container) {
+                return no(
+                    RuleId::State,
+                    format!("container {} is counted twice", c.container),
+                    "give one count per container",
+                );
+            }
+        }
+        let missing: Vec<String> = self
+            .state
+            .containers
+            .iter()
+            .filter(|(id, c)| c.count > 0 && !seen.contains(id))
+            .map(|(id, _)| id.to_string())
+            .collect();
+        if !missing.is_empty() {
+            return no(
+                RuleId::WrapReconcile,
+                format!(
+                    "container(s) {} hold rounds on record but were not counted",
+                    missing.join(", ")
+                ),
+                "count every container that holds rounds",
+            );
+        }
+        let mut results = Vec::with_capacity(counts.len());
+        for c in counts {
+            let Some(container) = self.state.containers.get(&c.container) else {
+                continue;
+            };
+            let expected = u32::try_from(container.count).unwrap_or(u32::MAX);
+            results.push(CountResult {
+                container: c.container.clone(),
+                lot: container.lot.clone(),
+                expected,
+                counted: c.count.get(),
+            });
+        }
+        let firearms_out: Vec<FirearmId> = self
+            .state
+            .firearms
+            .iter()
+            .filter(|(_, f)| match &f.custody {
+                Custody::Stored { location } => {
+                    !self.state.locations.get(location).is_some_and(|l| l.locked)
+                }
+                _ => true,
+            })
+            .map(|(id, _)| id.clone())
+            .collect();
+        let differences: Vec<String> = results
+            .iter()
+            .filter(|r| r.expected != r.counted)
+            .map(|r| {
+                format!(
+                    "container {} holds {} rounds, {} on record",
+                    r.container, r.counted, r.expected
+                )
+            })
+            .chain(
+                firearms_out
+                    .iter()
+                    .map(|f| format!("firearm {f} is not in locked storage")),
+            )
+            .collect();
+        let balanced = differences.is_empty();
+        self.events.push(Event::Reconciled {
+            day,
+            counts: results,
+            firearms_out,
+            balanced,
+            by: self.actor.person.clone(),
+        });
+        if !balanced {
+            let text = format!(
+                "wrap reconciliation of {day} does not balance: {}",
+                differences.join("; ")
+            );
+            let clipped: String = text.chars().take(crate::text::TEXT_MAX).collect();
+            if let Ok(description) = Text::parse(&clipped) {
+                self.open_incident(
+                    IncidentKind::CountMismatch,
+                    Severity::Stop,
+                    Cover::All,
+                    description,
+                    Some(self.actor.person.clone()),
+                );
+            }
+        }
+        Ok(())
+    }
+}
