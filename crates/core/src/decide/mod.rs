@@ -34,7 +34,8 @@ use crate::state::{Container, Custody, Firearm, Incident, Lot, LotStatus, Person
 use crate::text::Text;
 use crate::time::{Date, Timestamp};
 
-/// Decides whether `actor` may do `command` now, and if so, what happened.
+/// Decides whether `actor` may do `command` now, and if so, what happened: `Ok` always holds at
+/// least one event (the act's own, after any `override_used` it relies on).
 pub fn decide(
     policy: &Policy,
     state: &State,

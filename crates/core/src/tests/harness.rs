@@ -89,6 +89,11 @@ impl Set {
         let actor = actor(who, role);
         match decide(&self.policy, &self.state, &actor, &command, self.now) {
             Ok(events) => {
+                assert!(
+                    !events.is_empty(),
+                    "{} was accepted but recorded nothing",
+                    command.kind()
+                );
                 for e in &events {
                     if let Err(err) = apply(&mut self.state, e) {
                         panic!("decide produced an event apply refuses: {err}\n{e:?}");
