@@ -295,3 +295,44 @@ fn rounds_come_only_from_a_container_the_loader_holds() {
     );
     set.assert_replays();
 }
+
+#[test]
+fn taking_a_firearm_back_is_never_blocked() {
+    let mut set = Set::ready_to_issue();
+    set.ok(ARMORER, Role::Armorer, issue_cmd("REV-1", "CHURCH"));
+    set.credential(ARMORER, "2021-10-01"); // expired this morning
+    set.ok(
+        FIRST_AD,
+        Role::FirstAd,
+        Command::ReportIncident {
+            kind: IncidentKind::NearMiss,
+            severity: Severity::Critical,
+            covers: Cover::All,
+            description: text("stop work called"),
+            anonymous: false,
+        },
+    );
+    set.ok(
+        ARMORER,
+        Role::Armorer,
+        Command::Return {
+            firearm: fid("REV-1"),
+        },
+    );
+    set.ok(
+        ARMORER,
+        Role::Armorer,
+        Command::Unload {
+            firearm: fid("REV-1"),
+        },
+    );
+    set.ok(
+        ARMORER,
+        Role::Armorer,
+        Command::Store {
+            item: ItemRef::Firearm(fid("REV-1")),
+            location: loc("SAFE"),
+        },
+    );
+    set.assert_replays();
+}
