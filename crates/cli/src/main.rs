@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 
 mod datadir;
+mod demo;
 mod logcmd;
 
 use anyhow::{Context, Result, bail};
@@ -66,6 +67,15 @@ enum Command {
         /// A checkpoint someone kept (a witness, an insurer): check that the log still matches it.
         #[arg(long)]
         checkpoint: Option<PathBuf>,
+        /// Also rebuild the state from the log and compare it with the projection tables.
+        #[arg(long)]
+        replay: bool,
+    },
+    /// Build a demo production in a new data directory and play a shoot day through the rules.
+    Demo {
+        /// `safe`: a day done right. `unsafe`: the day of the Rust shooting, every failure stopped.
+        #[arg(long, value_enum, default_value_t = demo::Which::Safe)]
+        scenario: demo::Which,
     },
     /// Write the log as plain files (checkpoint, C2SP tiles, public key) into DIR.
     Export {
@@ -113,7 +123,9 @@ async fn run(cli: Cli) -> Result<()> {
             dir,
             key,
             checkpoint,
-        } => logcmd::verify(&data, dir, key, checkpoint).await,
+            replay,
+        } => logcmd::verify(&data, dir, key, checkpoint, replay).await,
+        Command::Demo { scenario } => demo::run(&data, scenario).await,
         Command::Export { dir } => logcmd::export(&data, &dir).await,
     }
 }

@@ -8,12 +8,15 @@
 
 pub mod check;
 pub mod export;
+pub mod node;
+pub mod projection;
 pub mod proofs;
 pub mod sqlite;
 
 use armory_ledger::entry::EntryError;
 use armory_ledger::keys::LogVerifier;
 use armory_ledger::{Actor, Hash};
+use projection::{Row, RowWrite};
 use serde_json::Value;
 use std::future::Future;
 use std::ops::Range;
@@ -39,6 +42,24 @@ pub struct Appended {
     pub checkpoint: Vec<u8>,
     /// The checkpoint's tree size.
     pub size: u64,
+}
+
+/// Entries to append and the projection rows they change, written in one transaction.
+#[derive(Debug, Clone, Default)]
+pub struct Batch {
+    pub drafts: Vec<Draft>,
+    pub rows: Vec<RowWrite>,
+}
+
+/// An append that has its place in the log's order and will answer once it is durable.
+#[derive(Debug)]
+pub struct Pending(pub tokio::sync::oneshot::Receiver<Result<Appended, StoreError>>);
+
+impl Pending {
+    /// Waits until the append is durable (or has failed).
+    pub async fn wait(self) -> Result<Appended, StoreError> {
+        self.0.await.map_err(|_| StoreError::ReadOnly)?
+    }
 }
 
 /// How far each table reaches, to find truncation or rows added behind the log's back.
@@ -90,14 +111,38 @@ pub trait Store: Clone + Send + Sync + 'static {
     /// The log's public key.
     fn verifier(&self) -> &LogVerifier;
 
-    /// Appends `drafts` as consecutive entries. Contract: when this returns `Ok`, the entries,
-    /// their stored hashes and a signed checkpoint covering them are durably persisted (committed
-    /// and, with the default settings, fsynced) in one transaction; on `Err` none of them is.
-    /// Concurrent calls share transactions (group commit) but each gets its own indexes.
+    /// Queues `batch` for appending: its entries get consecutive indexes after everything queued
+    /// before it, and the returned [`Pending`] answers when they are durable. Contract: when the
+    /// answer is `Ok`, the entries, their stored hashes, the projection rows and a signed
+    /// checkpoint covering them are durably persisted (committed and, with the default settings,
+    /// fsynced) in one transaction; on `Err` none of them is. Concurrent batches share
+    /// transactions (group commit), each with its own indexes.
+    fn submit(&self, batch: Batch) -> impl Future<Output = Result<Pending, StoreError>> + Send;
+
+    /// Appends `drafts` and waits until they are durable (see [`Store::submit`]).
     fn append(
         &self,
         drafts: Vec<Draft>,
-    ) -> impl Future<Output = Result<Appended, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Appended, StoreError>> + Send {
+        async move {
+            self.submit(Batch {
+                drafts,
+                rows: Vec::new(),
+            })
+            .await?
+            .wait()
+            .await
+        }
+    }
+
+    /// Replaces every projection row, in one transaction.
+    fn reset_projection(
+        &self,
+        rows: Vec<RowWrite>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Every projection row.
+    fn projection(&self) -> impl Future<Output = Result<Vec<Row>, StoreError>> + Send;
 
     /// The latest signed checkpoint.
     fn latest_checkpoint(&self) -> impl Future<Output = Result<Vec<u8>, StoreError>> + Send;

@@ -10,7 +10,8 @@
 //! One process writes a log: a lock file beside the database is held for the writer's lifetime.
 //! Readers need no lock: WAL lets them read while the writer writes.
 
-use crate::{Appended, Draft, Extent, Store, StoreError};
+use crate::projection::{self, RowWrite};
+use crate::{Appended, Batch, Draft, Extent, Pending, Store, StoreError};
 use armory_ledger::checkpoint::Checkpoint;
 use armory_ledger::entry::{Entry, FORMAT_VERSION};
 use armory_ledger::keys::{LogSigner, LogVerifier};
@@ -29,7 +30,10 @@ use tokio::sync::{mpsc, oneshot};
 pub const MAX_BATCH_ENTRIES: usize = 4096;
 
 /// Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/sqlite/0001_log.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/sqlite/0001_log.sql"),
+    include_str!("../migrations/sqlite/0002_projection.sql"),
+];
 
 /// Durability of a commit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -41,8 +45,18 @@ pub enum Durability {
     Normal,
 }
 
-struct Request {
+enum Request {
+    Append(Append),
+    /// Replace every projection row (after a rebuild from the log).
+    ResetProjection {
+        rows: Vec<RowWrite>,
+        reply: oneshot::Sender<Result<(), StoreError>>,
+    },
+}
+
+struct Append {
     drafts: Vec<Draft>,
+    rows: Vec<RowWrite>,
     reply: oneshot::Sender<Result<Appended, StoreError>>,
 }
 
@@ -334,14 +348,33 @@ struct Sequencer {
 
 impl Sequencer {
     async fn run(mut self, mut rx: mpsc::Receiver<Request>) {
-        while let Some(first) = rx.recv().await {
+        let mut held: Option<Request> = None;
+        loop {
+            let first = match held.take() {
+                Some(r) => r,
+                None => match rx.recv().await {
+                    Some(r) => r,
+                    None => break,
+                },
+            };
+            let first = match first {
+                Request::ResetProjection { rows, reply } => {
+                    let _ = reply.send(self.reset_projection(&rows).await);
+                    continue;
+                }
+                Request::Append(a) => a,
+            };
+            let mut entries = first.drafts.len();
             let mut batch = vec![first];
-            let mut entries = batch[0].drafts.len();
             while entries < MAX_BATCH_ENTRIES {
                 match rx.try_recv() {
-                    Ok(next) => {
+                    Ok(Request::Append(next)) => {
                         entries += next.drafts.len();
                         batch.push(next);
+                    }
+                    Ok(other) => {
+                        held = Some(other);
+                        break;
                     }
                     Err(_) => break,
                 }
@@ -351,11 +384,21 @@ impl Sequencer {
         let _ = self.conn.close().await;
     }
 
+    async fn reset_projection(&mut self, rows: &[RowWrite]) -> Result<(), StoreError> {
+        let mut tx = self.conn.begin().await?;
+        sqlx::query("DELETE FROM projection")
+            .execute(&mut *tx)
+            .await?;
+        write_rows(&mut tx, rows.iter()).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Encodes each request's entries (a request whose entries cannot be encoded is refused on its
     /// own), writes the rest in one transaction, and answers everyone.
-    async fn commit(&mut self, batch: Vec<Request>) {
+    async fn commit(&mut self, batch: Vec<Append>) {
         let mut edge = self.edge.clone();
-        let mut accepted: Vec<(Request, u64, Vec<Vec<u8>>)> = Vec::new();
+        let mut accepted: Vec<(Append, u64, Vec<Vec<u8>>)> = Vec::new();
         for request in batch {
             let first = edge.size();
             let encoded: Result<Vec<Vec<u8>>, StoreError> = request
@@ -422,7 +465,7 @@ impl Sequencer {
 
     async fn write(
         &mut self,
-        accepted: &[(Request, u64, Vec<Vec<u8>>)],
+        accepted: &[(Append, u64, Vec<Vec<u8>>)],
         edge: &RightEdge,
     ) -> Result<Vec<u8>, StoreError> {
         let checkpoint = Checkpoint {
@@ -460,6 +503,7 @@ impl Sequencer {
             hash_rows.iter().map(|(k, v)| (*k, &v[..])),
         )
         .await?;
+        write_rows(&mut tx, accepted.iter().flat_map(|(a, _, _)| a.rows.iter())).await?;
         sqlx::query("INSERT INTO checkpoints (size, note) VALUES (?, ?)")
             .bind(to_i64(checkpoint.size)?)
             .bind(&note)
@@ -468,6 +512,36 @@ impl Sequencer {
         tx.commit().await?;
         Ok(note)
     }
+}
+
+/// Writes projection rows in order (a later write to the same row wins).
+async fn write_rows<'a>(
+    conn: &mut SqliteConnection,
+    rows: impl Iterator<Item = &'a RowWrite>,
+) -> Result<(), StoreError> {
+    for row in rows {
+        match &row.value {
+            Some(value) => {
+                sqlx::query(
+                    "INSERT INTO projection (collection, key, value) VALUES (?, ?, ?) \
+                     ON CONFLICT (collection, key) DO UPDATE SET value = excluded.value",
+                )
+                .bind(row.collection)
+                .bind(&row.key)
+                .bind(value)
+                .execute(&mut *conn)
+                .await?;
+            }
+            None => {
+                sqlx::query("DELETE FROM projection WHERE collection = ? AND key = ?")
+                    .bind(row.collection)
+                    .bind(&row.key)
+                    .execute(&mut *conn)
+                    .await?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Inserts (key, blob) rows with as few statements as possible: each statement is a round trip
@@ -516,14 +590,44 @@ impl Store for SqliteLog {
         &self.inner.verifier
     }
 
-    async fn append(&self, drafts: Vec<Draft>) -> Result<Appended, StoreError> {
+    async fn submit(&self, batch: Batch) -> Result<Pending, StoreError> {
         let writer = self.inner.writer.as_ref().ok_or(StoreError::ReadOnly)?;
         let (reply, answer) = oneshot::channel();
         writer
-            .send(Request { drafts, reply })
+            .send(Request::Append(Append {
+                drafts: batch.drafts,
+                rows: batch.rows,
+                reply,
+            }))
+            .await
+            .map_err(|_| StoreError::ReadOnly)?;
+        Ok(Pending(answer))
+    }
+
+    async fn reset_projection(&self, rows: Vec<RowWrite>) -> Result<(), StoreError> {
+        let writer = self.inner.writer.as_ref().ok_or(StoreError::ReadOnly)?;
+        let (reply, answer) = oneshot::channel();
+        writer
+            .send(Request::ResetProjection { rows, reply })
             .await
             .map_err(|_| StoreError::ReadOnly)?;
         answer.await.map_err(|_| StoreError::ReadOnly)?
+    }
+
+    async fn projection(&self) -> Result<Vec<projection::Row>, StoreError> {
+        let rows =
+            sqlx::query("SELECT collection, key, value FROM projection ORDER BY collection, key")
+                .fetch_all(&self.inner.pool)
+                .await?;
+        rows.into_iter()
+            .map(|r| {
+                Ok(projection::Row {
+                    collection: r.try_get(0)?,
+                    key: r.try_get(1)?,
+                    value: r.try_get(2)?,
+                })
+            })
+            .collect()
     }
 
     async fn latest_checkpoint(&self) -> Result<Vec<u8>, StoreError> {

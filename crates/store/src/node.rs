@@ -1,0 +1,273 @@
+//! The node: the hot path of DESIGN.md §3 over any [`Store`].
+//!
+//! The current [`State`] lives in memory behind one lock. A command takes the lock, runs the pure
+//! `decide` (a refusal becomes a `refused` event: near misses are logged), applies the events,
+//! computes the projection rows they change, and queues all of it with the store *before* releasing
+//! the lock, so the log's order is the order decisions were made in. It then waits, without the
+//! lock, for the store's group commit to make it durable. Commands therefore share fsyncs while
+//! each one decides against the state every earlier command left.
+//!
+//! If a queued append fails, memory is ahead of the log: the node marks itself stale and rebuilds
+//! the state from the log before the next command.
+
+use crate::projection::{Row, RowWrite, changed_rows, state_from_rows};
+use crate::{Appended, Batch, Draft, Store, StoreError};
+use armory_core::event::Event;
+use armory_core::time::Timestamp;
+use armory_core::{Actor, Command, Policy, Refusal, State, apply_at, decide, differences};
+use armory_ledger::Entry;
+use std::sync::Arc;
+use tokio::sync::Mutex;
+
+/// What became of a command.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    /// Done: its events are entries `first_index..first_index + events.len()`.
+    Done {
+        events: Vec<Event>,
+        appended: Appended,
+    },
+    /// Refused by a rule; the refusal is logged as entry `appended.first_index`.
+    Refused {
+        refusal: Refusal,
+        appended: Appended,
+    },
+}
+
+impl Outcome {
+    /// The entries written.
+    pub fn appended(&self) -> &Appended {
+        match self {
+            Outcome::Done { appended, .. } | Outcome::Refused { appended, .. } => appended,
+        }
+    }
+}
+
+/// Why a command could not be carried out at all (a refusal is an [`Outcome`], not an error).
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("entry {index} of the log cannot be replayed: {why}")]
+    Replay { index: u64, why: String },
+    #[error("internal error, nothing was recorded: {0}")]
+    Internal(String),
+}
+
+struct Inner {
+    state: State,
+    /// The state the projection rows describe (equal to `state` between commands).
+    written: State,
+    stale: bool,
+}
+
+/// A production's node: its log, its policy, its state.
+#[derive(Clone)]
+pub struct Node<S: Store> {
+    store: S,
+    policy: Arc<Policy>,
+    inner: Arc<Mutex<Inner>>,
+}
+
+/// Replays a whole log into a state. Entries whose event the core does not know (a note from
+/// another tool, a newer format) are skipped; every other entry must apply.
+pub async fn replay<S: Store>(store: &S) -> Result<State, NodeError> {
+    let end = store.extent().await?.entries_end;
+    let mut state = State::new();
+    let mut start = 0u64;
+    while start < end {
+        let stop = (start + 4096).min(end);
+        for (index, bytes) in store.entries(start..stop).await? {
+            let entry = Entry::decode(&bytes).map_err(|e| NodeError::Replay {
+                index,
+                why: e.to_string(),
+            })?;
+            let kind = entry.event_type().to_owned();
+            let Ok(event) = serde_json::from_value::<Event>(entry.event) else {
+                tracing::warn!("entry {index}: event type {kind:?} is not known here; skipped");
+                continue;
+            };
+            apply_at(&mut state, index, &event).map_err(|e| NodeError::Replay {
+                index,
+                why: e.to_string(),
+            })?;
+        }
+        start = stop;
+    }
+    Ok(state)
+}
+
+/// The projection rows of a whole state.
+pub fn all_rows(state: &State) -> Vec<RowWrite> {
+    changed_rows(&State::default(), state)
+}
+
+/// Compares the projection tables with a state rebuilt from the log; returns each difference.
+pub async fn projection_differences<S: Store>(
+    store: &S,
+    replayed: &State,
+) -> Result<Vec<String>, NodeError> {
+    let rows: Vec<Row> = store.projection().await?;
+    match state_from_rows(&rows) {
+        Ok(from_tables) => Ok(differences(replayed, &from_tables)),
+        Err(e) => Ok(vec![e.to_string()]),
+    }
+}
+
+fn ledger_actor(actor: &Actor) -> armory_ledger::Actor {
+    armory_ledger::Actor {
+        person: String::from(actor.person.clone()),
+        role: actor.role.as_str().to_owned(),
+        method: actor.method.as_str().to_owned(),
+        assertion: None,
+    }
+}
+
+/// Who the entry names: the actor, then everyone who confirmed the act (performer and 1st AD of a
+/// show check, approvers of an override, ...). An anonymous incident report names no one.
+fn ledger_actors(actor: &Actor, command: &Command, event: &Event) -> Vec<armory_ledger::Actor> {
+    if let Event::IncidentOpened {
+        reported_by: None, ..
+    } = event
+    {
+        return Vec::new();
+    }
+    std::iter::once(actor)
+        .chain(command.confirmations())
+        .map(ledger_actor)
+        .collect()
+}
+
+impl<S: Store> Node<S> {
+    /// Opens the node: replays the log, and rewrites the projection tables if they disagree with it.
+    pub async fn open(store: S, policy: Policy) -> Result<Node<S>, NodeError> {
+        let state = replay(&store).await?;
+        let differences = projection_differences(&store, &state).await?;
+        if !differences.is_empty() {
+            tracing::warn!(
+                "the projection tables disagree with the log ({} differences, first: {}); rebuilding them",
+                differences.len(),
+                differences[0]
+            );
+            store.reset_projection(all_rows(&state)).await?;
+        }
+        Ok(Node {
+            store,
+            policy: Arc::new(policy),
+            inner: Arc::new(Mutex::new(Inner {
+                written: state.clone(),
+                state,
+                stale: false,
+            })),
+        })
+    }
+
+    /// The store.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// The policy.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// A copy of the current state.
+    pub async fn state(&self) -> State {
+        self.inner.lock().await.state.clone()
+    }
+
+    /// Runs `f` on the current state without copying it.
+    pub async fn with_state<T>(&self, f: impl FnOnce(&State) -> T) -> T {
+        f(&self.inner.lock().await.state)
+    }
+
+    /// Decides, logs and applies one command (DESIGN.md §3). Returns once it is durable.
+    pub async fn execute(
+        &self,
+        actor: &Actor,
+        command: &Command,
+        now: Timestamp,
+    ) -> Result<Outcome, NodeError> {
+        let time = now.to_rfc3339();
+        let (pending, decided, first) = {
+            let mut inner = self.inner.lock().await;
+            if inner.stale {
+                let state = replay(&self.store).await?;
+                self.store.reset_projection(all_rows(&state)).await?;
+                inner.written = state.clone();
+                inner.state = state;
+                inner.stale = false;
+            }
+            let decided = decide(&self.policy, &inner.state, actor, command, now);
+            let events = match &decided {
+                Ok(events) => events.clone(),
+                Err(refusal) => vec![refusal.to_event(actor, command)],
+            };
+            if events.is_empty() {
+                return Err(NodeError::Internal(format!(
+                    "{} decided nothing",
+                    command.kind()
+                )));
+            }
+            let first = inner.state.next_index;
+            // Apply to the state, then the same events to the copy the tables describe: the rows
+            // to write are the items where the two differ. (No whole-state copy per command.)
+            for (k, event) in events.iter().enumerate() {
+                if let Err(e) = apply_at(&mut inner.state, first + k as u64, event) {
+                    inner.stale = true;
+                    return Err(NodeError::Internal(e.to_string()));
+                }
+            }
+            let rows = changed_rows(&inner.written, &inner.state);
+            for (k, event) in events.iter().enumerate() {
+                if apply_at(&mut inner.written, first + k as u64, event).is_err() {
+                    inner.stale = true;
+                }
+            }
+            let drafts = events
+                .iter()
+                .map(|event| {
+                    Ok(Draft {
+                        time: time.clone(),
+                        event: serde_json::to_value(event)?,
+                        actors: ledger_actors(actor, command, event),
+                    })
+                })
+                .collect::<Result<Vec<_>, serde_json::Error>>();
+            let drafts = match drafts {
+                Ok(d) => d,
+                Err(e) => {
+                    inner.stale = true;
+                    return Err(NodeError::Internal(e.to_string()));
+                }
+            };
+            let pending = match self.store.submit(Batch { drafts, rows }).await {
+                Ok(p) => p,
+                Err(e) => {
+                    inner.stale = true;
+                    return Err(e.into());
+                }
+            };
+            (pending, decided.map(|_| events), first)
+        };
+        let appended = match pending.wait().await {
+            Ok(a) if a.first_index == first => a,
+            Ok(a) => {
+                self.inner.lock().await.stale = true;
+                return Err(NodeError::Internal(format!(
+                    "the log placed the command at {} instead of {first}; the state is being rebuilt",
+                    a.first_index
+                )));
+            }
+            Err(e) => {
+                self.inner.lock().await.stale = true;
+                return Err(e.into());
+            }
+        };
+        Ok(match decided {
+            Ok(events) => Outcome::Done { events, appended },
+            Err(refusal) => Outcome::Refused { refusal, appended },
+        })
+    }
+}
