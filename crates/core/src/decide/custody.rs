@@ -267,7 +267,25 @@ impl<'a> Cx<'a> {
             }
             Command::AssignCustodian { item, person } => {
                 self.custodian_actor(RuleId::CustodianOnly, "hand over custody")?;
-                self.item_in_hand(item)?;
+                // Today's designated armorer may take custody of any item that is not issued
+                // (a custodian who walked away must not leave a firearm without one).
+                let designated = self
+                    .state
+                    .days
+                    .get(&self.today)
+                    .and_then(|d| d.armorer.as_ref());
+                let takes_over = designated == Some(&self.actor.person)
+                    && self.actor.role == Role::Armorer
+                    && person == &self.actor.person;
+                if takes_over {
+                    if let ItemRef::Firearm(id) = item {
+                        self.not_issued(id, self.firearm(id)?)?;
+                    } else if let ItemRef::Container(id) = item {
+                        self.container(id)?;
+                    }
+                } else {
+                    self.item_in_hand(item)?;
+                }
                 let p = self.person(person)?;
                 if !self
                     .policy

@@ -336,3 +336,46 @@ fn taking_a_firearm_back_is_never_blocked() {
     );
     set.assert_replays();
 }
+
+#[test]
+fn the_days_armorer_may_take_over_custody() {
+    let mut set = Set::production();
+    set.policy.property_master_may_be_custodian = true;
+    set.credential(PROP_MASTER, "2022-12-31");
+    set.ok(
+        ARMORER,
+        Role::Armorer,
+        Command::AssignCustodian {
+            item: ItemRef::Firearm(fid("REV-2")),
+            person: pid(PROP_MASTER),
+        },
+    );
+    let take_over = Command::AssignCustodian {
+        item: ItemRef::Firearm(fid("REV-2")),
+        person: pid(ARMORER),
+    };
+    set.refused(
+        RuleId::CustodianOnly,
+        ARMORER,
+        Role::Armorer,
+        take_over.clone(),
+    );
+    set.at(MORNING);
+    set.ok(
+        PRODUCER,
+        Role::Producer,
+        Command::DesignateArmorer {
+            day: date(DAY),
+            person: pid(ARMORER),
+        },
+    );
+    set.ok(ARMORER, Role::Armorer, take_over);
+    set.ok(
+        ARMORER,
+        Role::Armorer,
+        Command::Unload {
+            firearm: fid("REV-2"),
+        },
+    );
+    set.assert_replays();
+}
