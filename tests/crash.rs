@@ -29,9 +29,10 @@ fn acks(child: &mut Child) -> mpsc::Receiver<u64> {
             if let Some(n) = line
                 .strip_prefix("appended entry ")
                 .and_then(|r| r.split(' ').next())
-                && tx.send(n.parse().unwrap()).is_err() {
-                    break;
-                }
+                && tx.send(n.parse().unwrap()).is_err()
+            {
+                break;
+            }
         }
     });
     rx

@@ -7,6 +7,7 @@ mod common;
 mod cli_errors;
 mod crash;
 mod export_tamper;
+mod node;
 mod proofs;
 mod store;
 mod tamper;

@@ -47,6 +47,8 @@ pub enum Durability {
 
 enum Request {
     Append(Append),
+    /// Finish what is queued before this, close the database and stop.
+    Shutdown,
     /// Replace every projection row (after a rebuild from the log).
     ResetProjection {
         rows: Vec<RowWrite>,
@@ -327,11 +329,14 @@ impl SqliteLog {
         })
     }
 
-    /// Stops accepting appends, lets the sequencer finish what it has, and closes the database.
-    /// Appends already acknowledged are durable whether or not this runs.
+    /// Stops accepting appends, lets the sequencer finish what was queued before, and closes the
+    /// database; every clone of this log is then read-only. Appends already acknowledged are
+    /// durable whether or not this runs.
     pub async fn close(self) {
         let handle = self.inner.sequencer.lock().await.take();
-        drop(self);
+        if let Some(writer) = &self.inner.writer {
+            let _ = writer.send(Request::Shutdown).await;
+        }
         if let Some(handle) = handle {
             let _ = handle.await;
         }
@@ -358,6 +363,7 @@ impl Sequencer {
                 },
             };
             let first = match first {
+                Request::Shutdown => break,
                 Request::ResetProjection { rows, reply } => {
                     let _ = reply.send(self.reset_projection(&rows).await);
                     continue;

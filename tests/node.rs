@@ -1,0 +1,240 @@
+//! The rules engine over a real store: the Rust day and the safe day played through `Node` on a
+//! SQLite file, refusals logged, projection tables checked against a replay of the log.
+
+use crate::common::{armory, assert_fails_with, raw, stdout};
+use armory_core::demo::{Scenario, policy, script};
+use armory_core::event::Event;
+use armory_core::text::Text;
+use armory_core::{Command, State};
+use armory_store::Store;
+use armory_store::node::{Node, Outcome, projection_differences, replay};
+use armory_store::sqlite::SqliteLog;
+use std::path::Path;
+
+async fn open_node(data: &Path) -> Node<SqliteLog> {
+    Node::open(crate::common::open_writer(data).await, policy())
+        .await
+        .unwrap()
+}
+
+fn fresh() -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    assert!(
+        armory(&data, &["init", "--origin", "armory.test/rust-day"])
+            .status
+            .success()
+    );
+    (dir, data)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_rust_day_is_refused_rule_by_rule_and_the_safe_day_is_accepted() {
+    for scenario in [Scenario::Unsafe, Scenario::Safe] {
+        let (_dir, data) = fresh();
+        let node = open_node(&data).await;
+        let steps = script(scenario).unwrap();
+        let mut refused_rules = Vec::new();
+        let mut entries = 0;
+        for (n, step) in steps.iter().enumerate() {
+            let outcome = node
+                .execute(&step.actor, &step.command, step.at)
+                .await
+                .unwrap();
+            let index = outcome.appended().first_index;
+            assert_eq!(
+                index, entries,
+                "step {n} was not appended right after the previous one"
+            );
+            entries += outcome.appended().count;
+            let entry = &node.store().entries(index..index + 1).await.unwrap()[0].1;
+            let entry = armory_ledger::Entry::decode(entry).unwrap();
+            match (outcome, step.refused_by) {
+                (Outcome::Done { events, .. }, None) => {
+                    assert_eq!(entry.event_type(), events[0].kind(), "step {n}");
+                }
+                (Outcome::Refused { refusal, .. }, Some(rule)) => {
+                    assert_eq!(refusal.rule, rule, "step {n}: {}", step.says);
+                    // The near miss is in the log: who tried what, which rule stopped it.
+                    assert_eq!(entry.event_type(), "refused");
+                    assert_eq!(entry.event["rule"], serde_json::json!(rule));
+                    assert_eq!(entry.event["command"], step.command.kind());
+                    assert_eq!(
+                        entry.actors[0].person,
+                        String::from(step.actor.person.clone())
+                    );
+                    refused_rules.push(rule);
+                }
+                (outcome, expected) => panic!(
+                    "step {n} ({}): got {outcome:?}, expected refusal by {expected:?}",
+                    step.says
+                ),
+            }
+        }
+        if scenario == Scenario::Unsafe {
+            let ids: Vec<String> = refused_rules.iter().map(|r| r.to_string()).collect();
+            for rule in [
+                "LIVE-NEVER",
+                "LOT-VERIFIED",
+                "CUSTODIAN-ONLY",
+                "SHOW-CHECK",
+                "DAILY-MEETING",
+                "ARMORER-DEDICATED",
+                "INCIDENT-STOP",
+                "REHEARSAL-COLD",
+            ] {
+                assert!(
+                    ids.iter().any(|i| i == rule),
+                    "{rule} never refused: {ids:?}"
+                );
+            }
+        } else {
+            assert!(refused_rules.is_empty());
+        }
+        // The state in memory is what the log replays to, and what the tables say.
+        let replayed = replay(node.store()).await.unwrap();
+        assert_eq!(replayed, node.state().await);
+        assert!(
+            projection_differences(node.store(), &replayed)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let state = node.state().await;
+        assert_eq!(state.next_index, entries);
+        assert_eq!(state.refusals.len(), refused_rules.len());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_command_changes_nothing_but_its_refused_entry() {
+    let (_dir, data) = fresh();
+    let node = open_node(&data).await;
+    let steps = script(Scenario::Unsafe).unwrap();
+    for step in &steps {
+        let before: State = node.state().await;
+        let outcome = node
+            .execute(&step.actor, &step.command, step.at)
+            .await
+            .unwrap();
+        if let Outcome::Refused { appended, .. } = outcome {
+            let mut after = node.state().await;
+            assert_eq!(after.refusals.last(), Some(&appended.first_index));
+            after.refusals.pop();
+            after.next_index -= 1;
+            assert_eq!(
+                after,
+                before,
+                "refused {:?} changed the state",
+                step.command.kind()
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn projection_tables_edited_behind_the_logs_back_are_found_and_rebuilt() {
+    let (_dir, data) = fresh();
+    let node = open_node(&data).await;
+    for step in script(Scenario::Safe).unwrap() {
+        node.execute(&step.actor, &step.command, step.at)
+            .await
+            .unwrap();
+    }
+    node.store().clone().close().await;
+    drop(node);
+    let out = armory(&data, &["verify", "--replay"]);
+    assert!(
+        stdout(&out).contains("matches the projection tables"),
+        "{}",
+        stdout(&out)
+    );
+    // Someone moves a firearm's custodian in the table.
+    let mut conn = raw(&data).await;
+    let n = sqlx::query("UPDATE projection SET value = replace(value, '\"custodian\":\"hannah\"', '\"custodian\":\"dave\"') WHERE collection = 'firearms'")
+        .execute(&mut conn)
+        .await
+        .unwrap()
+        .rows_affected();
+    assert!(n > 0);
+    drop(conn);
+    assert_fails_with(
+        &armory(&data, &["verify", "--replay"]),
+        "the projection tables differ from the log",
+    );
+    // Opening the node rebuilds them from the log.
+    let node = open_node(&data).await;
+    let replayed = replay(node.store()).await.unwrap();
+    assert!(
+        projection_differences(node.store(), &replayed)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_commands_share_commits_and_the_log_replays_to_the_same_state() {
+    let (_dir, data) = fresh();
+    let node = open_node(&data).await;
+    let steps = script(Scenario::Safe).unwrap();
+    let (setup, _) = steps.split_at(8);
+    for step in setup {
+        node.execute(&step.actor, &step.command, step.at)
+            .await
+            .unwrap();
+    }
+    let actor = steps[0].actor.clone();
+    let at = steps[7].at;
+    let mut tasks = Vec::new();
+    for t in 0..32 {
+        let (node, actor) = (node.clone(), actor.clone());
+        tasks.push(tokio::spawn(async move {
+            for k in 0..10 {
+                let command = Command::Note { text: Text::parse(&format!("remark {t}/{k}")).unwrap() };
+                let outcome = node.execute(&actor, &command, at).await.unwrap();
+                assert!(matches!(outcome, Outcome::Done { ref events, .. } if matches!(events[0], Event::Note { .. })));
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let state = node.state().await;
+    assert_eq!(state.notes.len(), 320);
+    let checkpoints = node
+        .store()
+        .checkpoints(9..state.next_index + 1)
+        .await
+        .unwrap()
+        .len();
+    assert!(checkpoints < 320, "no command shared a commit");
+    assert_eq!(replay(node.store()).await.unwrap(), state);
+    assert!(
+        projection_differences(node.store(), &state)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[test]
+fn armory_demo_plays_both_days() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("unsafe");
+    let out = armory(&data, &["demo", "--scenario", "unsafe"]);
+    let text = stdout(&out);
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        crate::common::stderr(&out)
+    );
+    assert!(text.contains("STOPPED (LIVE-NEVER)"), "{text}");
+    assert!(text.contains("unsafe acts stopped and logged"));
+    assert!(armory(&data, &["verify", "--replay"]).status.success());
+    let data = dir.path().join("safe");
+    let out = armory(&data, &["demo"]);
+    assert!(out.status.success());
+    assert!(stdout(&out).contains(" 0 unsafe acts stopped"));
+    assert_fails_with(&armory(&data, &["demo"]), "already holds an Armory log");
+}
