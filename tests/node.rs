@@ -41,12 +41,12 @@ async fn the_rust_day_is_refused_rule_by_rule_and_the_safe_day_is_accepted() {
                 .execute(&step.actor, &step.command, step.at)
                 .await
                 .unwrap();
-            let index = outcome.appended().first_index;
+            let index = outcome.first_index();
             assert_eq!(
                 index, entries,
                 "step {n} was not appended right after the previous one"
             );
-            entries += outcome.appended().count;
+            entries += outcome.recorded().count;
             let entry = &node.store().entries(index..index + 1).await.unwrap()[0].1;
             let entry = armory_ledger::Entry::decode(entry).unwrap();
             match (outcome, step.refused_by) {
@@ -237,4 +237,36 @@ fn armory_demo_plays_both_days() {
     assert!(out.status.success());
     assert!(stdout(&out).contains(" 0 unsafe acts stopped"));
     assert_fails_with(&armory(&data, &["demo"]), "already holds an Armory log");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_idempotency_key_twice_records_one_act() {
+    let (_dir, data) = fresh();
+    let node = open_node(&data).await;
+    let steps = script(Scenario::Safe).unwrap();
+    let first = &steps[0];
+    let a = node
+        .execute_once(Some("retry-1"), &first.actor, &first.command, first.at)
+        .await
+        .unwrap();
+    // Concurrent and later retries of the same key record nothing new.
+    let (b, c) = tokio::join!(
+        node.execute_once(Some("retry-1"), &first.actor, &first.command, first.at),
+        node.execute_once(Some("retry-1"), &first.actor, &first.command, first.at)
+    );
+    for retry in [b.unwrap(), c.unwrap()] {
+        assert!(matches!(retry, Outcome::Repeated(_)));
+        assert_eq!(retry.recorded(), a.recorded());
+    }
+    assert_eq!(node.state().await.next_index, 1);
+    node.store().clone().close().await;
+    drop(node);
+    // After a restart the key is still known: it was stored with the entry.
+    let node = open_node(&data).await;
+    let again = node
+        .execute_once(Some("retry-1"), &first.actor, &first.command, first.at)
+        .await
+        .unwrap();
+    assert_eq!(again.recorded(), a.recorded());
+    assert_eq!(node.state().await.next_index, 1);
 }

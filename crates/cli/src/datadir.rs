@@ -5,9 +5,11 @@
 //! <data>/armory.db.lock held by the one process that writes the log
 //! <data>/node.key       the node's Ed25519 signing key, signed-note form, mode 0600
 //! <data>/log.pub        the log's public key, signed-note form: give it to auditors
+//! <data>/policy.json    the production's safety policy (RULES.md: what may be tightened)
 //! ```
 
 use anyhow::{Context, Result, bail};
+use armory_core::Policy;
 use armory_ledger::keys::{LogSigner, LogVerifier};
 use armory_store::sqlite::{Durability, SqliteLog};
 use std::path::{Path, PathBuf};
@@ -15,6 +17,7 @@ use std::path::{Path, PathBuf};
 pub const DB_FILE: &str = "armory.db";
 pub const KEY_FILE: &str = "node.key";
 pub const PUBLIC_KEY_FILE: &str = "log.pub";
+pub const POLICY_FILE: &str = "policy.json";
 
 /// A data directory given by `--data` or `ARMORY_DATA`.
 pub struct DataDir {
@@ -30,8 +33,13 @@ impl DataDir {
         self.path.join(DB_FILE)
     }
 
-    /// Creates the directory, the key and the empty log.
+    /// Creates the directory, the key and the empty log, with the default policy.
     pub async fn init(&self, origin: &str) -> Result<LogSigner> {
+        self.init_with(origin, &Policy::default()).await
+    }
+
+    /// Creates the directory, the key and the empty log, with `policy`.
+    pub async fn init_with(&self, origin: &str, policy: &Policy) -> Result<LogSigner> {
         if self.db().exists() || self.path.join(KEY_FILE).exists() {
             bail!(
                 "{} already holds an Armory log; use another --data directory to start a new one",
@@ -47,8 +55,26 @@ impl DataDir {
             format!("{}\n", signer.public_text()),
         )
         .with_context(|| format!("cannot write {}", self.path.join(PUBLIC_KEY_FILE).display()))?;
+        let policy_json = serde_json::to_string_pretty(policy)?;
+        std::fs::write(self.path.join(POLICY_FILE), policy_json + "\n")
+            .with_context(|| format!("cannot write {}", self.path.join(POLICY_FILE).display()))?;
         SqliteLog::create(&self.db(), &signer).await?;
         Ok(signer)
+    }
+
+    /// The production's policy (`policy.json`; the defaults of RULES.md when there is none).
+    pub fn policy(&self) -> Result<Policy> {
+        let path = self.path.join(POLICY_FILE);
+        match std::fs::read_to_string(&path) {
+            Ok(text) => serde_json::from_str(&text).map_err(|e| {
+                anyhow::anyhow!(
+                    "{} is not a valid policy: {e}; fix it or delete it to use the defaults",
+                    path.display()
+                )
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Policy::default()),
+            Err(e) => Err(anyhow::anyhow!("cannot read {}: {e}", path.display())),
+        }
     }
 
     fn require(&self) -> Result<()> {

@@ -21,8 +21,8 @@ pub async fn run(data: &DataDir, which: Which) -> Result<()> {
         Which::Unsafe => (Scenario::Unsafe, "armory.local/demo-rust-day"),
     };
     let steps = script(scenario).map_err(|e| anyhow::anyhow!("the demo script is broken: {e}"))?;
-    data.init(origin).await?;
-    let node = Node::open(data.writer().await?, policy()).await?;
+    data.init_with(origin, &policy()).await?;
+    let node = Node::open(data.writer().await?, data.policy()?).await?;
     println!(
         "Demo production in {} ({} acts)\n",
         data.path.display(),
@@ -39,7 +39,7 @@ pub async fn run(data: &DataDir, which: Which) -> Result<()> {
             step.says
         );
         let outcome = node.execute(&step.actor, &step.command, step.at).await?;
-        let index = outcome.appended().first_index;
+        let index = outcome.first_index();
         match (&outcome, step.refused_by) {
             (Outcome::Done { events, .. }, None) => {
                 done += 1;
@@ -66,6 +66,12 @@ pub async fn run(data: &DataDir, which: Which) -> Result<()> {
             (Outcome::Done { .. }, Some(rule)) => {
                 surprises.push(format!(
                     "act {}: accepted but the script expected a refusal by {rule}",
+                    n + 1
+                ));
+            }
+            (Outcome::Repeated(_), _) => {
+                surprises.push(format!(
+                    "act {}: answered as a repeat, but no idempotency key was used",
                     n + 1
                 ));
             }

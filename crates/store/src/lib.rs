@@ -49,6 +49,8 @@ pub struct Appended {
 pub struct Batch {
     pub drafts: Vec<Draft>,
     pub rows: Vec<RowWrite>,
+    /// An idempotency key and the outcome to answer a retry with, stored with the entries.
+    pub idempotency: Option<(String, String)>,
 }
 
 /// An append that has its place in the log's order and will answer once it is durable.
@@ -127,7 +129,7 @@ pub trait Store: Clone + Send + Sync + 'static {
         async move {
             self.submit(Batch {
                 drafts,
-                rows: Vec::new(),
+                ..Batch::default()
             })
             .await?
             .wait()
@@ -140,6 +142,12 @@ pub trait Store: Clone + Send + Sync + 'static {
         &self,
         rows: Vec<RowWrite>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The outcome recorded with an idempotency key, if that key was used.
+    fn idempotent(
+        &self,
+        key: &str,
+    ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
 
     /// Every projection row.
     fn projection(&self) -> impl Future<Output = Result<Vec<Row>, StoreError>> + Send;

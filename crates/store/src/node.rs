@@ -22,6 +22,8 @@ use tokio::sync::Mutex;
 /// What became of a command.
 #[derive(Debug, Clone)]
 pub enum Outcome {
+    /// A retry: this idempotency key was already used; nothing new was recorded.
+    Repeated(Recorded),
     /// Done: its events are entries `first_index..first_index + events.len()`.
     Done {
         events: Vec<Event>,
@@ -34,12 +36,35 @@ pub enum Outcome {
     },
 }
 
+/// What a command recorded, as kept with its idempotency key.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Recorded {
+    pub first_index: u64,
+    pub count: u64,
+    pub refusal: Option<Refusal>,
+}
+
 impl Outcome {
-    /// The entries written.
-    pub fn appended(&self) -> &Appended {
+    /// What was recorded.
+    pub fn recorded(&self) -> Recorded {
         match self {
-            Outcome::Done { appended, .. } | Outcome::Refused { appended, .. } => appended,
+            Outcome::Repeated(r) => r.clone(),
+            Outcome::Done { appended, .. } => Recorded {
+                first_index: appended.first_index,
+                count: appended.count,
+                refusal: None,
+            },
+            Outcome::Refused { refusal, appended } => Recorded {
+                first_index: appended.first_index,
+                count: appended.count,
+                refusal: Some(refusal.clone()),
+            },
         }
+    }
+
+    /// The first entry it wrote (for a retry: the first attempt's).
+    pub fn first_index(&self) -> u64 {
+        self.recorded().first_index
     }
 }
 
@@ -55,6 +80,8 @@ pub enum NodeError {
 }
 
 struct Inner {
+    /// Idempotency keys queued but perhaps not yet durable (a retry may race its first attempt).
+    keys: std::collections::HashMap<String, Recorded>,
     state: State,
     /// The state the projection rows describe (equal to `state` between commands).
     written: State,
@@ -155,6 +182,7 @@ impl<S: Store> Node<S> {
             store,
             policy: Arc::new(policy),
             inner: Arc::new(Mutex::new(Inner {
+                keys: Default::default(),
                 written: state.clone(),
                 state,
                 stale: false,
@@ -189,9 +217,31 @@ impl<S: Store> Node<S> {
         command: &Command,
         now: Timestamp,
     ) -> Result<Outcome, NodeError> {
+        self.execute_once(None, actor, command, now).await
+    }
+
+    /// As [`Node::execute`], but a second call with the same `key` records nothing and answers
+    /// [`Outcome::Repeated`] with what the first recorded.
+    pub async fn execute_once(
+        &self,
+        key: Option<&str>,
+        actor: &Actor,
+        command: &Command,
+        now: Timestamp,
+    ) -> Result<Outcome, NodeError> {
         let time = now.to_rfc3339();
         let (pending, decided, first) = {
             let mut inner = self.inner.lock().await;
+            if let Some(key) = key {
+                if let Some(seen) = inner.keys.get(key) {
+                    return Ok(Outcome::Repeated(seen.clone()));
+                }
+                if let Some(json) = self.store.idempotent(key).await? {
+                    let seen: Recorded = serde_json::from_str(&json)
+                        .map_err(|e| NodeError::Internal(e.to_string()))?;
+                    return Ok(Outcome::Repeated(seen));
+                }
+            }
             if inner.stale {
                 let state = replay(&self.store).await?;
                 self.store.reset_projection(all_rows(&state)).await?;
@@ -242,7 +292,31 @@ impl<S: Store> Node<S> {
                     return Err(NodeError::Internal(e.to_string()));
                 }
             };
-            let pending = match self.store.submit(Batch { drafts, rows }).await {
+            let count = drafts.len() as u64;
+            let refusal = decided.as_ref().err().cloned();
+            let idempotency = match key {
+                Some(key) => {
+                    let recorded = Recorded {
+                        first_index: first,
+                        count,
+                        refusal,
+                    };
+                    let json = serde_json::to_string(&recorded)
+                        .map_err(|e| NodeError::Internal(e.to_string()))?;
+                    inner.keys.insert(key.to_owned(), recorded);
+                    Some((key.to_owned(), json))
+                }
+                None => None,
+            };
+            let pending = match self
+                .store
+                .submit(Batch {
+                    drafts,
+                    rows,
+                    idempotency,
+                })
+                .await
+            {
                 Ok(p) => p,
                 Err(e) => {
                     inner.stale = true;
@@ -251,7 +325,12 @@ impl<S: Store> Node<S> {
             };
             (pending, decided.map(|_| events), first)
         };
-        let appended = match pending.wait().await {
+        let waited = pending.wait().await;
+        if let Some(key) = key {
+            // Durable now (or failed): the table answers retries from here on.
+            self.inner.lock().await.keys.remove(key);
+        }
+        let appended = match waited {
             Ok(a) if a.first_index == first => a,
             Ok(a) => {
                 self.inner.lock().await.stale = true;

@@ -33,6 +33,7 @@ pub const MAX_BATCH_ENTRIES: usize = 4096;
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0001_log.sql"),
     include_str!("../migrations/sqlite/0002_projection.sql"),
+    include_str!("../migrations/sqlite/0003_idempotency.sql"),
 ];
 
 /// Durability of a commit.
@@ -59,6 +60,7 @@ enum Request {
 struct Append {
     drafts: Vec<Draft>,
     rows: Vec<RowWrite>,
+    idempotency: Option<(String, String)>,
     reply: oneshot::Sender<Result<Appended, StoreError>>,
 }
 
@@ -510,6 +512,16 @@ impl Sequencer {
         )
         .await?;
         write_rows(&mut tx, accepted.iter().flat_map(|(a, _, _)| a.rows.iter())).await?;
+        for (key, outcome) in accepted
+            .iter()
+            .filter_map(|(a, _, _)| a.idempotency.as_ref())
+        {
+            sqlx::query("INSERT INTO idempotency (key, outcome) VALUES (?, ?)")
+                .bind(key)
+                .bind(outcome)
+                .execute(&mut *tx)
+                .await?;
+        }
         sqlx::query("INSERT INTO checkpoints (size, note) VALUES (?, ?)")
             .bind(to_i64(checkpoint.size)?)
             .bind(&note)
@@ -603,6 +615,7 @@ impl Store for SqliteLog {
             .send(Request::Append(Append {
                 drafts: batch.drafts,
                 rows: batch.rows,
+                idempotency: batch.idempotency,
                 reply,
             }))
             .await
@@ -618,6 +631,15 @@ impl Store for SqliteLog {
             .await
             .map_err(|_| StoreError::ReadOnly)?;
         answer.await.map_err(|_| StoreError::ReadOnly)?
+    }
+
+    async fn idempotent(&self, key: &str) -> Result<Option<String>, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT outcome FROM idempotency WHERE key = ?")
+                .bind(key)
+                .fetch_optional(&self.inner.pool)
+                .await?,
+        )
     }
 
     async fn projection(&self) -> Result<Vec<projection::Row>, StoreError> {
