@@ -270,3 +270,48 @@ async fn the_same_idempotency_key_twice_records_one_act() {
     assert_eq!(again.recorded(), a.recorded());
     assert_eq!(node.state().await.next_index, 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_shows_custody_and_raises_the_window_alert_by_itself() {
+    let (_dir, data) = fresh();
+    std::fs::write(
+        data.join("policy.json"),
+        serde_json::to_string(&policy()).unwrap(),
+    )
+    .unwrap();
+    let node = open_node(&data).await;
+    let mut due = None;
+    for step in script(Scenario::Safe).unwrap() {
+        if let Outcome::Done { events, .. } = node
+            .execute(&step.actor, &step.command, step.at)
+            .await
+            .unwrap()
+        {
+            if let Some(Event::FirearmIssued { due: d, .. }) = events.first() {
+                due = Some(*d);
+                break;
+            }
+        }
+    }
+    let due = due.expect("the safe day issues a firearm");
+    node.store().clone().close().await;
+    drop(node);
+    let before = armory(&data, &["status", "--at", &due.to_rfc3339()]);
+    assert!(stdout(&before).contains("ISSUED to"), "{}", stdout(&before));
+    assert!(
+        !stdout(&before).contains("RETURN-AFTER-TAKE"),
+        "{}",
+        stdout(&before)
+    );
+    let late = due.plus_minutes(30).to_rfc3339();
+    let after = armory(&data, &["status", "--at", &late]);
+    assert!(
+        stdout(&after).contains("[RETURN-AFTER-TAKE]"),
+        "{}",
+        stdout(&after)
+    );
+    assert_fails_with(
+        &armory(&data, &["status", "--at", "tomorrow"]),
+        "--at \"tomorrow\"",
+    );
+}

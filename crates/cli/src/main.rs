@@ -4,6 +4,7 @@
 mod datadir;
 mod demo;
 mod logcmd;
+mod status;
 
 use anyhow::{Context, Result, bail};
 use armory_ledger::Actor;
@@ -71,6 +72,12 @@ enum Command {
         #[arg(long)]
         replay: bool,
     },
+    /// Where every firearm is, open incidents, and the alerts that need attention.
+    Status {
+        /// Evaluate alerts at this time (RFC 3339) instead of now.
+        #[arg(long)]
+        at: Option<String>,
+    },
     /// Build a demo production in a new data directory and play a shoot day through the rules.
     Demo {
         /// `safe`: a day done right. `unsafe`: the day of the Rust shooting, every failure stopped.
@@ -126,6 +133,7 @@ async fn run(cli: Cli) -> Result<()> {
             replay,
         } => logcmd::verify(&data, dir, key, checkpoint, replay).await,
         Command::Demo { scenario } => demo::run(&data, scenario).await,
+        Command::Status { at } => status::run(&data, at).await,
         Command::Export { dir } => logcmd::export(&data, &dir).await,
     }
 }

@@ -1,0 +1,89 @@
+//! `armory status`: where every firearm is and with whom, open incidents, and the alerts the rules
+//! raise by themselves (issued past the scene window, outside locked storage, counts that do not
+//! balance, credentials expiring), from the state replayed out of the log.
+
+use crate::datadir::DataDir;
+use anyhow::{Context, Result};
+use armory_core::state::Custody;
+use armory_core::time::Timestamp;
+use armory_core::{alerts, incident::Cover};
+
+pub async fn run(data: &DataDir, at: Option<String>) -> Result<()> {
+    let log = data.reader().await?;
+    let policy = data.policy()?;
+    let state = armory_store::node::replay(&log).await?;
+    let now = match at {
+        Some(text) => Timestamp::parse_rfc3339(&text).map_err(|e| {
+            anyhow::anyhow!("--at {text:?}: {e} (write it like 2026-11-23T14:00:00Z)")
+        })?,
+        None => Timestamp::parse_rfc3339(&crate::now()?)
+            .map_err(|e| anyhow::anyhow!("{e}"))
+            .context("clock")?,
+    };
+    match &state.production {
+        Some(p) => println!(
+            "{} ({}), {} entries, as of {}",
+            String::from(p.title.clone()),
+            String::from(p.id.clone()),
+            state.next_index,
+            now.to_rfc3339()
+        ),
+        None => println!("no production opened yet ({} entries)", state.next_index),
+    }
+    println!("\nFirearms ({}):", state.firearms.len());
+    for (id, f) in &state.firearms {
+        let custodian = String::from(f.custodian.clone());
+        let place = match &f.custody {
+            Custody::Stored { location } => {
+                let locked = state.locations.get(location).is_some_and(|l| l.locked);
+                format!(
+                    "stored in {}{}",
+                    String::from(location.clone()),
+                    if locked { " (locked)" } else { " (NOT LOCKED)" }
+                )
+            }
+            Custody::AtHand => "out of storage, in the custodian's hands".to_owned(),
+            Custody::Issued {
+                performer,
+                scene,
+                due,
+                ..
+            } => format!(
+                "ISSUED to {} for scene {}, due back {}",
+                String::from(performer.clone()),
+                String::from(scene.clone()),
+                due.to_rfc3339()
+            ),
+        };
+        println!(
+            "  {:<10} custodian {:<10} {place}",
+            String::from(id.clone()),
+            custodian
+        );
+    }
+    let open: Vec<_> = state.open_incidents().collect();
+    println!("\nOpen incidents ({}):", open.len());
+    for (id, incident) in open {
+        let covers = match &incident.covers {
+            Cover::All => "every firearm".to_owned(),
+            Cover::Firearms(list) => list
+                .iter()
+                .map(|f| String::from(f.clone()))
+                .collect::<Vec<_>>()
+                .join(", "),
+        };
+        println!(
+            "  {} ({:?}, {:?}) stops {covers}: {}",
+            String::from(id.clone()),
+            incident.kind,
+            incident.severity,
+            String::from(incident.description.clone())
+        );
+    }
+    let raised = alerts(&policy, &state, now);
+    println!("\nAlerts ({}):", raised.len());
+    for alert in raised {
+        println!("  [{}] {}", alert.rule, alert.message);
+    }
+    Ok(())
+}
