@@ -73,16 +73,20 @@ fn diff_map<K: Serialize + Ord, V: Serialize + PartialEq>(
 }
 
 fn diff_list(collection: &'static str, before: &[u64], after: &[u64], out: &mut Vec<RowWrite>) {
-    for (pos, v) in after.iter().enumerate() {
-        if before.get(pos) != Some(v) {
-            out.push(RowWrite {
-                collection,
-                key: format!("{pos:012}"),
-                value: Some(v.to_string()),
-            });
-        }
+    // These lists only grow; compare the common prefix in one go and write the new tail.
+    let same = if after.starts_with(before) {
+        before.len()
+    } else {
+        before.iter().zip(after).take_while(|(a, b)| a == b).count()
+    };
+    for (pos, v) in after.iter().enumerate().skip(same) {
+        out.push(RowWrite {
+            collection,
+            key: format!("{pos:012}"),
+            value: Some(v.to_string()),
+        });
     }
-    for pos in after.len()..before.len() {
+    for pos in after.len().max(same)..before.len() {
         out.push(RowWrite {
             collection,
             key: format!("{pos:012}"),

@@ -532,32 +532,45 @@ impl Sequencer {
     }
 }
 
-/// Writes projection rows in order (a later write to the same row wins).
+/// Writes projection rows: a later write to the same row wins, and everything is written with as
+/// few statements as possible (one upsert and one delete per 200 rows).
 async fn write_rows<'a>(
     conn: &mut SqliteConnection,
     rows: impl Iterator<Item = &'a RowWrite>,
 ) -> Result<(), StoreError> {
+    let mut last: std::collections::BTreeMap<(&str, &str), Option<&str>> = Default::default();
     for row in rows {
-        match &row.value {
-            Some(value) => {
-                sqlx::query(
-                    "INSERT INTO projection (collection, key, value) VALUES (?, ?, ?) \
-                     ON CONFLICT (collection, key) DO UPDATE SET value = excluded.value",
-                )
-                .bind(row.collection)
-                .bind(&row.key)
-                .bind(value)
-                .execute(&mut *conn)
-                .await?;
-            }
-            None => {
-                sqlx::query("DELETE FROM projection WHERE collection = ? AND key = ?")
-                    .bind(row.collection)
-                    .bind(&row.key)
-                    .execute(&mut *conn)
-                    .await?;
-            }
+        last.insert((row.collection, row.key.as_str()), row.value.as_deref());
+    }
+    let upserts: Vec<(&str, &str, &str)> = last
+        .iter()
+        .filter_map(|((c, k), v)| v.map(|v| (*c, *k, v)))
+        .collect();
+    let deletes: Vec<(&str, &str)> = last
+        .iter()
+        .filter(|(_, v)| v.is_none())
+        .map(|(k, _)| *k)
+        .collect();
+    for chunk in upserts.chunks(200) {
+        let values = vec!["(?, ?, ?)"; chunk.len()].join(",");
+        let sql = format!(
+            "INSERT INTO projection (collection, key, value) VALUES {values} \
+             ON CONFLICT (collection, key) DO UPDATE SET value = excluded.value"
+        );
+        let mut query = sqlx::query(&sql);
+        for (c, k, v) in chunk {
+            query = query.bind(*c).bind(*k).bind(*v);
         }
+        query.execute(&mut *conn).await?;
+    }
+    for chunk in deletes.chunks(200) {
+        let values = vec!["(?, ?)"; chunk.len()].join(",");
+        let sql = format!("DELETE FROM projection WHERE (collection, key) IN (VALUES {values})");
+        let mut query = sqlx::query(&sql);
+        for (c, k) in chunk {
+            query = query.bind(*c).bind(*k);
+        }
+        query.execute(&mut *conn).await?;
     }
     Ok(())
 }
