@@ -218,3 +218,21 @@ async fn the_append_only_triggers_refuse_edits_through_sqlite() {
         assert!(err.to_string().contains("append-only"), "{err}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn odd_stored_hash_rows_are_named_too() {
+    let (dir, base) = make_log(40, 3).await;
+    let data = copy(&base, dir.path(), "short-hash");
+    exec(
+        &mut raw(&data).await,
+        "UPDATE hashes SET hash = x'00' WHERE id = 9",
+    )
+    .await;
+    assert_fails_with(&armory(&data, &["verify"]), "stored hash 9 ");
+    let data = copy(&base, dir.path(), "missing-hash");
+    exec(&mut raw(&data).await, "DELETE FROM hashes WHERE id = 5").await;
+    assert_fails_with(
+        &armory(&data, &["verify"]),
+        "stored hash 5 (tree level 1, position 1): missing",
+    );
+}

@@ -62,30 +62,14 @@ impl TreeCheck {
     /// Returns the complete-subtree hashes it creates: element k is at tree level k, position
     /// `index >> k` (the leaf hash first).
     pub fn push_entry(&mut self, bytes: &[u8]) -> Result<Vec<Hash>, Problem> {
-        let index = self.size();
-        let entry = Entry::decode(bytes).map_err(|e| Problem::Entry {
-            index,
-            why: e.to_string(),
-        })?;
-        if entry.index != index {
-            return Err(Problem::Entry {
-                index,
-                why: format!(
-                    "it says it is entry {} (entries were deleted, reordered or copied)",
-                    entry.index
-                ),
-            });
-        }
-        if entry.origin != self.origin {
-            return Err(Problem::Entry {
-                index,
-                why: format!(
-                    "it belongs to log {:?}, not {:?}",
-                    entry.origin, self.origin
-                ),
-            });
-        }
-        Ok(self.edge.push(leaf_hash(bytes)))
+        let leaf = check_entry(&self.origin, self.size(), bytes)?;
+        Ok(self.edge.push(leaf))
+    }
+
+    /// Adds the next leaf hash, already checked with [`check_entry`] (so that entries can be checked
+    /// on several threads and the tree built in order).
+    pub fn push_checked(&mut self, leaf: Hash) -> Vec<Hash> {
+        self.edge.push(leaf)
     }
 
     /// Checks a signed checkpoint against the tree as rebuilt so far (its size must be the current
@@ -113,6 +97,31 @@ impl TreeCheck {
         }
         Ok(checkpoint)
     }
+}
+
+/// Checks entry `index` of the log `origin` (canonical form, its own index and origin) and returns
+/// its leaf hash.
+pub fn check_entry(origin: &str, index: u64, bytes: &[u8]) -> Result<Hash, Problem> {
+    let entry = Entry::decode(bytes).map_err(|e| Problem::Entry {
+        index,
+        why: e.to_string(),
+    })?;
+    if entry.index != index {
+        return Err(Problem::Entry {
+            index,
+            why: format!(
+                "it says it is entry {} (entries were deleted, reordered or copied)",
+                entry.index
+            ),
+        });
+    }
+    if entry.origin != origin {
+        return Err(Problem::Entry {
+            index,
+            why: format!("it belongs to log {:?}, not {:?}", entry.origin, origin),
+        });
+    }
+    Ok(leaf_hash(bytes))
 }
 
 /// What an export directory holds: its checkpoint and how much was checked.

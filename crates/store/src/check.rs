@@ -5,7 +5,7 @@
 
 use crate::{Store, StoreError};
 use armory_ledger::merkle::stored_hash_count;
-use armory_ledger::verify::{Problem, TreeCheck};
+use armory_ledger::verify::{Problem, TreeCheck, check_entry};
 use tokio::sync::mpsc;
 
 /// What a successful check covered.
@@ -64,7 +64,16 @@ pub async fn check_log<S: Store>(
     loop {
         let Some(chunk) = rx.recv().await else { break };
         let chunk = chunk?;
-        let mut entries = chunk.entries.into_iter().peekable();
+        // Decode and hash the chunk's entries on both cores; build the tree in order below.
+        let origin = store.origin().to_owned();
+        let (rows, leaves) = tokio::task::spawn_blocking(move || {
+            let leaves = leaf_hashes(&origin, &chunk.entries);
+            (chunk.entries, leaves)
+        })
+        .await
+        .map_err(|e| StoreError::Damaged(format!("checking thread failed: {e}")))?;
+        let mut leaves = leaves.into_iter();
+        let mut entries = rows.into_iter().peekable();
         let mut hashes = chunk.hashes.into_iter().peekable();
         let mut cps = chunk.checkpoints.into_iter().peekable();
         // The checkpoint of the empty log comes before any entry.
@@ -77,8 +86,13 @@ pub async fn check_log<S: Store>(
             cps.next();
         }
         for index in chunk.start..chunk.end {
-            let data = match entries.next_if(|(i, _)| *i == index) {
-                Some((_, data)) => data,
+            let leaf = match entries.next_if(|(i, _)| *i == index) {
+                Some(_) => leaves.next().unwrap_or_else(|| {
+                    Err(Problem::Entry {
+                        index,
+                        why: "not checked".into(),
+                    })
+                })?,
                 None => {
                     let why = if index >= extent.entries_end {
                         format!(
@@ -91,7 +105,7 @@ pub async fn check_log<S: Store>(
                     return Err(Problem::Entry { index, why }.into());
                 }
             };
-            let created = tree.push_entry(&data)?;
+            let created = tree.push_checked(leaf);
             let first_id = stored_hash_count(index);
             for (level, hash) in created.iter().enumerate() {
                 let id = first_id + level as u64;
@@ -171,6 +185,30 @@ pub async fn check_log<S: Store>(
         entries: end,
         checkpoints,
         root: tree.root(),
+    })
+}
+
+/// Each row's leaf hash (or what is wrong with it), computed on two threads.
+fn leaf_hashes(origin: &str, rows: &[(u64, Vec<u8>)]) -> Vec<Result<armory_ledger::Hash, Problem>> {
+    let check = |part: &[(u64, Vec<u8>)]| -> Vec<Result<armory_ledger::Hash, Problem>> {
+        part.iter()
+            .map(|(i, d)| check_entry(origin, *i, d))
+            .collect()
+    };
+    let (first, second) = rows.split_at(rows.len() / 2);
+    std::thread::scope(|scope| {
+        let other = scope.spawn(|| check(second));
+        let mut out = check(first);
+        match other.join() {
+            Ok(rest) => out.extend(rest),
+            Err(_) => out.extend(second.iter().map(|(index, _)| {
+                Err(Problem::Entry {
+                    index: *index,
+                    why: "the checking thread failed".into(),
+                })
+            })),
+        }
+        out
     })
 }
 
