@@ -711,16 +711,16 @@ impl Store for SqliteLog {
         let bytes: Option<Vec<u8>> = packed.try_get(5)?;
         if let (Some(min), Some(max), Some(32), Some(32), Some(bytes)) =
             (min, max, short, long, bytes)
+            && max - min + 1 == count
+            && bytes.len() as i64 == count * 32
         {
-            if max - min + 1 == count && bytes.len() as i64 == count * 32 {
-                let first = u64::try_from(min)
-                    .map_err(|_| StoreError::Damaged(format!("negative id {min}")))?;
-                return Ok(bytes
-                    .chunks_exact(32)
-                    .enumerate()
-                    .map(|(i, h)| (first + i as u64, h.to_vec()))
-                    .collect());
-            }
+            let first = u64::try_from(min)
+                .map_err(|_| StoreError::Damaged(format!("negative id {min}")))?;
+            return Ok(bytes
+                .chunks_exact(32)
+                .enumerate()
+                .map(|(i, h)| (first + i as u64, h.to_vec()))
+                .collect());
         }
         let rows = sqlx::query("SELECT id, hash FROM hashes WHERE id >= ? AND id < ? ORDER BY id")
             .bind(a)
