@@ -286,10 +286,11 @@ async fn status_shows_custody_and_raises_the_window_alert_by_itself() {
             .execute(&step.actor, &step.command, step.at)
             .await
             .unwrap()
-            && let Some(Event::FirearmIssued { due: d, .. }) = events.first() {
-                due = Some(*d);
-                break;
-            }
+            && let Some(Event::FirearmIssued { due: d, .. }) = events.first()
+        {
+            due = Some(*d);
+            break;
+        }
     }
     let due = due.expect("the safe day issues a firearm");
     node.store().clone().close().await;
