@@ -4,6 +4,7 @@
 mod datadir;
 mod demo;
 mod logcmd;
+mod serve;
 mod status;
 
 use anyhow::{Context, Result, bail};
@@ -84,6 +85,8 @@ enum Command {
         #[arg(long, value_enum, default_value_t = demo::Which::Safe)]
         scenario: demo::Which,
     },
+    /// Serve the set node: web UI, JSON API, C2SP tiles (`--demo`: a demo production for today).
+    Serve(serve::ServeArgs),
     /// Write the log as plain files (checkpoint, C2SP tiles, public key) into DIR.
     Export {
         /// Where to write; created if needed.
@@ -135,6 +138,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Demo { scenario } => demo::run(&data, scenario).await,
         Command::Status { at } => status::run(&data, at).await,
         Command::Export { dir } => logcmd::export(&data, &dir).await,
+        Command::Serve(args) => serve::run(&data, args).await,
     }
 }
 

@@ -1,0 +1,807 @@
+//! The JSON API: sign-in, commands, queries, and the OpenAPI document.
+//!
+//! Errors are JSON `{error, field?, rule?, why?, needed?}` with a 4xx status naming the problem.
+//! A command refused by a rule answers 409 (403 for ROLE) with the refusal, which the node has
+//! logged as a near miss. A command naming something that does not exist, or out of order (rule
+//! STATE), answers 422 and is not logged: it is bad input, checked by a dry run of the same
+//! `decide` before the real one (the web layer decides nothing itself).
+
+use crate::auth::{AuthError, Secret, Session};
+use crate::metrics::Metrics;
+use crate::{App, now};
+use armory_core::{Actor, AuthMethod, Command, PersonId, Refusal, Role, RuleId, decide};
+use armory_store::Store;
+use armory_store::node::Outcome;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+
+pub const SESSION_COOKIE: &str = "armory_session";
+
+/// An error answer.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub error: String,
+    pub field: Option<String>,
+    pub refusal: Option<Box<Refusal>>,
+    pub logged_as: Option<u64>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, error: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            error: error.into(),
+            field: None,
+            refusal: None,
+            logged_as: None,
+        }
+    }
+    pub fn field(mut self, field: impl Into<String>) -> ApiError {
+        self.field = Some(field.into());
+        self
+    }
+    pub fn bad(error: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, error)
+    }
+    pub fn unauthorized() -> ApiError {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "sign in first (session cookie) or send Authorization: Bearer <API token>",
+        )
+    }
+    pub fn internal(e: impl std::fmt::Display) -> ApiError {
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
+    }
+    /// A refusal by a rule: 403 for ROLE, 422 for STATE, 409 for the safety rules.
+    pub fn refused(refusal: Refusal, logged_as: Option<u64>) -> ApiError {
+        let status = match refusal.rule {
+            RuleId::Role => StatusCode::FORBIDDEN,
+            RuleId::State => StatusCode::UNPROCESSABLE_ENTITY,
+            _ => StatusCode::CONFLICT,
+        };
+        ApiError {
+            status,
+            error: refusal.to_string(),
+            field: None,
+            refusal: Some(Box::new(refusal)),
+            logged_as,
+        }
+    }
+    pub fn body(&self) -> Value {
+        let mut v = json!({"error": self.error});
+        if let Some(f) = &self.field {
+            v["field"] = json!(f);
+        }
+        if let Some(r) = &self.refusal {
+            v["rule"] = json!(r.rule);
+            v["why"] = json!(r.why);
+            v["needed"] = json!(r.needed);
+        }
+        if let Some(i) = self.logged_as {
+            v["logged_as"] = json!(i);
+        }
+        v
+    }
+}
+
+impl From<AuthError> for ApiError {
+    fn from(e: AuthError) -> Self {
+        let status = match &e {
+            AuthError::Wrong(_) => StatusCode::UNAUTHORIZED,
+            AuthError::Locked { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AuthError::Weak(_) => StatusCode::BAD_REQUEST,
+            AuthError::Database(_) | AuthError::Hash(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        ApiError::new(status, e.to_string())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status, axum::Json(self.body())).into_response()
+    }
+}
+
+pub fn now_ms() -> Result<i64, ApiError> {
+    Ok(now().map_err(ApiError::internal)?.as_unix_millis())
+}
+
+/// Who sent a request, and how they authenticated.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub person: PersonId,
+    pub role: Role,
+    pub method: AuthMethod,
+    /// The session id, when signed in with a cookie.
+    pub session_id: Option<String>,
+    pub session: Option<Session>,
+}
+
+impl Caller {
+    pub fn actor(&self) -> Actor {
+        Actor::new(self.person.clone(), self.role, self.method)
+    }
+}
+
+/// A cookie's value from the request.
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_owned())
+}
+
+/// The caller, from a bearer token or a session cookie; `None` when neither is valid.
+pub async fn caller_opt(app: &App, headers: &HeaderMap) -> Result<Option<Caller>, ApiError> {
+    if let Some(auth) = headers.get(header::AUTHORIZATION) {
+        let text = auth.to_str().unwrap_or_default();
+        let Some(secret) = text.strip_prefix("Bearer ") else {
+            return Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "the Authorization header must be `Bearer <API token>`",
+            ));
+        };
+        return match app.auth().token(secret.trim()).await? {
+            Some((person, role)) => Ok(Some(Caller {
+                person,
+                role,
+                method: AuthMethod::ApiToken,
+                session_id: None,
+                session: None,
+            })),
+            None => Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unknown API token; create one with POST /api/tokens",
+            )),
+        };
+    }
+    let Some(id) = cookie(headers, SESSION_COOKIE) else {
+        return Ok(None);
+    };
+    Ok(app
+        .auth()
+        .session(&id, now_ms()?)
+        .await?
+        .map(|session| Caller {
+            person: session.person.clone(),
+            role: session.role,
+            method: AuthMethod::Password,
+            session_id: Some(id),
+            session: Some(session),
+        }))
+}
+
+/// The caller, or 401.
+pub async fn caller(app: &App, headers: &HeaderMap) -> Result<Caller, ApiError> {
+    caller_opt(app, headers)
+        .await?
+        .ok_or_else(ApiError::unauthorized)
+}
+
+/// A mutating request signed in by cookie must carry the session's CSRF token in `X-CSRF-Token`
+/// (API tokens are not sent by browsers on their own, so they need none).
+pub fn check_csrf_header(caller: &Caller, headers: &HeaderMap) -> Result<(), ApiError> {
+    let Some(session) = &caller.session else {
+        return Ok(());
+    };
+    let sent = headers
+        .get("x-csrf-token")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if sent.is_empty() || sent != session.csrf {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "missing or wrong CSRF token: send the session's token (from sign-in) in X-CSRF-Token",
+        )
+        .field("X-CSRF-Token"));
+    }
+    Ok(())
+}
+
+/// The Set-Cookie header of a session.
+pub fn session_cookie(app: &App, id: &str, max_age_s: i64) -> Result<HeaderValue, ApiError> {
+    let secure = if app.config().secure_cookies {
+        "; Secure"
+    } else {
+        ""
+    };
+    HeaderValue::from_str(&format!(
+        "{SESSION_COOKIE}={id}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age_s}{secure}"
+    ))
+    .map_err(ApiError::internal)
+}
+
+fn parse_json<T: serde::de::DeserializeOwned>(
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<T, ApiError> {
+    let body = body.map_err(|r| {
+        let status = r.status();
+        if status == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(
+                status,
+                format!(
+                    "the request body is larger than {} bytes",
+                    crate::BODY_LIMIT
+                ),
+            )
+        } else {
+            ApiError::new(status, r.body_text())
+        }
+    })?;
+    let json_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !json_type {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "send the body as JSON with Content-Type: application/json",
+        ));
+    }
+    serde_json::from_slice(&body).map_err(|e| {
+        let text = e.to_string();
+        let field = text
+            .split_once("unknown field `")
+            .or_else(|| text.split_once("missing field `"))
+            .and_then(|(_, rest)| rest.split_once('`'))
+            .map(|(f, _)| f.to_owned());
+        let kind = if e.is_syntax() || e.is_eof() {
+            "malformed JSON"
+        } else {
+            "invalid request"
+        };
+        let mut err = ApiError::bad(format!("{kind}: {text}"));
+        err.field = field;
+        err
+    })
+}
+
+/// The people whose PIN confirms this command, as mutable actors (to record `method: pin`).
+fn confirmations_mut(command: &mut Command) -> Vec<&mut Actor> {
+    match command {
+        Command::ShowCheck {
+            performer,
+            first_ad,
+            ..
+        } => vec![performer, first_ad],
+        Command::HoldMeeting { safety_rep, .. } => safety_rep.iter_mut().collect(),
+        Command::CloseIncident { safety_rep, .. } => vec![safety_rep],
+        Command::Override { confirmations, .. } => confirmations.iter_mut().collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Checks the PIN of everyone who confirms `command` (on the acting person's device), and records
+/// that they confirmed by PIN. A PIN confirms this one act; it opens no session.
+pub async fn confirm_with_pins(
+    app: &App,
+    command: &mut Command,
+    pins: &BTreeMap<String, String>,
+) -> Result<(), ApiError> {
+    let now = now_ms()?;
+    for actor in confirmations_mut(command) {
+        let who = actor.person.to_string();
+        let Some(pin) = pins.get(&who).filter(|p| !p.is_empty()) else {
+            return Err(ApiError::bad(format!(
+                "{who} confirms this act: their PIN is needed (pins.{who})"
+            ))
+            .field(format!("pins.{who}")));
+        };
+        if let Err(e) = app.auth().check(&actor.person, Secret::Pin, pin, now).await {
+            Metrics::add(&app.metrics().sign_in_failures);
+            let mut err = ApiError::from(e);
+            err.field = Some(format!("pins.{who}"));
+            return Err(err);
+        }
+        actor.method = AuthMethod::Pin;
+    }
+    Ok(())
+}
+
+/// Runs a command through the node: a dry run first, so a STATE refusal (unknown id, out of
+/// order) is answered without being logged; then the real, logged, durable decision.
+pub async fn run_command(
+    app: &App,
+    actor: &Actor,
+    command: &Command,
+    key: Option<&str>,
+) -> Result<Outcome, ApiError> {
+    let at = now().map_err(ApiError::internal)?;
+    let node = app.node();
+    let dry = node
+        .with_state(|s| decide(node.policy(), s, actor, command, at).err())
+        .await;
+    if let Some(refusal) = dry.filter(|r| r.rule == RuleId::State) {
+        // A retry of a command that was recorded must still answer as a repeat.
+        let repeated = match key {
+            Some(k) => node
+                .store()
+                .idempotent(k)
+                .await
+                .map_err(ApiError::internal)?
+                .is_some(),
+            None => false,
+        };
+        if !repeated {
+            return Err(ApiError::refused(refusal, None));
+        }
+    }
+    let outcome = node
+        .execute_once(key, actor, command, at)
+        .await
+        .map_err(ApiError::internal)?;
+    let m = app.metrics();
+    Metrics::add(match &outcome {
+        Outcome::Done { .. } => &m.commands_done,
+        Outcome::Refused { .. } => &m.commands_refused,
+        Outcome::Repeated(_) => &m.commands_repeated,
+    });
+    Ok(outcome)
+}
+
+/// The JSON answer to an outcome.
+pub fn outcome_response(outcome: Outcome) -> Response {
+    match outcome {
+        Outcome::Done { events, appended } => (
+            StatusCode::OK,
+            axum::Json(json!({
+                "outcome": "done",
+                "first_index": appended.first_index,
+                "count": appended.count,
+                "events": events,
+                "receipt": format!("/api/log/receipts/{}", appended.first_index),
+            })),
+        )
+            .into_response(),
+        Outcome::Refused { refusal, appended } => {
+            ApiError::refused(refusal, Some(appended.first_index)).into_response()
+        }
+        Outcome::Repeated(recorded) => match recorded.refusal {
+            Some(refusal) => {
+                let mut e = ApiError::refused(refusal, Some(recorded.first_index));
+                e.error = format!("(a repeat; nothing new was recorded) {}", e.error);
+                e.into_response()
+            }
+            None => (
+                StatusCode::OK,
+                axum::Json(json!({
+                    "outcome": "repeated",
+                    "first_index": recorded.first_index,
+                    "count": recorded.count,
+                    "receipt": format!("/api/log/receipts/{}", recorded.first_index),
+                })),
+            )
+                .into_response(),
+        },
+    }
+}
+
+/// The idempotency key of a request, scoped to the caller so two people cannot collide.
+pub fn idempotency_key(caller: &Caller, headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(v) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    let k = v.to_str().unwrap_or_default().trim();
+    if k.is_empty() || k.len() > 128 || !k.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(
+            ApiError::bad("Idempotency-Key must be 1 to 128 visible ASCII characters")
+                .field("Idempotency-Key"),
+        );
+    }
+    Ok(Some(format!("{}:{k}", caller.person)))
+}
+
+/// `POST /api/commands` body.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Submission {
+    /// The command, as armory-core's `Command` JSON (`{"type": "issue", ...}`).
+    pub command: Command,
+    /// Act in this role instead of the session's or token's.
+    #[serde(default)]
+    pub role: Option<Role>,
+    /// PINs of the people who confirm the act (show check, meeting, incident close, override).
+    #[serde(default)]
+    pub pins: BTreeMap<String, String>,
+}
+
+pub async fn submit(
+    State(app): State<App>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let caller = caller(&app, &headers).await?;
+    check_csrf_header(&caller, &headers)?;
+    let key = idempotency_key(&caller, &headers)?;
+    let mut submission: Submission = parse_json(&headers, body)?;
+    let mut actor = caller.actor();
+    if let Some(role) = submission.role {
+        actor.role = role;
+    }
+    confirm_with_pins(&app, &mut submission.command, &submission.pins).await?;
+    let outcome = run_command(&app, &actor, &submission.command, key.as_deref()).await?;
+    Ok(outcome_response(outcome))
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignIn {
+    pub person: String,
+    pub password: String,
+    #[serde(default)]
+    pub role: Option<Role>,
+}
+
+/// Signs `person` in with a password: a new session (any old one ended) in `role` or their first.
+pub async fn start_session(
+    app: &App,
+    headers: &HeaderMap,
+    person: &str,
+    password: &str,
+    role: Option<Role>,
+) -> Result<(String, Session), ApiError> {
+    let person =
+        PersonId::parse(person).map_err(|e| ApiError::bad(e.to_string()).field("person"))?;
+    let now = now_ms()?;
+    if let Err(e) = app
+        .auth()
+        .check(&person, Secret::Password, password, now)
+        .await
+    {
+        Metrics::add(&app.metrics().sign_in_failures);
+        return Err(e.into());
+    }
+    let roles = app
+        .node()
+        .with_state(|s| {
+            s.people
+                .get(&person)
+                .filter(|p| p.active)
+                .map(|p| p.roles.clone())
+        })
+        .await
+        .unwrap_or_default();
+    let role = match role {
+        Some(r) if roles.contains(&r) => r,
+        Some(r) => {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                format!("{person} does not hold the role {r} in this production"),
+            )
+            .field("role"));
+        }
+        None => roles.iter().next().copied().ok_or_else(|| {
+            ApiError::new(
+                StatusCode::FORBIDDEN,
+                format!("{person} holds no role in this production"),
+            )
+        })?,
+    };
+    if let Some(old) = cookie(headers, SESSION_COOKIE) {
+        app.auth().end_session(&old).await?;
+    }
+    let ttl = i64::try_from(app.config().session_ttl.as_millis()).unwrap_or(i64::MAX);
+    Ok(app.auth().create_session(&person, role, now, ttl).await?)
+}
+
+pub async fn sign_in(
+    State(app): State<App>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let form: SignIn = parse_json(&headers, body)?;
+    let (id, session) =
+        start_session(&app, &headers, &form.person, &form.password, form.role).await?;
+    let max_age = app.config().session_ttl.as_secs() as i64;
+    Ok((
+        [(header::SET_COOKIE, session_cookie(&app, &id, max_age)?)],
+        axum::Json(json!({
+            "person": session.person,
+            "role": session.role,
+            "csrf": session.csrf,
+            "expires_ms": session.expires_ms,
+        })),
+    )
+        .into_response())
+}
+
+pub async fn sign_out(State(app): State<App>, headers: HeaderMap) -> Result<Response, ApiError> {
+    let caller = caller(&app, &headers).await?;
+    check_csrf_header(&caller, &headers)?;
+    if let Some(id) = &caller.session_id {
+        app.auth().end_session(id).await?;
+    }
+    Ok((
+        [(header::SET_COOKIE, session_cookie(&app, "", 0)?)],
+        axum::Json(json!({"signed_out": true})),
+    )
+        .into_response())
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewToken {
+    pub name: String,
+}
+
+pub async fn create_token(
+    State(app): State<App>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let caller = caller(&app, &headers).await?;
+    if caller.session.is_none() {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "API tokens are created from a signed-in session, not with another token",
+        ));
+    }
+    check_csrf_header(&caller, &headers)?;
+    let form: NewToken = parse_json(&headers, body)?;
+    if form.name.trim().is_empty() || form.name.len() > 64 {
+        return Err(ApiError::bad("name the token (1 to 64 characters)").field("name"));
+    }
+    let token = app
+        .auth()
+        .create_token(&caller.person, caller.role, form.name.trim(), now_ms()?)
+        .await?;
+    Ok(
+        axum::Json(json!({"token": token, "person": caller.person, "role": caller.role}))
+            .into_response(),
+    )
+}
+
+pub async fn state(State(app): State<App>, headers: HeaderMap) -> Result<Response, ApiError> {
+    caller(&app, &headers).await?;
+    let state = app.node().state().await;
+    Ok(axum::Json(state).into_response())
+}
+
+pub async fn alerts(State(app): State<App>, headers: HeaderMap) -> Result<Response, ApiError> {
+    caller(&app, &headers).await?;
+    let at = now().map_err(ApiError::internal)?;
+    let node = app.node();
+    let list = node
+        .with_state(|s| armory_core::alerts(node.policy(), s, at))
+        .await;
+    Ok(axum::Json(list).into_response())
+}
+
+fn firearm_id(id: &str) -> Result<armory_core::FirearmId, ApiError> {
+    armory_core::FirearmId::parse(id).map_err(|e| ApiError::bad(e.to_string()).field("id"))
+}
+
+pub async fn firearm(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    caller(&app, &headers).await?;
+    let id = firearm_id(&id)?;
+    let found = app
+        .node()
+        .with_state(|s| s.firearms.get(&id).cloned())
+        .await;
+    match found {
+        Some(f) => Ok(axum::Json(json!({"id": id, "firearm": f})).into_response()),
+        None => Err(no_firearm(&id)),
+    }
+}
+
+fn no_firearm(id: &armory_core::FirearmId) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        format!("no firearm {id} is registered in this production"),
+    )
+    .field("id")
+}
+
+/// Entries `indexes` of the log, decoded as JSON.
+pub async fn entries_json(app: &App, indexes: &[u64]) -> Result<Vec<Value>, ApiError> {
+    let mut out = Vec::new();
+    for &i in indexes {
+        let rows = app
+            .node()
+            .store()
+            .entries(i..i + 1)
+            .await
+            .map_err(ApiError::internal)?;
+        for (_, bytes) in rows {
+            let v: Value = serde_json::from_slice(&bytes).map_err(ApiError::internal)?;
+            out.push(v);
+        }
+    }
+    Ok(out)
+}
+
+pub async fn history(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    caller(&app, &headers).await?;
+    let id = firearm_id(&id)?;
+    let indexes = app
+        .node()
+        .with_state(|s| s.firearms.get(&id).map(|f| f.history.clone()))
+        .await
+        .ok_or_else(|| no_firearm(&id))?;
+    Ok(axum::Json(entries_json(&app, &indexes).await?).into_response())
+}
+
+pub async fn checkpoint(State(app): State<App>, headers: HeaderMap) -> Result<Response, ApiError> {
+    caller(&app, &headers).await?;
+    let note = app
+        .node()
+        .store()
+        .latest_checkpoint()
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], note).into_response())
+}
+
+fn index(text: &str) -> Result<u64, ApiError> {
+    text.parse().map_err(|_| {
+        ApiError::bad(format!("{text:?} is not an entry index (0, 1, 2, ...)")).field("index")
+    })
+}
+
+pub async fn entry(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Path(i): Path<String>,
+) -> Result<Response, ApiError> {
+    caller(&app, &headers).await?;
+    let i = index(&i)?;
+    let mut found = entries_json(&app, &[i]).await?;
+    match found.pop() {
+        Some(v) => Ok(axum::Json(v).into_response()),
+        None => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            format!("entry {i} does not exist in this log"),
+        )
+        .field("index")),
+    }
+}
+
+pub async fn receipt(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Path(i): Path<String>,
+) -> Result<Response, ApiError> {
+    caller(&app, &headers).await?;
+    let i = index(&i)?;
+    match armory_store::proofs::receipt(app.node().store(), i).await {
+        Ok(proof) => Ok((
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            proof.to_text(),
+        )
+            .into_response()),
+        Err(armory_store::StoreError::NoSuchEntry(..)) => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            format!("entry {i} is not in the log's latest checkpoint"),
+        )
+        .field("index")),
+        Err(e) => Err(ApiError::internal(e)),
+    }
+}
+
+pub async fn not_found(uri: axum::http::Uri) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        format!("nothing at {}; see /api/openapi.json", uri.path()),
+    )
+}
+
+/// Every command type, for the OpenAPI document.
+pub const COMMAND_TYPES: &[&str] = &[
+    "open_production",
+    "add_person",
+    "grant_role",
+    "revoke_role",
+    "remove_person",
+    "record_credential",
+    "assign_duty",
+    "release_duty",
+    "designate_armorer",
+    "add_location",
+    "set_location_lock",
+    "register_firearm",
+    "receive_lot",
+    "verify_lot",
+    "reopen_lot",
+    "transfer_rounds",
+    "remove_rounds",
+    "store",
+    "take_out",
+    "assign_custodian",
+    "plan_scene",
+    "hold_meeting",
+    "load",
+    "unload",
+    "show_check",
+    "issue",
+    "return",
+    "expend",
+    "report_discharge",
+    "report_incident",
+    "close_incident",
+    "reconcile",
+    "override",
+    "correct",
+    "note",
+];
+
+pub async fn openapi() -> Response {
+    let error = json!({"$ref": "#/components/schemas/Error"});
+    let errors = json!({
+        "400": {"description": "bad request (malformed JSON, wrong type, unknown field, missing PIN)", "content": {"application/json": {"schema": error}}},
+        "401": {"description": "not signed in, or wrong password/PIN", "content": {"application/json": {"schema": error}}},
+        "403": {"description": "refused by rule ROLE, or CSRF token missing", "content": {"application/json": {"schema": error}}},
+        "409": {"description": "refused by a safety rule; logged as a near miss (logged_as)", "content": {"application/json": {"schema": error}}},
+        "413": {"description": "body larger than 64 KiB", "content": {"application/json": {"schema": error}}},
+        "422": {"description": "refused by rule STATE (unknown id, out of order); not logged", "content": {"application/json": {"schema": error}}},
+        "429": {"description": "locked out after repeated failures; wait for the backoff", "content": {"application/json": {"schema": error}}}
+    });
+    let read = |summary: &str| json!({"get": {"summary": summary, "security": [{"session": []}, {"token": []}], "responses": {"200": {"description": "ok"}, "401": errors["401"], "404": {"description": "not found", "content": {"application/json": {"schema": error}}}}}});
+    let doc = json!({
+        "openapi": "3.1.0",
+        "info": {"title": "Armory set node", "version": env!("CARGO_PKG_VERSION"),
+                 "description": "Every act is a command decided by the rules engine and recorded in a signed log. Mutating requests signed in by cookie need X-CSRF-Token; every mutating request may carry Idempotency-Key."},
+        "components": {
+            "securitySchemes": {
+                "session": {"type": "apiKey", "in": "cookie", "name": SESSION_COOKIE},
+                "token": {"type": "http", "scheme": "bearer"}
+            },
+            "schemas": {
+                "Error": {"type": "object", "required": ["error"], "properties": {
+                    "error": {"type": "string"}, "field": {"type": "string"},
+                    "rule": {"type": "string"}, "why": {"type": "string"}, "needed": {"type": "string"},
+                    "logged_as": {"type": "integer"}}},
+                "Command": {"type": "object", "required": ["type"], "additionalProperties": true,
+                    "description": "armory-core Command: tagged by `type`, snake_case fields, unknown fields refused",
+                    "properties": {"type": {"type": "string", "enum": COMMAND_TYPES}}},
+                "Submission": {"type": "object", "additionalProperties": false, "required": ["command"], "properties": {
+                    "command": {"$ref": "#/components/schemas/Command"},
+                    "role": {"type": "string", "enum": Role::ALL.map(Role::as_str)},
+                    "pins": {"type": "object", "additionalProperties": {"type": "string"}, "description": "person id -> PIN of each person confirming the act"}}}
+            }
+        },
+        "paths": {
+            "/api/session": {
+                "post": {"summary": "sign in with a password (sets the session cookie, returns the CSRF token)",
+                    "requestBody": {"content": {"application/json": {"schema": {"type": "object", "additionalProperties": false, "required": ["person", "password"], "properties": {"person": {"type": "string"}, "password": {"type": "string"}, "role": {"type": "string"}}}}}},
+                    "responses": {"200": {"description": "signed in"}, "401": errors["401"], "429": errors["429"]}},
+                "delete": {"summary": "sign out", "responses": {"200": {"description": "signed out"}}}
+            },
+            "/api/tokens": {"post": {"summary": "create an API token acting as the session's person and role", "responses": {"200": {"description": "the token, shown once"}}}},
+            "/api/commands": {"post": {"summary": "attempt an act",
+                "parameters": [{"name": "Idempotency-Key", "in": "header", "schema": {"type": "string"}}, {"name": "X-CSRF-Token", "in": "header", "schema": {"type": "string"}}],
+                "requestBody": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Submission"}}}},
+                "responses": {"200": {"description": "done (or a repeat of a done act)"}, "400": errors["400"], "401": errors["401"], "403": errors["403"], "409": errors["409"], "413": errors["413"], "422": errors["422"], "429": errors["429"]}}},
+            "/api/state": read("the whole current state (projection of the log)"),
+            "/api/alerts": read("alerts the rules raise now"),
+            "/api/firearms/{id}": read("one firearm"),
+            "/api/firearms/{id}/history": read("the log entries about one firearm"),
+            "/api/log/checkpoint": read("the latest signed checkpoint (C2SP tlog-checkpoint)"),
+            "/api/log/entries/{index}": read("one log entry (canonical JSON)"),
+            "/api/log/receipts/{index}": read("a C2SP tlog-proof receipt for one entry"),
+            "/log/{origin}/checkpoint": {"get": {"summary": "C2SP tlog-tiles checkpoint (public)", "responses": {"200": {"description": "text/plain"}}}},
+            "/log/{origin}/tile/{path}": {"get": {"summary": "C2SP tlog-tiles hash tiles and entry bundles (public)", "responses": {"200": {"description": "application/octet-stream"}, "404": {"description": "no such tile"}}}},
+            "/healthz": {"get": {"summary": "liveness", "responses": {"200": {"description": "ok"}}}},
+            "/metrics": {"get": {"summary": "Prometheus metrics", "responses": {"200": {"description": "text/plain; version=0.0.4"}}}}
+        }
+    });
+    axum::Json(doc).into_response()
+}

@@ -1,0 +1,449 @@
+//! Who is asking: accounts (argon2 password and PIN hashes, failed attempts, lockout with backoff),
+//! server-side sessions, and API tokens. Kept in `auth.db` beside the log, never in it: the log
+//! records only who acted and how they authenticated (`Actor.method`).
+//!
+//! Secrets at rest: passwords and PINs as argon2id PHC strings; session ids and API tokens as
+//! SHA-256 hashes (they are 256-bit random values, so a fast hash suffices), so a copy of `auth.db`
+//! opens no session. A PIN only confirms an act on another person's signed-in device (a show
+//! check); no function here turns a PIN into a session.
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use armory_core::{PersonId, Role};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rand_core::{OsRng, RngCore};
+use sha2::{Digest, Sha256};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+use sqlx::{Row, SqliteConnection};
+use std::path::Path;
+
+/// Failed attempts allowed before the account locks.
+pub const FREE_ATTEMPTS: i64 = 5;
+/// First lockout; it doubles with each further failure, up to [`MAX_LOCK_MS`].
+pub const FIRST_LOCK_MS: i64 = 30_000;
+/// Longest lockout.
+pub const MAX_LOCK_MS: i64 = 3_600_000;
+
+/// Why a credential was not accepted, or the database failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error("unknown person or wrong {0}")]
+    Wrong(&'static str),
+    #[error("too many wrong attempts: {what} of {person} is locked for {seconds} more seconds")]
+    Locked {
+        person: String,
+        what: &'static str,
+        seconds: i64,
+    },
+    #[error("{0}")]
+    Weak(String),
+    #[error("sign-in database error: {0}")]
+    Database(String),
+    #[error("password hashing failed: {0}")]
+    Hash(String),
+}
+
+impl From<sqlx::Error> for AuthError {
+    fn from(e: sqlx::Error) -> Self {
+        AuthError::Database(e.to_string())
+    }
+}
+
+/// A signed-in session.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Session {
+    pub person: PersonId,
+    pub role: Role,
+    pub csrf: String,
+    pub expires_ms: i64,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("person", &self.person)
+            .field("role", &self.role)
+            .field("csrf", &"<redacted>")
+            .finish()
+    }
+}
+
+/// Which secret of an account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Secret {
+    Password,
+    Pin,
+}
+
+impl Secret {
+    fn word(self) -> &'static str {
+        match self {
+            Secret::Password => "password",
+            Secret::Pin => "PIN",
+        }
+    }
+    fn columns(self) -> (&'static str, &'static str, &'static str) {
+        match self {
+            Secret::Password => ("password_hash", "password_failed", "password_locked_until"),
+            Secret::Pin => ("pin_hash", "pin_failed", "pin_locked_until"),
+        }
+    }
+}
+
+/// Migrations, applied in order; `PRAGMA user_version` is how many ran.
+const MIGRATIONS: &[&str] = &["
+CREATE TABLE accounts (
+    person TEXT PRIMARY KEY,
+    password_hash TEXT,
+    password_failed INTEGER NOT NULL DEFAULT 0,
+    password_locked_until INTEGER NOT NULL DEFAULT 0,
+    pin_hash TEXT,
+    pin_failed INTEGER NOT NULL DEFAULT 0,
+    pin_locked_until INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE sessions (
+    id_hash TEXT PRIMARY KEY,
+    person TEXT NOT NULL,
+    role TEXT NOT NULL,
+    csrf TEXT NOT NULL,
+    created_ms INTEGER NOT NULL,
+    expires_ms INTEGER NOT NULL
+);
+CREATE TABLE tokens (
+    hash TEXT PRIMARY KEY,
+    person TEXT NOT NULL,
+    role TEXT NOT NULL,
+    name TEXT NOT NULL,
+    created_ms INTEGER NOT NULL
+);
+"];
+
+/// The sign-in database.
+#[derive(Clone)]
+pub struct AuthDb {
+    pool: SqlitePool,
+}
+
+/// A new random secret: 32 bytes, base64url.
+pub fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    OsRng.fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn sha256_hex(text: &str) -> String {
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+async fn hash_secret(secret: String) -> Result<String, AuthError> {
+    tokio::task::spawn_blocking(move || {
+        let mut salt = [0u8; 16];
+        OsRng.fill_bytes(&mut salt);
+        let salt = SaltString::encode_b64(&salt).map_err(|e| AuthError::Hash(e.to_string()))?;
+        argon2::Argon2::default()
+            .hash_password(secret.as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .map_err(|e| AuthError::Hash(e.to_string()))
+    })
+    .await
+    .map_err(|e| AuthError::Hash(e.to_string()))?
+}
+
+async fn verify_secret(secret: String, phc: String) -> Result<bool, AuthError> {
+    tokio::task::spawn_blocking(move || {
+        let parsed = PasswordHash::new(&phc).map_err(|e| AuthError::Hash(e.to_string()))?;
+        Ok(argon2::Argon2::default()
+            .verify_password(secret.as_bytes(), &parsed)
+            .is_ok())
+    })
+    .await
+    .map_err(|e| AuthError::Hash(e.to_string()))?
+}
+
+/// The lockout after `failed` consecutive failures, in milliseconds (0: not locked).
+pub fn lockout_ms(failed: i64) -> i64 {
+    if failed < FREE_ATTEMPTS {
+        return 0;
+    }
+    let doublings = (failed - FREE_ATTEMPTS).min(16) as u32;
+    FIRST_LOCK_MS
+        .saturating_mul(1i64 << doublings)
+        .min(MAX_LOCK_MS)
+}
+
+async fn migrate(conn: &mut SqliteConnection) -> Result<(), AuthError> {
+    let done: i64 = sqlx::query_scalar("PRAGMA user_version")
+        .fetch_one(&mut *conn)
+        .await?;
+    for (n, sql) in MIGRATIONS.iter().enumerate().skip(done.max(0) as usize) {
+        let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+        sqlx::raw_sql(sql).execute(&mut *tx).await?;
+        sqlx::raw_sql(&format!("PRAGMA user_version = {}", n + 1))
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+    }
+    Ok(())
+}
+
+impl AuthDb {
+    /// Opens (or creates) the sign-in database at `path` and runs its migrations.
+    pub async fn open(path: &Path) -> Result<AuthDb, AuthError> {
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await?;
+        let mut conn = pool.acquire().await?;
+        migrate(&mut conn).await?;
+        drop(conn);
+        Ok(AuthDb { pool })
+    }
+
+    /// Closes the database.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// Whether `person` has an account.
+    pub async fn has_account(&self, person: &PersonId) -> Result<bool, AuthError> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM accounts WHERE person = ?")
+            .bind(person.as_ref())
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(n > 0)
+    }
+
+    /// Sets a password (at least 8 characters) or a PIN (4 to 8 digits), and clears its lockout.
+    pub async fn set_secret(
+        &self,
+        person: &PersonId,
+        which: Secret,
+        secret: &str,
+    ) -> Result<(), AuthError> {
+        match which {
+            Secret::Password if secret.chars().count() < 8 => {
+                return Err(AuthError::Weak(
+                    "a password must be at least 8 characters".into(),
+                ));
+            }
+            Secret::Pin
+                if !(4..=8).contains(&secret.len())
+                    || !secret.bytes().all(|b| b.is_ascii_digit()) =>
+            {
+                return Err(AuthError::Weak("a PIN must be 4 to 8 digits".into()));
+            }
+            _ => {}
+        }
+        let hash = hash_secret(secret.to_owned()).await?;
+        let (h, f, l) = which.columns();
+        sqlx::query("INSERT INTO accounts (person) VALUES (?) ON CONFLICT(person) DO NOTHING")
+            .bind(person.as_ref())
+            .execute(&self.pool)
+            .await?;
+        sqlx::query(&format!(
+            "UPDATE accounts SET {h} = ?, {f} = 0, {l} = 0 WHERE person = ?"
+        ))
+        .bind(hash)
+        .bind(person.as_ref())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Checks a password or PIN. A locked account is refused without looking at the secret;
+    /// each failure counts, and from the [`FREE_ATTEMPTS`]th on locks the account with backoff.
+    pub async fn check(
+        &self,
+        person: &PersonId,
+        which: Secret,
+        secret: &str,
+        now_ms: i64,
+    ) -> Result<(), AuthError> {
+        let (h, f, l) = which.columns();
+        let row = sqlx::query(&format!(
+            "SELECT {h} AS hash, {f} AS failed, {l} AS locked FROM accounts WHERE person = ?"
+        ))
+        .bind(person.as_ref())
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else {
+            // Same work as a real check, so timing does not tell who has an account.
+            let _ = hash_secret(secret.to_owned()).await;
+            return Err(AuthError::Wrong(which.word()));
+        };
+        let locked: i64 = row.try_get("locked")?;
+        if locked > now_ms {
+            return Err(AuthError::Locked {
+                person: person.to_string(),
+                what: which.word(),
+                seconds: (locked - now_ms + 999) / 1000,
+            });
+        }
+        let hash: Option<String> = row.try_get("hash")?;
+        let ok = match hash {
+            Some(phc) => verify_secret(secret.to_owned(), phc).await?,
+            None => false,
+        };
+        if ok {
+            sqlx::query(&format!(
+                "UPDATE accounts SET {f} = 0, {l} = 0 WHERE person = ?"
+            ))
+            .bind(person.as_ref())
+            .execute(&self.pool)
+            .await?;
+            return Ok(());
+        }
+        let failed: i64 = row.try_get::<i64, _>("failed")? + 1;
+        let until = match lockout_ms(failed) {
+            0 => 0,
+            ms => now_ms + ms,
+        };
+        sqlx::query(&format!(
+            "UPDATE accounts SET {f} = ?, {l} = ? WHERE person = ?"
+        ))
+        .bind(failed)
+        .bind(until)
+        .bind(person.as_ref())
+        .execute(&self.pool)
+        .await?;
+        if until > 0 {
+            return Err(AuthError::Locked {
+                person: person.to_string(),
+                what: which.word(),
+                seconds: (until - now_ms + 999) / 1000,
+            });
+        }
+        Err(AuthError::Wrong(which.word()))
+    }
+
+    /// Starts a session; returns its id (the cookie value) and its CSRF token. Any session id
+    /// the client held before is ended by the caller: a new id at every sign-in stops fixation.
+    pub async fn create_session(
+        &self,
+        person: &PersonId,
+        role: Role,
+        now_ms: i64,
+        ttl_ms: i64,
+    ) -> Result<(String, Session), AuthError> {
+        let id = random_token();
+        let session = Session {
+            person: person.clone(),
+            role,
+            csrf: random_token(),
+            expires_ms: now_ms.saturating_add(ttl_ms),
+        };
+        sqlx::query(
+            "INSERT INTO sessions (id_hash, person, role, csrf, created_ms, expires_ms) VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(sha256_hex(&id))
+        .bind(person.as_ref())
+        .bind(role.as_str())
+        .bind(&session.csrf)
+        .bind(now_ms)
+        .bind(session.expires_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok((id, session))
+    }
+
+    /// The live session with this id, if any (expired ones are deleted).
+    pub async fn session(&self, id: &str, now_ms: i64) -> Result<Option<Session>, AuthError> {
+        sqlx::query("DELETE FROM sessions WHERE expires_ms <= ?")
+            .bind(now_ms)
+            .execute(&self.pool)
+            .await?;
+        let row =
+            sqlx::query("SELECT person, role, csrf, expires_ms FROM sessions WHERE id_hash = ?")
+                .bind(sha256_hex(id))
+                .fetch_optional(&self.pool)
+                .await?;
+        let Some(row) = row else { return Ok(None) };
+        let person: String = row.try_get("person")?;
+        let role: String = row.try_get("role")?;
+        let (Ok(person), Ok(role)) = (PersonId::parse(&person), Role::parse(&role)) else {
+            return Ok(None);
+        };
+        Ok(Some(Session {
+            person,
+            role,
+            csrf: row.try_get("csrf")?,
+            expires_ms: row.try_get("expires_ms")?,
+        }))
+    }
+
+    /// Changes the role a session acts in.
+    pub async fn set_session_role(&self, id: &str, role: Role) -> Result<(), AuthError> {
+        sqlx::query("UPDATE sessions SET role = ? WHERE id_hash = ?")
+            .bind(role.as_str())
+            .bind(sha256_hex(id))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Ends a session.
+    pub async fn end_session(&self, id: &str) -> Result<(), AuthError> {
+        sqlx::query("DELETE FROM sessions WHERE id_hash = ?")
+            .bind(sha256_hex(id))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Creates an API token for `person` acting as `role`; the secret is shown once.
+    pub async fn create_token(
+        &self,
+        person: &PersonId,
+        role: Role,
+        name: &str,
+        now_ms: i64,
+    ) -> Result<String, AuthError> {
+        let secret = format!("armory_{}", random_token());
+        sqlx::query(
+            "INSERT INTO tokens (hash, person, role, name, created_ms) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(sha256_hex(&secret))
+        .bind(person.as_ref())
+        .bind(role.as_str())
+        .bind(name)
+        .bind(now_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(secret)
+    }
+
+    /// Who an API token belongs to, and in which role it acts.
+    pub async fn token(&self, secret: &str) -> Result<Option<(PersonId, Role)>, AuthError> {
+        let row = sqlx::query("SELECT person, role FROM tokens WHERE hash = ?")
+            .bind(sha256_hex(secret))
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        let person: String = row.try_get("person")?;
+        let role: String = row.try_get("role")?;
+        Ok(match (PersonId::parse(&person), Role::parse(&role)) {
+            (Ok(p), Ok(r)) => Some((p, r)),
+            _ => None,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lockout_backs_off_and_is_capped() {
+        assert_eq!(lockout_ms(4), 0);
+        assert_eq!(lockout_ms(5), 30_000);
+        assert_eq!(lockout_ms(6), 60_000);
+        assert_eq!(lockout_ms(100), MAX_LOCK_MS);
+    }
+}

@@ -1,0 +1,147 @@
+//! armory-server: a set node over HTTP (DESIGN.md §1, §3).
+//!
+//! A thin shell over [`armory_store::node::Node`]: handlers turn requests into typed `Command`s and
+//! results into responses. No rule lives here: every act goes through `decide` in armory-core, and
+//! every refusal reaches the user as its rule, why and what is needed. What this crate adds is who
+//! is asking ([`auth`]: accounts, sessions, PINs, API tokens, kept in `auth.db`, never in the log),
+//! the JSON API ([`api`]), the web UI ([`web`]), the C2SP log endpoints ([`logweb`]) and a demo
+//! production for today ([`demo`]).
+#![forbid(unsafe_code)]
+
+pub mod api;
+pub mod auth;
+pub mod demo;
+pub mod logweb;
+pub mod metrics;
+pub mod web;
+
+use armory_core::time::Timestamp;
+use armory_store::node::Node;
+use armory_store::sqlite::SqliteLog;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Largest request body accepted (an entry is at most 64 KiB; a command is smaller).
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+/// Settings of a running server.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// How long a session lasts after sign-in.
+    pub session_ttl: Duration,
+    /// Mark cookies `Secure` (set when serving over TLS or behind a TLS proxy).
+    pub secure_cookies: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            session_ttl: Duration::from_secs(12 * 3600),
+            secure_cookies: false,
+        }
+    }
+}
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct App {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    node: Node<SqliteLog>,
+    auth: auth::AuthDb,
+    config: Config,
+    metrics: metrics::Metrics,
+}
+
+impl App {
+    /// The server's state over an open node and auth database.
+    pub fn new(node: Node<SqliteLog>, auth: auth::AuthDb, config: Config) -> App {
+        App {
+            inner: Arc::new(Inner {
+                node,
+                auth,
+                config,
+                metrics: metrics::Metrics::default(),
+            }),
+        }
+    }
+
+    pub fn node(&self) -> &Node<SqliteLog> {
+        &self.inner.node
+    }
+
+    pub fn auth(&self) -> &auth::AuthDb {
+        &self.inner.auth
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    pub fn metrics(&self) -> &metrics::Metrics {
+        &self.inner.metrics
+    }
+}
+
+/// The current time as the log records it (an error only if the clock is beyond year 9999).
+pub fn now() -> Result<Timestamp, armory_core::TimeError> {
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+    Timestamp::from_unix_millis(ms)
+}
+
+/// Every route of the node.
+pub fn router(app: App) -> Router {
+    Router::new()
+        .route("/healthz", get(metrics::healthz))
+        .route("/metrics", get(metrics::metrics))
+        .route("/assets/{name}", get(web::asset))
+        .route("/api/openapi.json", get(api::openapi))
+        .route("/api/session", post(api::sign_in).delete(api::sign_out))
+        .route("/api/tokens", post(api::create_token))
+        .route("/api/commands", post(api::submit))
+        .route("/api/state", get(api::state))
+        .route("/api/alerts", get(api::alerts))
+        .route("/api/firearms/{id}", get(api::firearm))
+        .route("/api/firearms/{id}/history", get(api::history))
+        .route("/api/log/checkpoint", get(api::checkpoint))
+        .route("/api/log/entries/{index}", get(api::entry))
+        .route("/api/log/receipts/{index}", get(api::receipt))
+        .route("/log/{*path}", get(logweb::serve_log))
+        .route("/", get(web::board))
+        .route("/signin", get(web::sign_in_page).post(web::sign_in))
+        .route("/signout", post(web::sign_out))
+        .route("/role", post(web::switch_role))
+        .route("/scan", get(web::scan))
+        .route("/item/{id}", get(web::item))
+        .route("/act", post(web::act))
+        .route("/incident", get(web::incident_page))
+        .route("/log", get(web::log_page))
+        .route("/entry/{index}", get(web::entry_page))
+        .fallback(api::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            metrics::count_and_secure,
+        ))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .with_state(app)
+}
+
+/// Serves `app` on `listener` until `shutdown` resolves, then lets requests in flight finish.
+/// The caller closes the log afterwards (`SqliteLog::close`), so nothing acknowledged is lost.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: App,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(app))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

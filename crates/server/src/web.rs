@@ -1,0 +1,960 @@
+//! The web UI: server-rendered pages (plain `format!` templates with escaping; htmx refreshes the
+//! board), a scan box on every page, and forms for the acts of a shoot day. Each form posts to
+//! `/act`, which builds the same `Command` JSON the API takes and runs it through the node; the
+//! page then shows what was recorded, or the refusal as rule, why and what is needed.
+
+use crate::api::{self, ApiError, Caller, SESSION_COOKIE, cookie};
+use crate::{App, auth::random_token};
+use armory_core::state::Custody;
+use armory_core::{Condition, Role};
+use armory_store::Store;
+use armory_store::node::Outcome;
+use axum::extract::{Form, Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::fmt::Write;
+
+const PRE_COOKIE: &str = "armory_pre";
+
+/// HTML-escapes text.
+pub fn esc(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+pub async fn asset(Path(name): Path<String>) -> Response {
+    let (body, kind): (&'static [u8], &str) = match name.as_str() {
+        "htmx.min.js" => (include_bytes!("../assets/htmx.min.js"), "text/javascript"),
+        "app.js" => (include_bytes!("../assets/app.js"), "text/javascript"),
+        "style.css" => (include_bytes!("../assets/style.css"), "text/css"),
+        _ => {
+            return ApiError::new(StatusCode::NOT_FOUND, format!("no asset {name}"))
+                .into_response();
+        }
+    };
+    (
+        [
+            (header::CONTENT_TYPE, kind),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+fn csrf_field(caller: &Caller) -> String {
+    let token = caller
+        .session
+        .as_ref()
+        .map(|s| s.csrf.as_str())
+        .unwrap_or_default();
+    format!("<input type=hidden name=csrf value=\"{}\">", esc(token))
+}
+
+/// A whole page.
+fn page(title: &str, caller: Option<(&Caller, &[Role])>, body: &str) -> String {
+    let mut head = String::new();
+    if let Some((c, roles)) = caller {
+        let options: String = roles
+            .iter()
+            .map(|r| {
+                format!(
+                    "<option value=\"{r}\"{}>{}</option>",
+                    if *r == c.role { " selected" } else { "" },
+                    esc(r.title())
+                )
+            })
+            .collect();
+        let _ = write!(
+            head,
+            "<form class=scan method=get action=/scan role=search><input id=scan name=q placeholder=\"Scan or type an id, then Enter\" autocomplete=off aria-label=\"Scan an id\"><button type=submit>Open</button><button type=button id=camera>Camera</button></form>\
+             <nav><a href=/>Board</a><a href=/incident>Report incident</a><a href=/log>Log</a></nav>\
+             <span class=muted>{} as</span> <form method=post action=/role style=display:inline>{}<select name=role aria-label=Role>{options}</select> <button type=submit>Switch</button></form>\
+             <form method=post action=/signout style=display:inline>{}<button type=submit>Sign out</button></form>",
+            esc(c.person.as_ref()),
+            csrf_field(c),
+            csrf_field(c)
+        );
+    }
+    format!(
+        "<!doctype html><html lang=en><head><meta charset=utf-8><meta name=viewport content=\"width=device-width, initial-scale=1\">\
+         <meta name=color-scheme content=\"dark light\"><title>{} · Armory</title><link rel=stylesheet href=/assets/style.css>\
+         <script src=/assets/htmx.min.js defer></script><script src=/assets/app.js defer></script></head>\
+         <body><header><a class=brand href=/>Armory</a>{head}</header><main id=main>{body}</main></body></html>",
+        esc(title)
+    )
+}
+
+fn html(status: StatusCode, text: String) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        text,
+    )
+        .into_response()
+}
+
+async fn roles_of(app: &App, c: &Caller) -> Vec<Role> {
+    app.node()
+        .with_state(|s| {
+            s.people
+                .get(&c.person)
+                .map(|p| p.roles.iter().copied().collect())
+        })
+        .await
+        .unwrap_or_default()
+}
+
+/// The signed-in caller, or a redirect to the sign-in page.
+async fn signed_in(app: &App, headers: &HeaderMap) -> Result<(Caller, Vec<Role>), Response> {
+    match api::caller_opt(app, headers).await {
+        Ok(Some(c)) => {
+            let roles = roles_of(app, &c).await;
+            Ok((c, roles))
+        }
+        Ok(None) => Err(Redirect::to("/signin").into_response()),
+        Err(e) => Err(e.into_response()),
+    }
+}
+
+fn error_page(c: Option<(&Caller, &[Role])>, e: &ApiError) -> Response {
+    let body = match &e.refusal {
+        Some(r) => format!(
+            "<section class=refusal role=alert><p class=rule>Refused: {}</p><p><b>Why:</b> {}</p><p><b>Needed:</b> {}</p>{}</section>",
+            esc(&r.rule.to_string()),
+            esc(&r.why),
+            esc(&r.needed),
+            e.logged_as.map_or("<p class=muted>Not recorded: nothing was changed.</p>".to_owned(), |i| format!("<p class=muted>This attempt is recorded as <a href=/entry/{i}>entry #{i}</a>.</p>"))
+        ),
+        None => format!(
+            "<section class=error role=alert><p><b>Not done:</b> {}</p>{}</section>",
+            esc(&e.error),
+            e.field.as_ref().map_or(String::new(), |f| format!("<p>Check: {}</p>", esc(f)))
+        ),
+    };
+    html(
+        e.status,
+        page(
+            "Not done",
+            c,
+            &format!(
+                "{body}<p><a href=\"javascript:history.back()\">Back</a> · <a href=/>Board</a></p>"
+            ),
+        ),
+    )
+}
+
+fn custody_words(custody: &Custody, locked: bool) -> String {
+    match custody {
+        Custody::Stored { location } => format!(
+            "stored in {}{}",
+            esc(location.as_ref()),
+            if locked {
+                " (locked)"
+            } else {
+                " <b>(NOT LOCKED)</b>"
+            }
+        ),
+        Custody::AtHand => "out of storage, with the custodian".to_owned(),
+        Custody::Issued {
+            performer,
+            scene,
+            due,
+            ..
+        } => format!(
+            "<span class=issued>ISSUED</span> to {} for {}, due back {}",
+            esc(performer.as_ref()),
+            esc(scene.as_ref()),
+            esc(&due.to_rfc3339())
+        ),
+    }
+}
+
+fn condition_words(chambers: Option<&Vec<armory_core::Chamber>>) -> String {
+    match chambers {
+        None => "not inspected yet".to_owned(),
+        Some(c) => Condition::of(c).map_or(
+            "spent casings or a live round recorded: unload".to_owned(),
+            |c| c.words().to_owned(),
+        ),
+    }
+}
+
+pub async fn board(State(app): State<App>, headers: HeaderMap) -> Response {
+    let (c, roles) = match signed_in(&app, &headers).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let at = match crate::now() {
+        Ok(t) => t,
+        Err(e) => return ApiError::internal(e).into_response(),
+    };
+    let node = app.node();
+    let body = node
+        .with_state(|s| {
+            let mut b = String::new();
+            let title = s.production.as_ref().map_or("No production yet".to_owned(), |p| p.title.to_string());
+            let _ = write!(b, "<div hx-get=/ hx-select=#board hx-target=this hx-swap=outerHTML hx-trigger=\"every 15s\" id=board><h1>{}</h1>", esc(&title));
+            let _ = write!(b, "<h2>Firearms ({})</h2><table><tr><th>Firearm</th><th>Where</th><th>Custodian</th><th>State</th></tr>", s.firearms.len());
+            for (id, f) in &s.firearms {
+                let locked = match &f.custody {
+                    Custody::Stored { location } => s.locations.get(location).is_some_and(|l| l.locked),
+                    _ => false,
+                };
+                let stopped = if s.stopping_incidents(id).next().is_some() { " <b>STOPPED by an open incident</b>" } else { "" };
+                let _ = write!(
+                    b,
+                    "<tr><td><a href=\"/item/{0}\">{0}</a></td><td>{1}</td><td>{2}</td><td>{3}{4}{stopped}</td></tr>",
+                    esc(id.as_ref()),
+                    custody_words(&f.custody, locked),
+                    esc(f.custodian.as_ref()),
+                    condition_words(f.chambers.as_ref()),
+                    if f.show_check.is_some() { "; show check confirmed" } else { "" }
+                );
+            }
+            b.push_str("</table>");
+            let open: Vec<_> = s.open_incidents().collect();
+            let _ = write!(b, "<h2>Open incidents ({})</h2><ul>", open.len());
+            for (id, i) in open {
+                let _ = write!(b, "<li><a href=\"/item/{0}\">{0}</a> {1:?}, {2:?}: {3}</li>", esc(id.as_ref()), i.kind, i.severity, esc(i.description.as_ref()));
+            }
+            b.push_str("</ul>");
+            let raised = armory_core::alerts(node.policy(), s, at);
+            let _ = write!(b, "<h2>Alerts ({})</h2><ul>", raised.len());
+            for a in raised {
+                let _ = write!(b, "<li><b>{}</b> {}</li>", esc(&a.rule.to_string()), esc(&a.message));
+            }
+            b.push_str("</ul></div>");
+            b
+        })
+        .await;
+    html(
+        StatusCode::OK,
+        page("Status board", Some((&c, &roles)), &body),
+    )
+}
+
+pub async fn sign_in_page(State(app): State<App>, headers: HeaderMap) -> Response {
+    sign_in_form(&app, &headers, None, StatusCode::OK)
+}
+
+fn sign_in_form(
+    app: &App,
+    _headers: &HeaderMap,
+    error: Option<&str>,
+    status: StatusCode,
+) -> Response {
+    let pre = random_token();
+    let secure = if app.config().secure_cookies {
+        "; Secure"
+    } else {
+        ""
+    };
+    let body = format!(
+        "<h1>Sign in</h1>{}<form method=post action=/signin><input type=hidden name=csrf value=\"{pre}\">\
+         <label for=person>Your id</label><input id=person name=person autocomplete=username autocapitalize=none required autofocus>\
+         <label for=password>Password</label><input id=password name=password type=password autocomplete=current-password required>\
+         <p><button type=submit>Sign in</button></p></form>\
+         <p class=muted>A PIN only confirms an act on the armorer's device; it does not sign you in.</p>",
+        error.map_or(String::new(), |e| format!(
+            "<section class=error role=alert><p>{}</p></section>",
+            esc(e)
+        ))
+    );
+    let mut r = html(status, page("Sign in", None, &body));
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "{PRE_COOKIE}={pre}; Path=/signin; HttpOnly; SameSite=Strict; Max-Age=3600{secure}"
+    )) {
+        r.headers_mut().append(header::SET_COOKIE, v);
+    }
+    r
+}
+
+type FormMap = HashMap<String, String>;
+
+fn field<'a>(form: &'a FormMap, name: &str) -> &'a str {
+    form.get(name).map(|s| s.trim()).unwrap_or_default()
+}
+
+pub async fn sign_in(
+    State(app): State<App>,
+    headers: HeaderMap,
+    form: Result<Form<FormMap>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    let Ok(Form(form)) = form else {
+        return sign_in_form(
+            &app,
+            &headers,
+            Some("the form could not be read; try again"),
+            StatusCode::BAD_REQUEST,
+        );
+    };
+    let pre = cookie(&headers, PRE_COOKIE).unwrap_or_default();
+    if pre.is_empty() || pre != field(&form, "csrf") {
+        return sign_in_form(
+            &app,
+            &headers,
+            Some("the sign-in form expired (CSRF check failed); try again"),
+            StatusCode::FORBIDDEN,
+        );
+    }
+    match api::start_session(
+        &app,
+        &headers,
+        field(&form, "person"),
+        form.get("password").map(String::as_str).unwrap_or_default(),
+        None,
+    )
+    .await
+    {
+        Ok((id, _)) => {
+            let max_age = app.config().session_ttl.as_secs() as i64;
+            let mut r = Redirect::to("/").into_response();
+            if let Ok(v) = api::session_cookie(&app, &id, max_age) {
+                r.headers_mut().append(header::SET_COOKIE, v);
+            }
+            r
+        }
+        Err(e) => sign_in_form(&app, &headers, Some(&e.error), e.status),
+    }
+}
+
+fn check_form_csrf(c: &Caller, form: &FormMap) -> Result<(), ApiError> {
+    let expected = c
+        .session
+        .as_ref()
+        .map(|s| s.csrf.as_str())
+        .unwrap_or_default();
+    if expected.is_empty() || field(form, "csrf") != expected {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "the form's CSRF token is missing or wrong; reload the page and try again",
+        )
+        .field("csrf"));
+    }
+    Ok(())
+}
+
+async fn signed_form(
+    app: &App,
+    headers: &HeaderMap,
+    form: Result<Form<FormMap>, axum::extract::rejection::FormRejection>,
+) -> Result<(Caller, Vec<Role>, FormMap), Response> {
+    let (c, roles) = signed_in(app, headers).await?;
+    let form = match form {
+        Ok(Form(f)) => f,
+        Err(e) => {
+            return Err(error_page(
+                Some((&c, &roles)),
+                &ApiError::new(e.status(), e.body_text()),
+            ));
+        }
+    };
+    if let Err(e) = check_form_csrf(&c, &form) {
+        return Err(error_page(Some((&c, &roles)), &e));
+    }
+    Ok((c, roles, form))
+}
+
+pub async fn sign_out(
+    State(app): State<App>,
+    headers: HeaderMap,
+    form: Result<Form<FormMap>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    let (c, _, _) = match signed_form(&app, &headers, form).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    if let Some(id) = &c.session_id
+        && let Err(e) = app.auth().end_session(id).await
+    {
+        return ApiError::from(e).into_response();
+    }
+    let mut r = Redirect::to("/signin").into_response();
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"
+    )) {
+        r.headers_mut().append(header::SET_COOKIE, v);
+    }
+    r
+}
+
+pub async fn switch_role(
+    State(app): State<App>,
+    headers: HeaderMap,
+    form: Result<Form<FormMap>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    let (c, roles, form) = match signed_form(&app, &headers, form).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let role = match Role::parse(field(&form, "role")) {
+        Ok(r) if roles.contains(&r) => r,
+        _ => {
+            return error_page(
+                Some((&c, &roles)),
+                &ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    format!("{} does not hold that role", c.person),
+                )
+                .field("role"),
+            );
+        }
+    };
+    if let Some(id) = &c.session_id
+        && let Err(e) = app.auth().set_session_role(id, role).await
+    {
+        return ApiError::from(e).into_response();
+    }
+    Redirect::to("/").into_response()
+}
+
+#[derive(serde::Deserialize)]
+pub struct ScanQuery {
+    #[serde(default)]
+    q: String,
+}
+
+pub async fn scan(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Query(q): Query<ScanQuery>,
+) -> Response {
+    let (c, roles) = match signed_in(&app, &headers).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let id = q.q.trim().to_owned();
+    let known = app.node().with_state(|s| kind_of(s, &id).is_some()).await;
+    if known {
+        return Redirect::to(&format!("/item/{}", percent(&id))).into_response();
+    }
+    error_page(
+        Some((&c, &roles)),
+        &ApiError::new(
+            StatusCode::NOT_FOUND,
+            format!("nothing with id {:?} in this production", id),
+        )
+        .field("q"),
+    )
+}
+
+fn percent(id: &str) -> String {
+    id.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.:".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// What kind of thing `id` names in the state.
+fn kind_of(s: &armory_core::State, id: &str) -> Option<&'static str> {
+    let has = |ok: bool, k| if ok { Some(k) } else { None };
+    has(s.firearms.keys().any(|k| k.as_ref() == id), "firearm")
+        .or_else(|| has(s.containers.keys().any(|k| k.as_ref() == id), "container"))
+        .or_else(|| has(s.lots.keys().any(|k| k.as_ref() == id), "lot"))
+        .or_else(|| has(s.people.keys().any(|k| k.as_ref() == id), "person"))
+        .or_else(|| has(s.scenes.keys().any(|k| k.as_ref() == id), "scene"))
+        .or_else(|| has(s.incidents.keys().any(|k| k.as_ref() == id), "incident"))
+        .or_else(|| has(s.locations.keys().any(|k| k.as_ref() == id), "location"))
+}
+
+fn form_open(c: &Caller, kind: &str, firearm: &str, legend: &str) -> String {
+    format!(
+        "<fieldset><legend>{}</legend><form method=post action=/act>{}<input type=hidden name=kind value={kind}><input type=hidden name=firearm value=\"{}\"><input type=hidden name=idem value=\"{}\">",
+        esc(legend),
+        csrf_field(c),
+        esc(firearm),
+        random_token()
+    )
+}
+
+fn input(name: &str, label: &str, value: &str, extra: &str) -> String {
+    format!(
+        "<label for={name}>{}</label><input id={name} name={name} value=\"{}\" {extra}>",
+        esc(label),
+        esc(value)
+    )
+}
+
+fn actions(c: &Caller, id: &str, positions: u16) -> String {
+    let empties = vec!["empty"; usize::from(positions)].join(",");
+    let mut b = String::from("<h2>Acts</h2>");
+    let _ = write!(
+        b,
+        "{}<button type=submit>Take out of storage</button></form></fieldset>",
+        form_open(c, "take_out", id, "Take out")
+    );
+    let _ = write!(
+        b,
+        "{}{}<p><button type=submit>Record load</button></p></form></fieldset>",
+        form_open(c, "load", id, "Load or inspect (every chamber)"),
+        input(
+            "chambers",
+            "Chambers in order: empty, or the container a round comes from",
+            &empties,
+            "required"
+        )
+    );
+    let _ = write!(
+        b,
+        "{}{}{}{}{}{}<p><button type=submit>Confirm show check</button></p></form></fieldset>",
+        form_open(
+            c,
+            "show_check",
+            id,
+            "Show check: performer and 1st AD confirm with their PIN"
+        ),
+        input("scene", "Scene", "", "required"),
+        input(
+            "performer",
+            "Performer id",
+            "",
+            "required autocapitalize=none"
+        ),
+        input(
+            "performer_pin",
+            "Performer PIN",
+            "",
+            "type=password inputmode=numeric autocomplete=off required"
+        ),
+        input("first_ad", "1st AD id", "", "required autocapitalize=none"),
+        input(
+            "first_ad_pin",
+            "1st AD PIN",
+            "",
+            "type=password inputmode=numeric autocomplete=off required"
+        )
+    );
+    let _ = write!(
+        b,
+        "{}{}{}<p><button type=submit>Issue to performer</button></p></form></fieldset>",
+        form_open(c, "issue", id, "Issue"),
+        input(
+            "performer",
+            "Performer id",
+            "",
+            "required autocapitalize=none"
+        ),
+        input("scene", "Scene", "", "required")
+    );
+    let _ = write!(
+        b,
+        "{}<button type=submit>Take back (return)</button></form></fieldset>",
+        form_open(c, "return", id, "Return")
+    );
+    let _ = write!(
+        b,
+        "{}{}<p><button type=submit>Count as fired</button></p></form></fieldset>",
+        form_open(c, "expend", id, "Blanks fired as planned"),
+        input("positions", "Positions fired (1,2,...)", "", "required")
+    );
+    let _ = write!(
+        b,
+        "{}<button type=submit>Unload</button></form></fieldset>",
+        form_open(c, "unload", id, "Unload")
+    );
+    let _ = write!(
+        b,
+        "{}{}<p><button type=submit>Store</button></p></form></fieldset>",
+        form_open(c, "store", id, "Put away"),
+        input("location", "Location", "SAFE", "required")
+    );
+    b
+}
+
+pub async fn item(State(app): State<App>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    let (c, roles) = match signed_in(&app, &headers).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let found = app
+        .node()
+        .with_state(|s| {
+            let kind = kind_of(s, &id)?;
+            let (detail, history, positions): (Value, Vec<u64>, u16) = match kind {
+                "firearm" => {
+                    let (k, f) = s.firearms.iter().find(|(k, _)| k.as_ref() == id)?;
+                    let locked = match &f.custody { Custody::Stored { location } => s.locations.get(location).is_some_and(|l| l.locked), _ => false };
+                    let summary = format!("{} · custodian {} · {}{}", custody_words(&f.custody, locked), esc(f.custodian.as_ref()), condition_words(f.chambers.as_ref()),
+                        f.show_check.as_ref().map_or(String::new(), |sc| format!(" · show check confirmed by {} and {} for {}", esc(sc.performer.as_ref()), esc(sc.first_ad.as_ref()), esc(sc.scene.as_ref()))));
+                    let _ = k;
+                    (json!({"summary": summary, "serial": f.serial, "make": f.make, "model": f.model, "calibre": f.calibre, "class": f.class}), f.history.clone(), u16::from(f.positions))
+                }
+                "container" => { let (_, x) = s.containers.iter().find(|(k, _)| k.as_ref() == id)?; (json!(x), x.history.clone(), 0) }
+                "lot" => { let (_, x) = s.lots.iter().find(|(k, _)| k.as_ref() == id)?; (json!(x), x.history.clone(), 0) }
+                "scene" => { let (_, x) = s.scenes.iter().find(|(k, _)| k.as_ref() == id)?; (json!(x), x.history.clone(), 0) }
+                "person" => { let (_, x) = s.people.iter().find(|(k, _)| k.as_ref() == id)?; (json!(x), vec![], 0) }
+                "incident" => { let (_, x) = s.incidents.iter().find(|(k, _)| k.as_ref() == id)?; (json!(x), vec![x.entry], 0) }
+                _ => { let (_, x) = s.locations.iter().find(|(k, _)| k.as_ref() == id)?; (json!(x), vec![], 0) }
+            };
+            Some((kind, detail, history, positions))
+        })
+        .await;
+    let Some((kind, detail, history, positions)) = found else {
+        return error_page(
+            Some((&c, &roles)),
+            &ApiError::new(
+                StatusCode::NOT_FOUND,
+                format!("nothing with id {id:?} in this production"),
+            )
+            .field("id"),
+        );
+    };
+    let mut b = format!("<h1>{} {}</h1>", esc(kind), esc(&id));
+    if kind == "firearm" {
+        let _ = write!(
+            b,
+            "<p id=summary>{}</p><p class=muted>{} {} · {} · serial {} · {}</p>",
+            detail["summary"].as_str().unwrap_or_default(),
+            esc(detail["make"].as_str().unwrap_or_default()),
+            esc(detail["model"].as_str().unwrap_or_default()),
+            esc(detail["calibre"].as_str().unwrap_or_default()),
+            esc(detail["serial"].as_str().unwrap_or_default()),
+            esc(detail["class"].as_str().unwrap_or_default())
+        );
+        b.push_str(&actions(&c, &id, positions));
+    } else {
+        let _ = write!(
+            b,
+            "<pre>{}</pre>",
+            esc(&serde_json::to_string_pretty(&detail).unwrap_or_default())
+        );
+    }
+    let entries = match api::entries_json(&app, &history).await {
+        Ok(e) => e,
+        Err(e) => return e.into_response(),
+    };
+    let _ = write!(b, "<h2>History ({})</h2><ol class=history>", entries.len());
+    for e in entries.iter().rev() {
+        b.push_str(&entry_line(e));
+    }
+    b.push_str("</ol>");
+    html(StatusCode::OK, page(&id, Some((&c, &roles)), &b))
+}
+
+fn entry_line(e: &Value) -> String {
+    let index = e["index"].as_u64().unwrap_or_default();
+    let who: Vec<String> = e["actors"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|x| {
+                    format!(
+                        "{} ({}, {})",
+                        x["person"].as_str().unwrap_or("?"),
+                        x["role"].as_str().unwrap_or("?"),
+                        x["method"].as_str().unwrap_or("?")
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let ev = &e["event"];
+    let extra = match ev["type"].as_str() {
+        Some("refused") => format!(
+            " — REFUSED {} ({}): {}",
+            ev["command"].as_str().unwrap_or_default(),
+            ev["rule"].as_str().unwrap_or_default(),
+            ev["why"].as_str().unwrap_or_default()
+        ),
+        _ => String::new(),
+    };
+    format!(
+        "<li value={index}><a href=/entry/{index}>#{index}</a> {} <b>{}</b>{} <span class=muted>by {}</span></li>",
+        esc(e["time"].as_str().unwrap_or_default()),
+        esc(ev["type"].as_str().unwrap_or("?")),
+        esc(&extra),
+        esc(&if who.is_empty() {
+            "anonymous".to_owned()
+        } else {
+            who.join(", ")
+        })
+    )
+}
+
+/// Builds the command JSON of a form; the fields are typed by the core when it is parsed.
+fn command_of(form: &FormMap) -> Result<(Value, HashMap<String, String>), ApiError> {
+    let f = |n: &str| field(form, n).to_owned();
+    let list = |n: &str| -> Vec<String> {
+        field(form, n)
+            .split(',')
+            .map(|x| x.trim().to_owned())
+            .filter(|x| !x.is_empty())
+            .collect()
+    };
+    let mut pins = HashMap::new();
+    let kind = f("kind");
+    let v = match kind.as_str() {
+        "take_out" | "unload" | "return" => match kind.as_str() {
+            "take_out" => json!({"type": "take_out", "item": {"firearm": f("firearm")}}),
+            k => json!({"type": k, "firearm": f("firearm")}),
+        },
+        "store" => {
+            json!({"type": "store", "item": {"firearm": f("firearm")}, "location": f("location")})
+        }
+        "load" => {
+            let chambers: Vec<Value> = list("chambers")
+                .into_iter()
+                .map(|c| {
+                    if c.eq_ignore_ascii_case("empty") {
+                        json!("empty")
+                    } else {
+                        json!({"round": c})
+                    }
+                })
+                .collect();
+            json!({"type": "load", "firearm": f("firearm"), "chambers": chambers})
+        }
+        "show_check" => {
+            pins.insert(f("performer"), f("performer_pin"));
+            pins.insert(f("first_ad"), f("first_ad_pin"));
+            json!({"type": "show_check", "firearm": f("firearm"), "scene": f("scene"),
+                   "performer": {"person": f("performer"), "role": "performer", "method": "pin"},
+                   "first_ad": {"person": f("first_ad"), "role": "first_ad", "method": "pin"}})
+        }
+        "issue" => {
+            json!({"type": "issue", "firearm": f("firearm"), "performer": f("performer"), "scene": f("scene")})
+        }
+        "expend" => {
+            let positions: Result<Vec<u16>, _> =
+                list("positions").iter().map(|p| p.parse::<u16>()).collect();
+            let positions = positions.map_err(|_| {
+                ApiError::bad("positions must be numbers separated by commas, e.g. 1,2")
+                    .field("positions")
+            })?;
+            json!({"type": "expend", "firearm": f("firearm"), "positions": positions})
+        }
+        "report_incident" => {
+            let covers = if f("covers").is_empty() || f("covers").eq_ignore_ascii_case("all") {
+                json!("all")
+            } else {
+                json!({"firearms": list("covers")})
+            };
+            json!({"type": "report_incident", "kind": f("incident_kind"), "severity": f("severity"), "covers": covers,
+                   "description": f("description"), "anonymous": field(form, "anonymous") == "on"})
+        }
+        other => return Err(ApiError::bad(format!("unknown act {other:?}")).field("kind")),
+    };
+    Ok((v, pins))
+}
+
+pub async fn act(
+    State(app): State<App>,
+    headers: HeaderMap,
+    form: Result<Form<FormMap>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    let (c, roles, form) = match signed_form(&app, &headers, form).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let ctx = Some((&c, roles.as_slice()));
+    let result: Result<Outcome, ApiError> = async {
+        let (json, pins) = command_of(&form)?;
+        let mut command: armory_core::Command =
+            serde_json::from_value(json).map_err(|e| ApiError::bad(e.to_string()))?;
+        let pins = pins.into_iter().collect();
+        api::confirm_with_pins(&app, &mut command, &pins).await?;
+        let idem = field(&form, "idem");
+        let key = if idem.is_empty() {
+            None
+        } else {
+            Some(format!("{}:form:{idem}", c.person))
+        };
+        api::run_command(&app, &c.actor(), &command, key.as_deref()).await
+    }
+    .await;
+    let back = match field(&form, "firearm") {
+        "" => "/".to_owned(),
+        f => format!("/item/{}", percent(f)),
+    };
+    match result {
+        Err(e) => error_page(ctx, &e),
+        Ok(Outcome::Refused { refusal, appended }) => {
+            error_page(ctx, &ApiError::refused(refusal, Some(appended.first_index)))
+        }
+        Ok(Outcome::Repeated(armory_store::node::Recorded {
+            refusal: Some(refusal),
+            first_index,
+            ..
+        })) => error_page(ctx, &ApiError::refused(refusal, Some(first_index))),
+        Ok(outcome) => {
+            let first = outcome.first_index();
+            let repeated = matches!(outcome, Outcome::Repeated(_));
+            html(
+                StatusCode::OK,
+                page(
+                    "Done",
+                    ctx,
+                    &format!(
+                        "<section class=done role=status><p><b>Done{}.</b> Recorded as <a href=/entry/{first}>entry #{first}</a> by {} ({}, {}).</p></section><p><a href=\"{}\">Back</a> · <a href=/>Board</a></p>",
+                        if repeated {
+                            " (already recorded: this form was sent twice)"
+                        } else {
+                            ""
+                        },
+                        esc(c.person.as_ref()),
+                        esc(c.role.title()),
+                        c.method,
+                        esc(&back)
+                    ),
+                ),
+            )
+        }
+    }
+}
+
+pub async fn incident_page(State(app): State<App>, headers: HeaderMap) -> Response {
+    let (c, roles) = match signed_in(&app, &headers).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let anonymous_ok = app.node().policy().anonymous_incident_reports;
+    let opt = |v: &[&str]| {
+        v.iter()
+            .map(|x| format!("<option value={x}>{}</option>", x.replace('_', " ")))
+            .collect::<String>()
+    };
+    let body = format!(
+        "<h1>Report an incident</h1><p>Anyone may report. Nobody can delete a report.</p><form method=post action=/act>{}<input type=hidden name=kind value=report_incident><input type=hidden name=idem value=\"{}\">\
+         <label for=incident_kind>What happened</label><select id=incident_kind name=incident_kind>{}</select>\
+         <label for=severity>How severe</label><select id=severity name=severity>{}</select>\
+         {}<label for=description>Describe it</label><textarea id=description name=description rows=4 required></textarea>\
+         {}<p><button type=submit>Report</button></p></form>",
+        csrf_field(&c),
+        random_token(),
+        opt(&[
+            "near_miss",
+            "live_round",
+            "unplanned_discharge",
+            "misfire",
+            "count_mismatch",
+            "other"
+        ]),
+        opt(&["stop", "critical", "note"]),
+        input(
+            "covers",
+            "Firearms it stops (ids separated by commas, or all)",
+            "all",
+            ""
+        ),
+        if anonymous_ok {
+            "<label><input type=checkbox name=anonymous> Leave my name out of the record</label>"
+        } else {
+            "<p class=muted>This production's policy does not allow anonymous reports.</p>"
+        }
+    );
+    html(
+        StatusCode::OK,
+        page("Report incident", Some((&c, &roles)), &body),
+    )
+}
+
+pub async fn log_page(State(app): State<App>, headers: HeaderMap) -> Response {
+    let (c, roles) = match signed_in(&app, &headers).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let store = app.node().store();
+    let note = match store.latest_checkpoint().await {
+        Ok(n) => n,
+        Err(e) => return ApiError::internal(e).into_response(),
+    };
+    let verified = armory_ledger::checkpoint::Checkpoint::open(&note, store.verifier());
+    let (status, size) = match &verified {
+        Ok(cp) => (
+            format!(
+                "<p class=done>Signature valid: this checkpoint is signed by the log key <code>{}</code>.</p>",
+                esc(store.verifier().name())
+            ),
+            cp.size,
+        ),
+        Err(e) => (
+            format!(
+                "<p class=refusal>The latest checkpoint does not verify: {}</p>",
+                esc(&e.to_string())
+            ),
+            0,
+        ),
+    };
+    let prefix = crate::logweb::prefix(&app);
+    let mut b = format!(
+        "<h1>The log</h1>{status}<h2>Latest checkpoint</h2><pre id=checkpoint>{}</pre>\
+         <p>C2SP tlog-tiles for any tlog client: <a href=\"{prefix}/checkpoint\">{prefix}/checkpoint</a>, tiles under <code>{prefix}/tile/</code>{}</p>\
+         <p class=muted>Offline: <code>armory export DIR</code> then <code>armory verify DIR --key log.pub</code>.</p><h2>Latest entries</h2><ol>",
+        esc(&String::from_utf8_lossy(&note)),
+        if size > 0 {
+            format!(
+                " (first entries: <a href=\"{prefix}/tile/entries/000{}\">tile/entries/000</a>)",
+                if size < 256 {
+                    format!(".p/{size}")
+                } else {
+                    String::new()
+                }
+            )
+        } else {
+            String::new()
+        }
+    );
+    let from = size.saturating_sub(20);
+    let idx: Vec<u64> = (from..size).rev().collect();
+    match api::entries_json(&app, &idx).await {
+        Ok(list) => list.iter().for_each(|e| b.push_str(&entry_line(e))),
+        Err(e) => return e.into_response(),
+    }
+    b.push_str("</ol>");
+    html(StatusCode::OK, page("Log", Some((&c, &roles)), &b))
+}
+
+pub async fn entry_page(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Path(index): Path<String>,
+) -> Response {
+    let (c, roles) = match signed_in(&app, &headers).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let Ok(i) = index.parse::<u64>() else {
+        return error_page(
+            Some((&c, &roles)),
+            &ApiError::bad(format!("{index:?} is not an entry number")).field("index"),
+        );
+    };
+    let found = match api::entries_json(&app, &[i]).await {
+        Ok(mut v) => v.pop(),
+        Err(e) => return e.into_response(),
+    };
+    let Some(e) = found else {
+        return error_page(
+            Some((&c, &roles)),
+            &ApiError::new(StatusCode::NOT_FOUND, format!("entry {i} does not exist"))
+                .field("index"),
+        );
+    };
+    let body = format!(
+        "<h1>Entry #{i}</h1><ol>{}</ol><pre>{}</pre><p><a href=/api/log/receipts/{i}>Receipt (C2SP tlog-proof)</a> · <a href=/log>Log</a></p>",
+        entry_line(&e),
+        esc(&serde_json::to_string_pretty(&e).unwrap_or_default())
+    );
+    html(
+        StatusCode::OK,
+        page(&format!("Entry {i}"), Some((&c, &roles)), &body),
+    )
+}
