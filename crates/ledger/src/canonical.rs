@@ -81,19 +81,24 @@ pub(crate) fn write_string(s: &str, out: &mut Vec<u8>) {
     }
 }
 
+/// Checks that `input` is byte for byte the canonical form `canonical`; names the first difference.
+pub(crate) fn same_bytes(canonical: &[u8], input: &[u8]) -> Result<(), CanonicalError> {
+    if canonical == input {
+        return Ok(());
+    }
+    let offset = canonical
+        .iter()
+        .zip(input)
+        .position(|(a, b)| a != b)
+        .unwrap_or(canonical.len().min(input.len()));
+    Err(CanonicalError::NotCanonical { offset })
+}
+
 /// Parses canonical JSON, refusing any byte form other than the canonical one.
 pub fn decode(bytes: &[u8]) -> Result<Value, CanonicalError> {
     let value: Value =
         serde_json::from_slice(bytes).map_err(|e| CanonicalError::Syntax(e.to_string()))?;
-    let again = encode(&value)?;
-    if again != bytes {
-        let offset = again
-            .iter()
-            .zip(bytes)
-            .position(|(a, b)| a != b)
-            .unwrap_or(again.len().min(bytes.len()));
-        return Err(CanonicalError::NotCanonical { offset });
-    }
+    same_bytes(&encode(&value)?, bytes)?;
     Ok(value)
 }
 

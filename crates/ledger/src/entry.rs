@@ -136,15 +136,7 @@ impl Entry {
             }
         })?;
         entry.check()?;
-        let again = entry.write_canonical()?;
-        if again != bytes {
-            let offset = again
-                .iter()
-                .zip(bytes)
-                .position(|(a, b)| a != b)
-                .unwrap_or(again.len().min(bytes.len()));
-            return Err(CanonicalError::NotCanonical { offset }.into());
-        }
+        canonical::same_bytes(&entry.write_canonical()?, bytes)?;
         Ok(entry)
     }
 

@@ -10,10 +10,11 @@
 //! Run: `cargo bench -p armory-store --bench log` (ARMORY_BENCH_ENTRIES=N to change the verify size).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+use common::{median, scratch};
+
 use armory_ledger::Actor;
-use armory_ledger::keys::LogSigner;
 use armory_store::check::check_log;
-use armory_store::sqlite::{Durability, SqliteLog};
 use armory_store::{Draft, Store};
 use sha2::{Digest, Sha256};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
@@ -36,20 +37,6 @@ fn draft(i: u64) -> Draft {
             assertion: None,
         }],
     }
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    v[v.len() / 2]
-}
-
-async fn new_log(dir: &Path, name: &str) -> SqliteLog {
-    let path = dir.join(format!("{name}.db"));
-    let signer = LogSigner::generate("bench.example/log").unwrap();
-    SqliteLog::create(&path, &signer).await.unwrap();
-    SqliteLog::open_writer(&path, signer, Durability::Full)
-        .await
-        .unwrap()
 }
 
 async fn plain_db(dir: &Path, name: &str) -> SqliteConnection {
@@ -95,7 +82,7 @@ async fn plain_insert(conn: &mut SqliteConnection, i: u64, bytes: &[u8]) {
 }
 
 async fn one_writer(dir: &Path, n: u64, round: usize) -> (f64, f64) {
-    let log = new_log(dir, &format!("one{round}")).await;
+    let log = common::new_log(dir, &format!("one{round}"), "bench.example/log").await;
     let start = Instant::now();
     for i in 0..n {
         log.append(vec![draft(i)]).await.unwrap();
@@ -114,7 +101,7 @@ async fn one_writer(dir: &Path, n: u64, round: usize) -> (f64, f64) {
 }
 
 async fn many_writers(dir: &Path, writers: u64, each: u64, round: usize) -> (f64, f64, u64) {
-    let log = new_log(dir, &format!("many{round}")).await;
+    let log = common::new_log(dir, &format!("many{round}"), "bench.example/log").await;
     let start = Instant::now();
     let mut tasks = Vec::new();
     for w in 0..writers {
@@ -155,7 +142,7 @@ async fn many_writers(dir: &Path, writers: u64, each: u64, round: usize) -> (f64
 }
 
 async fn verify(dir: &Path, n: u64) {
-    let log = new_log(dir, "verify").await;
+    let log = common::new_log(dir, "verify", "bench.example/log").await;
     let build = Instant::now();
     let batch = 1000;
     let mut i = 0;
@@ -223,9 +210,7 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    let dir =
-        tempfile::tempdir_in(std::env::var("ARMORY_BENCH_DIR").unwrap_or_else(|_| ".".into()))
-            .unwrap();
+    let dir = scratch();
     let entries: u64 = std::env::var("ARMORY_BENCH_ENTRIES")
         .ok()
         .and_then(|s| s.parse().ok())

@@ -11,29 +11,16 @@
 //! of append throughput, i.e. ratio >= 0.7.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+use common::{median, scratch};
+
 use armory_core::demo::{Scenario, policy, script};
 use armory_core::text::Text;
 use armory_core::{Actor, AuthMethod, Command, PersonId, Role, State, apply_at, decide};
-use armory_ledger::keys::LogSigner;
 use armory_store::node::{Node, Outcome};
-use armory_store::sqlite::{Durability, SqliteLog};
 use armory_store::{Draft, Store};
 use std::path::Path;
 use std::time::Instant;
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    v[v.len() / 2]
-}
-
-async fn new_log(dir: &Path, name: &str) -> SqliteLog {
-    let path = dir.join(format!("{name}.db"));
-    let signer = LogSigner::generate("bench.example/rules").unwrap();
-    SqliteLog::create(&path, &signer).await.unwrap();
-    SqliteLog::open_writer(&path, signer, Durability::Full)
-        .await
-        .unwrap()
-}
 
 fn decide_apply_alone(rounds: usize) -> f64 {
     let steps = script(Scenario::Safe).unwrap();
@@ -61,9 +48,12 @@ fn decide_apply_alone(rounds: usize) -> f64 {
 /// The day end to end, and the same entries appended bare: (node cmds/s, bare appends/s).
 async fn day_end_to_end(dir: &Path, round: usize) -> (f64, f64) {
     let steps = script(Scenario::Safe).unwrap();
-    let node = Node::open(new_log(dir, &format!("day{round}")).await, policy())
-        .await
-        .unwrap();
+    let node = Node::open(
+        common::new_log(dir, &format!("day{round}"), "bench.example/rules").await,
+        policy(),
+    )
+    .await
+    .unwrap();
     let start = Instant::now();
     for step in &steps {
         node.execute(&step.actor, &step.command, step.at)
@@ -74,7 +64,7 @@ async fn day_end_to_end(dir: &Path, round: usize) -> (f64, f64) {
     let entries = node.store().entries(0..u64::MAX / 2).await.unwrap();
     node.store().clone().close().await;
 
-    let bare = new_log(dir, &format!("bare{round}")).await;
+    let bare = common::new_log(dir, &format!("bare{round}"), "bench.example/rules").await;
     let drafts: Vec<Draft> = entries
         .iter()
         .map(|(_, bytes)| {
@@ -97,9 +87,12 @@ async fn day_end_to_end(dir: &Path, round: usize) -> (f64, f64) {
 
 async fn concurrent(dir: &Path, round: usize, clients: usize, each: usize) -> (f64, f64, f64) {
     let steps = script(Scenario::Safe).unwrap();
-    let node = Node::open(new_log(dir, &format!("conc{round}")).await, policy())
-        .await
-        .unwrap();
+    let node = Node::open(
+        common::new_log(dir, &format!("conc{round}"), "bench.example/rules").await,
+        policy(),
+    )
+    .await
+    .unwrap();
     // The day's setup up to the first issue: people, firearms, lots, meeting, plan, loads.
     let mut at = steps[0].at;
     for step in steps.iter().take(30) {
@@ -154,7 +147,7 @@ async fn concurrent(dir: &Path, round: usize, clients: usize, each: usize) -> (f
     );
     node.store().clone().close().await;
 
-    let bare = new_log(dir, &format!("conc-bare{round}")).await;
+    let bare = common::new_log(dir, &format!("conc-bare{round}"), "bench.example/rules").await;
     let start = Instant::now();
     let mut tasks = Vec::new();
     for c in 0..clients {
@@ -183,9 +176,7 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    let dir =
-        tempfile::tempdir_in(std::env::var("ARMORY_BENCH_DIR").unwrap_or_else(|_| ".".into()))
-            .unwrap();
+    let dir = scratch();
     println!(
         "machine: {} cores",
         std::thread::available_parallelism().map_or(0, |n| n.get())

@@ -552,27 +552,32 @@ async fn write_rows<'a>(
         .map(|(k, _)| *k)
         .collect();
     for chunk in upserts.chunks(200) {
-        let values = vec!["(?, ?, ?)"; chunk.len()].join(",");
         let sql = format!(
-            "INSERT INTO projection (collection, key, value) VALUES {values} \
-             ON CONFLICT (collection, key) DO UPDATE SET value = excluded.value"
+            "INSERT INTO projection (collection, key, value) VALUES {} \
+             ON CONFLICT (collection, key) DO UPDATE SET value = excluded.value",
+            placeholders(chunk.len(), "(?, ?, ?)")
         );
-        let mut query = sqlx::query(&sql);
-        for (c, k, v) in chunk {
-            query = query.bind(*c).bind(*k).bind(*v);
-        }
+        let query = chunk.iter().fold(sqlx::query(&sql), |q, (c, k, v)| {
+            q.bind(*c).bind(*k).bind(*v)
+        });
         query.execute(&mut *conn).await?;
     }
     for chunk in deletes.chunks(200) {
-        let values = vec!["(?, ?)"; chunk.len()].join(",");
-        let sql = format!("DELETE FROM projection WHERE (collection, key) IN (VALUES {values})");
-        let mut query = sqlx::query(&sql);
-        for (c, k) in chunk {
-            query = query.bind(*c).bind(*k);
-        }
+        let sql = format!(
+            "DELETE FROM projection WHERE (collection, key) IN (VALUES {})",
+            placeholders(chunk.len(), "(?, ?)")
+        );
+        let query = chunk
+            .iter()
+            .fold(sqlx::query(&sql), |q, (c, k)| q.bind(*c).bind(*k));
         query.execute(&mut *conn).await?;
     }
     Ok(())
+}
+
+/// `n` copies of `one`, comma-separated: the VALUES list of a multi-row statement.
+fn placeholders(n: usize, one: &str) -> String {
+    vec![one; n].join(",")
 }
 
 /// Inserts (key, blob) rows with as few statements as possible: each statement is a round trip
@@ -585,12 +590,13 @@ async fn insert_rows<'a>(
     const PER_STATEMENT: usize = 256;
     let rows: Vec<(i64, &[u8])> = rows.collect();
     for chunk in rows.chunks(PER_STATEMENT) {
-        let values = vec!["(?, ?)"; chunk.len()].join(",");
-        let sql = format!("INSERT INTO {table} VALUES {values}");
-        let mut query = sqlx::query(&sql);
-        for (key, blob) in chunk {
-            query = query.bind(*key).bind(*blob);
-        }
+        let sql = format!(
+            "INSERT INTO {table} VALUES {}",
+            placeholders(chunk.len(), "(?, ?)")
+        );
+        let query = chunk
+            .iter()
+            .fold(sqlx::query(&sql), |q, (key, blob)| q.bind(*key).bind(*blob));
         query.execute(&mut *conn).await?;
     }
     Ok(())
@@ -734,8 +740,10 @@ impl Store for SqliteLog {
         let mut out = Vec::with_capacity(ids.len());
         // One statement per batch of ids; SQLite limits bound parameters.
         for chunk in ids.chunks(500) {
-            let placeholders = vec!["?"; chunk.len()].join(",");
-            let sql = format!("SELECT id, hash FROM hashes WHERE id IN ({placeholders})");
+            let sql = format!(
+                "SELECT id, hash FROM hashes WHERE id IN ({})",
+                placeholders(chunk.len(), "?")
+            );
             let mut query = sqlx::query(&sql);
             for id in chunk {
                 query = query.bind(to_i64(*id)?);

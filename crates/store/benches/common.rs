@@ -1,0 +1,25 @@
+//! What the benchmarks share: a fresh durable log, medians.
+
+use armory_ledger::keys::LogSigner;
+use armory_store::sqlite::{Durability, SqliteLog};
+use std::path::Path;
+
+pub fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
+
+/// A new log `name` in `dir`, open for writing with the default durability (`synchronous=FULL`).
+pub async fn new_log(dir: &Path, name: &str, origin: &str) -> SqliteLog {
+    let path = dir.join(format!("{name}.db"));
+    let signer = LogSigner::generate(origin).unwrap();
+    SqliteLog::create(&path, &signer).await.unwrap();
+    SqliteLog::open_writer(&path, signer, Durability::Full)
+        .await
+        .unwrap()
+}
+
+/// The benchmark's scratch directory: `ARMORY_BENCH_DIR`, or the current directory.
+pub fn scratch() -> tempfile::TempDir {
+    tempfile::tempdir_in(std::env::var("ARMORY_BENCH_DIR").unwrap_or_else(|_| ".".into())).unwrap()
+}
