@@ -1,4 +1,5 @@
 //! What the benchmarks share: a fresh durable log, medians.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use armory_ledger::keys::LogSigner;
 use armory_store::sqlite::{Durability, SqliteLog};
