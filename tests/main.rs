@@ -9,6 +9,8 @@ mod crash;
 mod export_tamper;
 mod node;
 mod proofs;
+mod server;
+mod server_auth;
 mod store;
 mod tamper;
 mod vectors;

@@ -1,0 +1,369 @@
+//! `armory serve` over real HTTP: a real binary on 127.0.0.1:0 over a real data directory, talked
+//! to with a minimal HTTP/1.1 client. Health, metrics, OpenAPI, tiles, graceful shutdown, the role
+//! matrix, sessions, bad requests and idempotency.
+
+use crate::common::{armory, stderr};
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+
+pub struct Server {
+    child: Child,
+    pub addr: String,
+    pub data: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Server {
+    pub fn start(extra: &[&str]) -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_armory"))
+            .arg("--data")
+            .arg(&data)
+            .args(["serve", "--demo", "--listen", "127.0.0.1:0"])
+            .args(extra)
+            .env_remove("ARMORY_DATA")
+            .env_remove("ARMORY_LISTEN")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut addr = None;
+        for line in lines.by_ref() {
+            let line = line.unwrap();
+            if let Some(rest) = line.split_once("on http://") {
+                addr = Some(rest.1.trim_end_matches('/').to_owned());
+                break;
+            }
+        }
+        std::thread::spawn(move || for _ in lines {});
+        Server {
+            child,
+            addr: addr.expect("the server printed its address"),
+            data,
+            _dir: dir,
+        }
+    }
+
+    pub fn stop(&mut self) -> std::process::ExitStatus {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        self.child.wait().unwrap()
+    }
+
+    pub fn req(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Resp {
+        let mut s = TcpStream::connect(&self.addr).unwrap();
+        let mut head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Length: {}\r\n",
+            self.addr,
+            body.len()
+        );
+        for (k, v) in headers {
+            head.push_str(&format!("{k}: {v}\r\n"));
+        }
+        head.push_str("\r\n");
+        s.write_all(head.as_bytes()).unwrap();
+        let _ = s.write_all(body);
+        let mut raw = Vec::new();
+        s.read_to_end(&mut raw).unwrap();
+        Resp::parse(&raw)
+    }
+
+    pub fn get(&self, path: &str, who: &Who) -> Resp {
+        self.req("GET", path, &who.headers(), b"")
+    }
+
+    pub fn post_json(&self, path: &str, who: &Who, body: &Value, extra: &[(&str, &str)]) -> Resp {
+        let mut h = who.headers();
+        h.push(("Content-Type", "application/json"));
+        h.push(("X-CSRF-Token", &who.csrf));
+        h.extend_from_slice(extra);
+        self.req("POST", path, &h, body.to_string().as_bytes())
+    }
+
+    /// Signs in with a password through the JSON API.
+    pub fn sign_in(&self, person: &str) -> Who {
+        let r = self.req(
+            "POST",
+            "/api/session",
+            &[("Content-Type", "application/json")],
+            json!({"person": person, "password": format!("demo-{person}-pass")})
+                .to_string()
+                .as_bytes(),
+        );
+        assert_eq!(r.status, 200, "{}", r.body);
+        Who {
+            cookie: r.cookie("armory_session").unwrap(),
+            csrf: r.json()["csrf"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    pub fn act(&self, who: &Who, command: Value) -> Resp {
+        self.post_json("/api/commands", who, &json!({ "command": command }), &[])
+    }
+
+    pub fn next_index(&self, who: &Who) -> u64 {
+        self.get("/api/state", who).json()["next_index"]
+            .as_u64()
+            .unwrap()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub struct Who {
+    pub cookie: String,
+    pub csrf: String,
+}
+
+impl Who {
+    pub fn nobody() -> Who {
+        Who {
+            cookie: String::new(),
+            csrf: String::new(),
+        }
+    }
+    pub fn headers(&self) -> Vec<(&'static str, &str)> {
+        if self.cookie.is_empty() {
+            vec![]
+        } else {
+            vec![("Cookie", self.cookie.as_str())]
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct Resp {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Resp {
+    fn parse(raw: &[u8]) -> Resp {
+        let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+        let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+        let mut body = raw[split + 4..].to_vec();
+        let mut lines = head.split("\r\n");
+        let status = lines
+            .next()
+            .unwrap()
+            .split(' ')
+            .nth(1)
+            .unwrap()
+            .parse()
+            .unwrap();
+        let headers: Vec<(String, String)> = lines
+            .filter_map(|l| l.split_once(':'))
+            .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+            .collect();
+        if headers
+            .iter()
+            .any(|(k, v)| k == "transfer-encoding" && v == "chunked")
+        {
+            let mut out = Vec::new();
+            let mut rest = &body[..];
+            loop {
+                let nl = rest.windows(2).position(|w| w == b"\r\n").unwrap();
+                let n = usize::from_str_radix(std::str::from_utf8(&rest[..nl]).unwrap().trim(), 16)
+                    .unwrap();
+                if n == 0 {
+                    break;
+                }
+                out.extend_from_slice(&rest[nl + 2..nl + 2 + n]);
+                rest = &rest[nl + 4 + n..];
+            }
+            body = out;
+        }
+        Resp {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&body).into_owned(),
+        }
+    }
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+    /// `name=value` of a Set-Cookie, ready for a Cookie header.
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        self.headers
+            .iter()
+            .filter(|(k, _)| k == "set-cookie")
+            .filter_map(|(_, v)| v.split(';').next())
+            .find(|kv| kv.starts_with(&format!("{name}=")))
+            .map(str::to_owned)
+    }
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+}
+
+#[test]
+fn serve_demo_answers_health_metrics_openapi_and_tiles_and_stops_cleanly() {
+    let mut server = Server::start(&[]);
+    let nobody = Who::nobody();
+    let r = server.get("/healthz", &nobody);
+    assert_eq!((r.status, r.body.as_str()), (200, "ok\n"));
+    let r = server.get("/", &nobody);
+    assert_eq!((r.status, r.header("location")), (303, Some("/signin")));
+    assert_eq!(server.get("/api/state", &nobody).status, 401);
+    let hannah = server.sign_in("hannah");
+    let board = server.get("/", &hannah);
+    assert_eq!(board.status, 200);
+    for text in [
+        "Demo production",
+        "REV-1",
+        "Open incidents",
+        "Alerts",
+        "id=scan",
+    ] {
+        assert!(board.body.contains(text), "{text} not on the board");
+    }
+    let metrics = server.get("/metrics", &nobody);
+    assert!(
+        metrics
+            .header("content-type")
+            .unwrap()
+            .starts_with("text/plain; version=0.0.4")
+    );
+    assert!(
+        metrics.body.contains("armory_log_entries "),
+        "{}",
+        metrics.body
+    );
+    let openapi = server.get("/api/openapi.json", &nobody).json();
+    assert_eq!(openapi["openapi"], "3.1.0");
+    assert!(openapi["paths"]["/api/commands"]["post"].is_object());
+    let checkpoint = server.get("/log/armory.local/demo/checkpoint", &nobody);
+    assert_eq!(checkpoint.status, 200);
+    assert!(
+        checkpoint.body.starts_with("armory.local/demo\n"),
+        "{}",
+        checkpoint.body
+    );
+    let size: u64 = checkpoint.body.lines().nth(1).unwrap().parse().unwrap();
+    let tile = server.get(
+        &format!("/log/armory.local/demo/tile/entries/000.p/{size}"),
+        &nobody,
+    );
+    assert_eq!(tile.status, 200);
+    assert_eq!(
+        tile.header("content-type"),
+        Some("application/octet-stream")
+    );
+    assert!(tile.header("cache-control").unwrap().contains("immutable"));
+    let beyond = server.get(
+        &format!("/log/armory.local/demo/tile/entries/000.p/{}", size + 1),
+        &nobody,
+    );
+    assert_eq!(beyond.status, 404);
+    let receipt = server.get("/api/log/receipts/0", &hannah);
+    assert_eq!(receipt.status, 200);
+    let status = server.stop();
+    assert!(status.success(), "{status:?}");
+    let out = armory(&server.data, &["verify", "--replay"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
+/// RULES.md §4: every role reads everything; each act is allowed to the roles the rules name and
+/// refused (ROLE, logged) to every other.
+#[test]
+fn the_role_matrix_holds_over_http() {
+    let server = Server::start(&[]);
+    let people = [
+        "adm", "hannah", "dave", "alec", "sam", "pat", "sarah", "ivy",
+    ];
+    let who: Vec<(&str, Who)> = people.iter().map(|p| (*p, server.sign_in(p))).collect();
+    for (p, w) in &who {
+        for path in [
+            "/api/state",
+            "/api/alerts",
+            "/api/firearms/REV-1",
+            "/api/firearms/REV-1/history",
+            "/api/log/checkpoint",
+            "/api/log/entries/0",
+            "/api/log/receipts/0",
+            "/",
+            "/item/REV-1",
+            "/log",
+            "/entry/0",
+        ] {
+            assert_eq!(server.get(path, w).status, 200, "{p} reads {path}");
+        }
+    }
+    let today = server.get("/api/state", &who[0].1).json()["days"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .next_back()
+        .unwrap()
+        .clone();
+    // (command, the people whose role may do it: armorer hannah, admin adm, 1st AD dave,
+    // performer alec, safety rep sam, producer pat, property master sarah, auditor ivy). As decided
+    // by armory-core: custody acts are the armorer's (a property master only where the policy
+    // allows, not in the demo); staffing is the producer's and the 1st AD's; scene plans the 1st
+    // AD's, the producer's and the armorer's; anyone but the auditor (who changes nothing) reports.
+    let acts: Vec<(Value, &[&str])> = vec![
+        (
+            json!({"type": "take_out", "item": {"firearm": "REV-3"}}),
+            &["hannah"],
+        ),
+        (
+            json!({"type": "add_location", "location": "TRUCK", "name": "Truck", "locked": true}),
+            &["hannah"],
+        ),
+        (
+            json!({"type": "add_person", "person": "extra", "name": "Extra", "roles": ["performer"]}),
+            &["adm"],
+        ),
+        (
+            json!({"type": "assign_duty", "day": today, "person": "sarah", "duty": "property_master"}),
+            &["pat", "dave"],
+        ),
+        (
+            json!({"type": "plan_scene", "scene": "BARN", "day": today, "kind": "rehearsal", "window_minutes": 30,
+                "plan": {"firearms": [{"firearm": "RUB-1", "load": "cold", "handler": "alec", "muzzle_direction": "down"}],
+                         "distances": "20 ft", "shields": "shield", "remote_camera": false, "blanks_in_rehearsal_exception": null}}),
+            &["dave", "pat", "hannah"],
+        ),
+        (
+            json!({"type": "report_incident", "kind": "near_miss", "severity": "note", "covers": "all",
+                "description": "a muzzle swept the crew", "anonymous": false}),
+            &["adm", "hannah", "dave", "alec", "sam", "pat", "sarah"],
+        ),
+    ];
+    for (command, allowed) in &acts {
+        let kind = command["type"].as_str().unwrap();
+        // The refused roles first, so the state the allowed act needs is unchanged.
+        for (p, w) in who.iter().filter(|(p, _)| !allowed.contains(p)) {
+            let r = server.act(w, command.clone());
+            assert_eq!(r.status, 403, "{p} {kind}: {}", r.body);
+            let body = r.json();
+            assert_eq!(body["rule"], "ROLE", "{p} {kind}");
+            assert!(
+                body["why"].as_str().unwrap().len() > 5
+                    && body["needed"].as_str().unwrap().len() > 5
+            );
+            assert!(
+                body["logged_as"].is_u64(),
+                "a refused act is logged as a near miss"
+            );
+        }
+        for (p, w) in who.iter().filter(|(p, _)| allowed.contains(p)) {
+            let r = server.act(w, command.clone());
+            assert_eq!(r.status, 200, "{p} {kind}: {}", r.body);
+        }
+    }
+}

@@ -1,0 +1,307 @@
+//! Sign-in, sessions and bad input over real HTTP (see tests/server.rs for the kit).
+
+use crate::server::{Server, Who};
+use serde_json::json;
+
+fn form(server: &Server, path: &str, who: &Who, body: &str) -> crate::server::Resp {
+    let mut h = who.headers();
+    h.push(("Content-Type", "application/x-www-form-urlencoded"));
+    server.req("POST", path, &h, body.as_bytes())
+}
+
+#[test]
+fn sessions_resist_fixation_expire_sign_out_and_need_csrf_on_every_form() {
+    let server = Server::start(&["--session-seconds", "3"]);
+    // Fixation: a session id chosen by an attacker is never adopted; sign-in issues a new one.
+    let planted = Who {
+        cookie: "armory_session=attacker-chosen".into(),
+        csrf: String::new(),
+    };
+    assert_eq!(server.get("/api/state", &planted).status, 401);
+    let mut h = planted.headers();
+    h.push(("Content-Type", "application/json"));
+    let r = server.req(
+        "POST",
+        "/api/session",
+        &h,
+        json!({"person": "hannah", "password": "demo-hannah-pass"})
+            .to_string()
+            .as_bytes(),
+    );
+    assert_eq!(r.status, 200);
+    let fresh = r.cookie("armory_session").unwrap();
+    assert_ne!(fresh, "armory_session=attacker-chosen");
+    let set = r
+        .headers
+        .iter()
+        .find(|(k, _)| k == "set-cookie")
+        .unwrap()
+        .1
+        .clone();
+    assert!(
+        set.contains("HttpOnly") && set.contains("SameSite=Strict"),
+        "{set}"
+    );
+    assert_eq!(server.get("/api/state", &planted).status, 401);
+    // Signing in again ends the session the browser held before.
+    let first = server.sign_in("dave");
+    let mut h = first.headers();
+    h.push(("Content-Type", "application/json"));
+    let again = server.req(
+        "POST",
+        "/api/session",
+        &h,
+        json!({"person": "dave", "password": "demo-dave-pass"})
+            .to_string()
+            .as_bytes(),
+    );
+    assert_eq!(again.status, 200);
+    assert_eq!(
+        server.get("/api/state", &first).status,
+        401,
+        "the old session id still works"
+    );
+
+    // CSRF: the API with a cookie and no token, and every form without its token, change nothing.
+    let hannah = server.sign_in("hannah");
+    let before = server.next_index(&hannah);
+    let no_token = Who {
+        cookie: hannah.cookie.clone(),
+        csrf: "wrong".into(),
+    };
+    let r = server.act(&no_token, json!({"type": "note", "text": "forged"}));
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert_eq!(r.json()["field"], "X-CSRF-Token");
+    for (path, body) in [
+        ("/act", "kind=take_out&firearm=REV-1"),
+        ("/role", "role=armorer"),
+        ("/signout", ""),
+        ("/signin", "person=hannah&password=demo-hannah-pass"),
+    ] {
+        let r = form(&server, path, &hannah, body);
+        assert_eq!(r.status, 403, "{path} without CSRF token: {}", r.body);
+        assert!(r.body.contains("CSRF"), "{path}: {}", r.body);
+    }
+    assert_eq!(server.next_index(&hannah), before);
+    assert_eq!(
+        server.get("/api/state", &hannah).status,
+        200,
+        "a forged sign-out signed us out"
+    );
+
+    // Sign-out ends the session.
+    let sam = server.sign_in("sam");
+    let mut h = sam.headers();
+    h.push(("X-CSRF-Token", &sam.csrf));
+    assert_eq!(server.req("DELETE", "/api/session", &h, b"").status, 200);
+    assert_eq!(server.get("/api/state", &sam).status, 401);
+
+    // Expiry.
+    let pat = server.sign_in("pat");
+    assert_eq!(server.get("/api/state", &pat).status, 200);
+    std::thread::sleep(std::time::Duration::from_millis(3500));
+    assert_eq!(server.get("/api/state", &pat).status, 401);
+}
+
+#[test]
+fn lockout_holds_for_its_backoff_and_a_pin_never_signs_in() {
+    let server = Server::start(&[]);
+    let try_password = |person: &str, password: &str| {
+        server.req(
+            "POST",
+            "/api/session",
+            &[("Content-Type", "application/json")],
+            json!({"person": person, "password": password})
+                .to_string()
+                .as_bytes(),
+        )
+    };
+    for n in 1..=4 {
+        assert_eq!(try_password("dave", "guess").status, 401, "attempt {n}");
+    }
+    let locked = try_password("dave", "guess");
+    assert_eq!(locked.status, 429, "{}", locked.body);
+    let right = try_password("dave", "demo-dave-pass");
+    assert_eq!(
+        right.status, 429,
+        "the right password during the backoff: {}",
+        right.body
+    );
+    assert!(right.json()["error"].as_str().unwrap().contains("locked"));
+    // A PIN is not a password, and the sign-in API takes no PIN.
+    assert_eq!(try_password("alec", "1111").status, 401);
+    let r = server.req(
+        "POST",
+        "/api/session",
+        &[("Content-Type", "application/json")],
+        json!({"person": "alec", "pin": "1111"})
+            .to_string()
+            .as_bytes(),
+    );
+    assert_eq!(r.status, 400);
+    assert_eq!(r.json()["field"], "pin");
+    // A wrong PIN on a show check is refused, records nothing, and counts toward the PIN lockout.
+    let hannah = server.sign_in("hannah");
+    let before = server.next_index(&hannah);
+    let show = json!({"type": "show_check", "firearm": "REV-1", "scene": "CHURCH",
+        "performer": {"person": "alec", "role": "performer", "method": "pin"},
+        "first_ad": {"person": "dave", "role": "first_ad", "method": "pin"}});
+    let r = server.post_json(
+        "/api/commands",
+        &hannah,
+        &json!({"command": show, "pins": {"alec": "0000", "dave": "2222"}}),
+        &[],
+    );
+    assert_eq!(r.status, 401, "{}", r.body);
+    assert_eq!(r.json()["field"], "pins.alec");
+    let r = server.post_json(
+        "/api/commands",
+        &hannah,
+        &json!({"command": show, "pins": {"alec": "1111"}}),
+        &[],
+    );
+    assert_eq!(r.status, 400);
+    assert_eq!(r.json()["field"], "pins.dave");
+    assert_eq!(server.next_index(&hannah), before);
+}
+
+#[test]
+fn bad_requests_get_a_4xx_naming_the_problem_and_change_nothing() {
+    let server = Server::start(&[]);
+    let hannah = server.sign_in("hannah");
+    let before = server.next_index(&hannah);
+    let send = |body: &[u8], ctype: &str| {
+        let mut h = hannah.headers();
+        h.push(("Content-Type", ctype));
+        h.push(("X-CSRF-Token", &hannah.csrf));
+        server.req("POST", "/api/commands", &h, body)
+    };
+    let r = send(
+        b"{\"command\": {\"type\": \"take_out\",",
+        "application/json",
+    );
+    assert_eq!(r.status, 400);
+    assert!(
+        r.json()["error"]
+            .as_str()
+            .unwrap()
+            .contains("malformed JSON"),
+        "{}",
+        r.body
+    );
+    let r = send(
+        json!({"command": {"type": "add_location", "location": "X", "name": "X", "locked": "yes"}})
+            .to_string()
+            .as_bytes(),
+        "application/json",
+    );
+    assert_eq!(r.status, 400);
+    assert!(
+        r.json()["error"].as_str().unwrap().contains("invalid type"),
+        "{}",
+        r.body
+    );
+    let r = send(
+        json!({"command": {"type": "return", "firearm": "REV-1", "force": true}})
+            .to_string()
+            .as_bytes(),
+        "application/json",
+    );
+    assert_eq!(r.status, 400);
+    assert_eq!(r.json()["field"], "force", "{}", r.body);
+    let r = send(
+        json!({"command": {"type": "launch"}})
+            .to_string()
+            .as_bytes(),
+        "application/json",
+    );
+    assert_eq!(r.status, 400);
+    assert!(
+        r.json()["error"].as_str().unwrap().contains("launch"),
+        "{}",
+        r.body
+    );
+    let big = json!({"command": {"type": "note", "text": "x".repeat(100_000)}}).to_string();
+    let r = send(big.as_bytes(), "application/json");
+    assert_eq!(r.status, 413, "{}", r.body);
+    assert!(r.json()["error"].as_str().unwrap().contains("larger than"));
+    let r = send(b"command=note", "application/x-www-form-urlencoded");
+    assert_eq!(r.status, 415);
+    // Unknown ids, and ids of another production: refused by STATE and not logged.
+    for command in [
+        json!({"type": "take_out", "item": {"firearm": "NOPE-9"}}),
+        json!({"type": "issue", "firearm": "OTHER-PROD-REV", "performer": "alec", "scene": "CHURCH"}),
+        json!({"type": "open_production", "production": "another", "title": "Another", "admin_name": "X"}),
+    ] {
+        let r = server.act(&hannah, command.clone());
+        assert!(r.status == 422 || r.status == 403, "{command}: {}", r.body);
+        let body = r.json();
+        assert!(body["why"].as_str().is_some(), "{}", r.body);
+        if r.status == 422 {
+            assert_eq!(body["rule"], "STATE");
+            assert!(body["logged_as"].is_null());
+        }
+    }
+    assert_eq!(server.get("/api/firearms/NOPE-9", &hannah).status, 404);
+    assert_eq!(server.get("/api/log/entries/999999", &hannah).status, 404);
+    assert_eq!(server.get("/api/log/entries/abc", &hannah).status, 400);
+    // Only the ROLE refusal of open_production (if any) may have been logged.
+    let after = server.next_index(&hannah);
+    assert!(
+        after - before <= 1,
+        "bad requests recorded {} entries",
+        after - before
+    );
+}
+
+#[test]
+fn the_same_idempotency_key_twice_records_one_act() {
+    let server = Server::start(&[]);
+    let hannah = server.sign_in("hannah");
+    let before = server.next_index(&hannah);
+    let body = json!({"command": {"type": "take_out", "item": {"firearm": "REV-1"}}});
+    let first = server.post_json(
+        "/api/commands",
+        &hannah,
+        &body,
+        &[("Idempotency-Key", "wifi-retry-1")],
+    );
+    assert_eq!(first.status, 200, "{}", first.body);
+    assert_eq!(first.json()["outcome"], "done");
+    let second = server.post_json(
+        "/api/commands",
+        &hannah,
+        &body,
+        &[("Idempotency-Key", "wifi-retry-1")],
+    );
+    assert_eq!(second.status, 200, "{}", second.body);
+    assert_eq!(second.json()["outcome"], "repeated");
+    assert_eq!(second.json()["first_index"], first.json()["first_index"]);
+    assert_eq!(server.next_index(&hannah), before + 1);
+    // An API token acts as its person, and the entry records the method.
+    let token = server
+        .post_json("/api/tokens", &hannah, &json!({"name": "script"}), &[])
+        .json()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let auth = format!("Bearer {token}");
+    let r = server.req(
+        "POST",
+        "/api/commands",
+        &[
+            ("Authorization", &auth),
+            ("Content-Type", "application/json"),
+        ],
+        json!({"command": {"type": "store", "item": {"firearm": "REV-1"}, "location": "SAFE"}})
+            .to_string()
+            .as_bytes(),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let index = r.json()["first_index"].as_u64().unwrap();
+    let entry = server
+        .get(&format!("/api/log/entries/{index}"), &hannah)
+        .json();
+    assert_eq!(entry["actors"][0]["method"], "api_token");
+    assert_eq!(entry["actors"][0]["person"], "hannah");
+}
