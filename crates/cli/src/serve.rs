@@ -115,7 +115,8 @@ pub async fn run(data: &DataDir, args: ServeArgs) -> Result<()> {
     armory_server::serve(listener, app, shutdown_signal()).await?;
     log.close().await;
     auth.close().await;
-    println!("stopped; the log is closed");
+    // stdout may be gone by now (a closed pipe); the log is closed either way.
+    let _ = writeln!(std::io::stdout(), "stopped; the log is closed");
     Ok(())
 }
 
