@@ -11,6 +11,7 @@ mod node;
 mod proofs;
 mod server;
 mod server_auth;
+mod server_tls;
 mod store;
 mod tamper;
 mod vectors;

@@ -1,10 +1,11 @@
-//! `armory serve`: the set node over HTTP (crates/server). Settings come from flags, then the
-//! environment (`ARMORY_LISTEN`, `ARMORY_SESSION_MINUTES`, `ARMORY_CONFIG`), then a TOML file
-//! (`--config FILE`, or `armory.toml` in the data directory), then defaults.
+//! `armory serve`: the set node over HTTP or HTTPS (crates/server). Settings come from flags, then
+//! the environment (`ARMORY_LISTEN`, `ARMORY_SESSION_MINUTES`, `ARMORY_CONFIG`, `ARMORY_TLS`,
+//! `ARMORY_TLS_CERT`, `ARMORY_TLS_KEY`), then a TOML file (`--config FILE`, or `armory.toml` in the
+//! data directory), then defaults.
 
 use crate::datadir::DataDir;
 use anyhow::{Context, Result};
-use armory_server::{App, Config, auth::AuthDb, demo};
+use armory_server::{App, Config, auth::AuthDb, demo, tls};
 use armory_store::node::Node;
 use std::io::Write;
 use std::path::PathBuf;
@@ -21,12 +22,23 @@ pub struct ServeArgs {
     /// Create (or reuse) a demo production for today, with demo sign-ins.
     #[arg(long)]
     demo: bool,
-    /// A TOML file with `listen`, `session_minutes`, `secure_cookies`.
+    /// A TOML file with `listen`, `session_minutes`, `secure_cookies`, `tls`, `tls_cert`, `tls_key`.
     #[arg(long, env = "ARMORY_CONFIG")]
     config: Option<PathBuf>,
     /// How long a sign-in lasts [default: 720].
     #[arg(long, env = "ARMORY_SESSION_MINUTES")]
     session_minutes: Option<u64>,
+    /// Serve HTTPS (phone cameras need it on a LAN). Without --tls-cert, a self-signed
+    /// certificate is made once in the data directory (tls-cert.pem, tls-key.pem) and its SHA-256
+    /// fingerprint printed at start.
+    #[arg(long, env = "ARMORY_TLS", num_args = 0..=1, default_missing_value = "true")]
+    tls: Option<bool>,
+    /// A PEM certificate (chain) to serve instead of the self-signed one; implies --tls.
+    #[arg(long, env = "ARMORY_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, env = "ARMORY_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
     /// Session length in seconds (tests).
     #[arg(long, hide = true)]
     session_seconds: Option<u64>,
@@ -38,6 +50,9 @@ struct FileConfig {
     listen: Option<String>,
     session_minutes: Option<u64>,
     secure_cookies: Option<bool>,
+    tls: Option<bool>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
 }
 
 fn file_config(data: &DataDir, path: Option<&PathBuf>) -> Result<FileConfig> {
@@ -73,9 +88,23 @@ pub async fn run(data: &DataDir, args: ServeArgs) -> Result<()> {
         (None, Some(m)) => Duration::from_secs(m * 60),
         (None, None) => Duration::from_secs(720 * 60),
     };
+    // A certificate named in one layer comes with its key from the same layer.
+    let given = match (args.tls_cert, args.tls_key) {
+        (Some(c), Some(k)) => Some((c, k)),
+        _ => match (file.tls_cert, file.tls_key) {
+            (Some(c), Some(k)) => Some((c, k)),
+            (None, None) => None,
+            _ => anyhow::bail!(
+                "the config file names only one of tls_cert and tls_key: give both, or neither for a self-signed certificate"
+            ),
+        },
+    };
+    // A given certificate means TLS unless `tls` is set to false somewhere.
+    let tls_on = args.tls.or(file.tls).unwrap_or(given.is_some());
     let config = Config {
         session_ttl,
-        secure_cookies: file.secure_cookies.unwrap_or(false),
+        // Under TLS a cookie must never travel in clear text.
+        secure_cookies: tls_on || file.secure_cookies.unwrap_or(false),
     };
     let log = data.writer().await?;
     let node = Node::open(log.clone(), data.policy()?).await?;
@@ -88,13 +117,41 @@ pub async fn run(data: &DataDir, args: ServeArgs) -> Result<()> {
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
     let addr = listener.local_addr()?;
+    let certificate = if tls_on {
+        Some(match &given {
+            Some((cert, key)) => tls::load(cert, key)?,
+            None => tls::load_or_generate(&data.path, addr.ip())?,
+        })
+    } else {
+        None
+    };
+    let scheme = if tls_on { "https" } else { "http" };
     {
         let mut out = std::io::stdout().lock();
         writeln!(
             out,
-            "Armory is serving {} on http://{addr}/",
+            "Armory is serving {} on {scheme}://{addr}/",
             data.path.display()
         )?;
+        if let Some(c) = &certificate {
+            let how = match (c.generated, given.is_some()) {
+                (_, true) => "given",
+                (true, false) => "self-signed, made now",
+                (false, false) => "self-signed",
+            };
+            writeln!(
+                out,
+                "TLS certificate ({how}, {}): SHA-256 {}",
+                c.cert_path.display(),
+                c.fingerprint()
+            )?;
+            if given.is_none() {
+                writeln!(
+                    out,
+                    "  phones will warn that it is self-signed: accept it only if the browser shows this fingerprint"
+                )?;
+            }
+        }
         if args.demo {
             writeln!(out, "Demo sign-ins (id / password / PIN):")?;
             for p in demo::PEOPLE {
@@ -112,7 +169,12 @@ pub async fn run(data: &DataDir, args: ServeArgs) -> Result<()> {
         writeln!(out, "Stop with Ctrl-C.")?;
         out.flush()?;
     }
-    armory_server::serve(listener, app, shutdown_signal()).await?;
+    match &certificate {
+        Some(c) => {
+            armory_server::serve_tls(listener, c.server_config()?, app, shutdown_signal()).await?;
+        }
+        None => armory_server::serve(listener, app, shutdown_signal()).await?,
+    }
     log.close().await;
     auth.close().await;
     // stdout may be gone by now (a closed pipe); the log is closed either way.

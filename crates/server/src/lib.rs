@@ -4,8 +4,8 @@
 //! results into responses. No rule lives here: every act goes through `decide` in armory-core, and
 //! every refusal reaches the user as its rule, why and what is needed. What this crate adds is who
 //! is asking ([`auth`]: accounts, sessions, PINs, API tokens, kept in `auth.db`, never in the log),
-//! the JSON API ([`api`]), the web UI ([`web`]), the C2SP log endpoints ([`logweb`]) and a demo
-//! production for today ([`demo`]).
+//! the JSON API ([`api`]), the web UI ([`web`]), the C2SP log endpoints ([`logweb`]), a demo
+//! production for today ([`demo`]) and HTTPS ([`tls`]).
 #![forbid(unsafe_code)]
 
 pub mod api;
@@ -13,6 +13,7 @@ pub mod auth;
 pub mod demo;
 pub mod logweb;
 pub mod metrics;
+pub mod tls;
 pub mod web;
 
 use armory_core::time::Timestamp;
@@ -142,6 +143,19 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     axum::serve(listener, router(app))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// Serves `app` over HTTPS (see [`tls`]) on `listener` until `shutdown` resolves, then lets
+/// requests in flight finish, as [`serve`]. Set `Config::secure_cookies` for such an app.
+pub async fn serve_tls(
+    listener: tokio::net::TcpListener,
+    tls: Arc<tokio_rustls::rustls::ServerConfig>,
+    app: App,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(tls::TlsListener::new(listener, tls)?, router(app))
         .with_graceful_shutdown(shutdown)
         .await
 }
