@@ -314,3 +314,24 @@ async fn status_shows_custody_and_raises_the_window_alert_by_itself() {
         "--at \"tomorrow\"",
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_command_that_does_not_fit_the_state_is_answered_and_not_logged() {
+    let (_dir, data) = fresh();
+    let node = open_node(&data).await;
+    let steps = script(Scenario::Safe).unwrap();
+    // Before the production is opened, nothing else fits: refused by STATE, nothing appended.
+    let later = steps
+        .iter()
+        .find(|s| s.command.kind() == "register_firearm")
+        .unwrap();
+    match node.execute(&later.actor, &later.command, later.at).await {
+        Err(armory_store::node::NodeError::Invalid(refusal)) => {
+            assert_eq!(refusal.rule.to_string(), "STATE");
+            assert!(!refusal.why.is_empty() && !refusal.needed.is_empty());
+        }
+        other => panic!("expected a STATE refusal, got {other:?}"),
+    }
+    assert_eq!(node.state().await.next_index, 0);
+    assert_eq!(node.store().extent().await.unwrap().entries_end, 0);
+}

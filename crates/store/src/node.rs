@@ -1,7 +1,9 @@
 //! The node: the hot path of DESIGN.md §3 over any [`Store`].
 //!
 //! The current [`State`] lives in memory behind one lock. A command takes the lock, runs the pure
-//! `decide` (a refusal becomes a `refused` event: near misses are logged), applies the events,
+//! `decide` (a refusal by a safety or role rule becomes a `refused` event: near misses are logged;
+//! a command that does not fit the state at all, rule STATE, is answered and not logged), applies
+//! the events,
 //! computes the projection rows they change, and queues all of it with the store *before* releasing
 //! the lock, so the log's order is the order decisions were made in. It then waits, without the
 //! lock, for the store's group commit to make it durable. Commands therefore share fsyncs while
@@ -14,7 +16,7 @@ use crate::projection::{Row, RowWrite, changed_rows, state_from_rows};
 use crate::{Appended, Batch, Draft, Store, StoreError};
 use armory_core::event::Event;
 use armory_core::time::Timestamp;
-use armory_core::{Actor, Command, Policy, Refusal, State, apply_at, decide, differences};
+use armory_core::{Actor, Command, Policy, Refusal, RuleId, State, apply_at, decide, differences};
 use armory_ledger::Entry;
 use std::sync::Arc;
 use tokio::sync::Mutex;
@@ -75,6 +77,10 @@ pub enum NodeError {
     Store(#[from] StoreError),
     #[error("entry {index} of the log cannot be replayed: {why}")]
     Replay { index: u64, why: String },
+    /// The command does not fit the state at all (an unknown id, an act out of order): refused
+    /// by rule STATE and, unlike a safety refusal, not logged: it is bad input, not a near miss.
+    #[error("{0}")]
+    Invalid(Refusal),
     #[error("internal error, nothing was recorded: {0}")]
     Internal(String),
 }
@@ -250,6 +256,11 @@ impl<S: Store> Node<S> {
                 inner.stale = false;
             }
             let decided = decide(&self.policy, &inner.state, actor, command, now);
+            if let Err(refusal) = &decided {
+                if refusal.rule == RuleId::State {
+                    return Err(NodeError::Invalid(refusal.clone()));
+                }
+            }
             let events = match &decided {
                 Ok(events) => events.clone(),
                 Err(refusal) => vec![refusal.to_event(actor, command)],
