@@ -12,6 +12,7 @@ mod proofs;
 mod server;
 mod server_auth;
 mod server_tls;
+mod server_ui;
 mod store;
 mod tamper;
 mod vectors;

@@ -19,10 +19,17 @@ impl Server {
     pub fn start(extra: &[&str]) -> Server {
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().join("data");
+        let mut args = vec!["--demo"];
+        args.extend_from_slice(extra);
+        Server::start_in(dir, data, &args)
+    }
+
+    /// Serves the data directory `data` (kept alive by `dir`) with these `serve` arguments.
+    pub fn start_in(dir: tempfile::TempDir, data: std::path::PathBuf, extra: &[&str]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_armory"))
             .arg("--data")
             .arg(&data)
-            .args(["serve", "--demo", "--listen", "127.0.0.1:0"])
+            .args(["serve", "--listen", "127.0.0.1:0"])
             .args(extra)
             .env_remove("ARMORY_DATA")
             .env_remove("ARMORY_LISTEN")

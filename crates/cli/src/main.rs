@@ -6,6 +6,7 @@ mod demo;
 mod logcmd;
 mod serve;
 mod status;
+mod user;
 
 use anyhow::{Context, Result, bail};
 use armory_ledger::Actor;
@@ -87,6 +88,11 @@ enum Command {
     },
     /// Serve the set node: web UI, JSON API, C2SP tiles (`--demo`: a demo production for today).
     Serve(serve::ServeArgs),
+    /// Sign-in accounts: set a password or PIN, create an API token, bootstrap a new production.
+    User {
+        #[command(subcommand)]
+        what: user::UserCommand,
+    },
     /// Write the log as plain files (checkpoint, C2SP tiles, public key) into DIR.
     Export {
         /// Where to write; created if needed.
@@ -139,6 +145,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Status { at } => status::run(&data, at).await,
         Command::Export { dir } => logcmd::export(&data, &dir).await,
         Command::Serve(args) => serve::run(&data, args).await,
+        Command::User { what } => user::run(&data, what).await,
     }
 }
 

@@ -21,6 +21,8 @@ use std::path::Path;
 pub const FREE_ATTEMPTS: i64 = 5;
 /// First lockout; it doubles with each further failure, up to [`MAX_LOCK_MS`].
 pub const FIRST_LOCK_MS: i64 = 30_000;
+/// Shortest password accepted.
+pub const MIN_PASSWORD_CHARS: usize = 10;
 /// Longest lockout.
 pub const MAX_LOCK_MS: i64 = 3_600_000;
 
@@ -220,7 +222,30 @@ impl AuthDb {
         Ok(n > 0)
     }
 
-    /// Sets a password (at least 8 characters) or a PIN (4 to 8 digits), and clears its lockout.
+    /// How many accounts can sign in (hold a password). Zero on a new production: the sign-in page
+    /// then says how to create the first admin.
+    pub async fn password_count(&self) -> Result<i64, AuthError> {
+        Ok(
+            sqlx::query_scalar("SELECT COUNT(*) FROM accounts WHERE password_hash IS NOT NULL")
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+
+    /// Which secrets each account holds: `(person, has password, has PIN)` (never the hashes).
+    pub async fn secrets_held(&self) -> Result<Vec<(String, bool, bool)>, AuthError> {
+        let rows = sqlx::query(
+            "SELECT person, password_hash IS NOT NULL AS pw, pin_hash IS NOT NULL AS pin FROM accounts",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("person")?, r.try_get("pw")?, r.try_get("pin")?)))
+            .collect()
+    }
+
+    /// Sets a password (at least [`MIN_PASSWORD_CHARS`] characters) or a PIN (4 to 8 digits), and
+    /// clears its lockout.
     pub async fn set_secret(
         &self,
         person: &PersonId,
@@ -228,10 +253,10 @@ impl AuthDb {
         secret: &str,
     ) -> Result<(), AuthError> {
         match which {
-            Secret::Password if secret.chars().count() < 8 => {
-                return Err(AuthError::Weak(
-                    "a password must be at least 8 characters".into(),
-                ));
+            Secret::Password if secret.chars().count() < MIN_PASSWORD_CHARS => {
+                return Err(AuthError::Weak(format!(
+                    "a password must be at least {MIN_PASSWORD_CHARS} characters"
+                )));
             }
             Secret::Pin
                 if !(4..=8).contains(&secret.len())

@@ -126,6 +126,16 @@ pub fn router(app: App) -> Router {
         .route("/incident", get(web::incident_page))
         .route("/log", get(web::log_page))
         .route("/entry/{index}", get(web::entry_page))
+        .route("/flows", get(web::flows::menu))
+        .route("/intake", get(web::flows::intake))
+        .route("/verify", get(web::flows::verify))
+        .route("/meeting", get(web::flows::meeting))
+        .route("/scene", get(web::flows::scene))
+        .route("/discharge", get(web::flows::discharge))
+        .route("/wrap", get(web::flows::wrap))
+        .route("/day", get(web::flows::day))
+        .route("/admin", get(web::admin::people_page))
+        .route("/admin/secret", post(web::admin::set_secret))
         .fallback(api::not_found)
         .layer(axum::middleware::from_fn_with_state(
             app.clone(),

@@ -2,6 +2,13 @@
 //! board), a scan box on every page, and forms for the acts of a shoot day. Each form posts to
 //! `/act`, which builds the same `Command` JSON the API takes and runs it through the node; the
 //! page then shows what was recorded, or the refusal as rule, why and what is needed.
+//!
+//! One file per flow: [`flows`] (intake and lot verification, safety meeting, scene plan,
+//! discharge and incident close, wrap, the day's armorer) and [`admin`] (people, roles,
+//! credentials, sign-in secrets). Their forms post to the same `/act`.
+
+pub mod admin;
+pub mod flows;
 
 use crate::api::{self, ApiError, Caller, SESSION_COOKIE, cookie};
 use crate::{App, auth::random_token};
@@ -36,9 +43,12 @@ pub fn esc(text: &str) -> String {
 
 pub async fn asset(Path(name): Path<String>) -> Response {
     let (body, kind): (&'static [u8], &str) = match name.as_str() {
-        "htmx.min.js" => (include_bytes!("../assets/htmx.min.js"), "text/javascript"),
-        "app.js" => (include_bytes!("../assets/app.js"), "text/javascript"),
-        "style.css" => (include_bytes!("../assets/style.css"), "text/css"),
+        "htmx.min.js" => (
+            include_bytes!("../../assets/htmx.min.js"),
+            "text/javascript",
+        ),
+        "app.js" => (include_bytes!("../../assets/app.js"), "text/javascript"),
+        "style.css" => (include_bytes!("../../assets/style.css"), "text/css"),
         _ => {
             return ApiError::new(StatusCode::NOT_FOUND, format!("no asset {name}"))
                 .into_response();
@@ -54,7 +64,7 @@ pub async fn asset(Path(name): Path<String>) -> Response {
         .into_response()
 }
 
-fn csrf_field(caller: &Caller) -> String {
+pub(crate) fn csrf_field(caller: &Caller) -> String {
     let token = caller
         .session
         .as_ref()
@@ -64,7 +74,7 @@ fn csrf_field(caller: &Caller) -> String {
 }
 
 /// A whole page.
-fn page(title: &str, caller: Option<(&Caller, &[Role])>, body: &str) -> String {
+pub(crate) fn page(title: &str, caller: Option<(&Caller, &[Role])>, body: &str) -> String {
     let mut head = String::new();
     if let Some((c, roles)) = caller {
         let options: String = roles
@@ -80,7 +90,7 @@ fn page(title: &str, caller: Option<(&Caller, &[Role])>, body: &str) -> String {
         let _ = write!(
             head,
             "<form class=scan method=get action=/scan role=search><input id=scan name=q placeholder=\"Scan or type an id, then Enter\" autocomplete=off aria-label=\"Scan an id\"><button type=submit>Open</button><button type=button id=camera>Camera</button></form>\
-             <nav><a href=/>Board</a><a href=/incident>Report incident</a><a href=/log>Log</a></nav>\
+             <nav><a href=/>Board</a><a href=/flows>Flows</a><a href=/incident>Report incident</a><a href=/admin>People</a><a href=/log>Log</a></nav>\
              <span class=muted>{} as</span> <form method=post action=/role style=display:inline>{}<select name=role aria-label=Role>{options}</select> <button type=submit>Switch</button></form>\
              <form method=post action=/signout style=display:inline>{}<button type=submit>Sign out</button></form>",
             esc(c.person.as_ref()),
@@ -97,7 +107,7 @@ fn page(title: &str, caller: Option<(&Caller, &[Role])>, body: &str) -> String {
     )
 }
 
-fn html(status: StatusCode, text: String) -> Response {
+pub(crate) fn html(status: StatusCode, text: String) -> Response {
     (
         status,
         [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
@@ -118,7 +128,10 @@ async fn roles_of(app: &App, c: &Caller) -> Vec<Role> {
 }
 
 /// The signed-in caller, or a redirect to the sign-in page.
-async fn signed_in(app: &App, headers: &HeaderMap) -> Result<(Caller, Vec<Role>), Response> {
+pub(crate) async fn signed_in(
+    app: &App,
+    headers: &HeaderMap,
+) -> Result<(Caller, Vec<Role>), Response> {
     match api::caller_opt(app, headers).await {
         Ok(Some(c)) => {
             let roles = roles_of(app, &c).await;
@@ -129,7 +142,7 @@ async fn signed_in(app: &App, headers: &HeaderMap) -> Result<(Caller, Vec<Role>)
     }
 }
 
-fn error_page(c: Option<(&Caller, &[Role])>, e: &ApiError) -> Response {
+pub(crate) fn error_page(c: Option<(&Caller, &[Role])>, e: &ApiError) -> Response {
     let body = match &e.refusal {
         Some(r) => format!(
             "<section class=refusal role=alert><p class=rule>Refused: {}</p><p><b>Why:</b> {}</p><p><b>Needed:</b> {}</p>{}</section>",
@@ -247,10 +260,10 @@ pub async fn board(State(app): State<App>, headers: HeaderMap) -> Response {
 }
 
 pub async fn sign_in_page(State(app): State<App>, headers: HeaderMap) -> Response {
-    sign_in_form(&app, &headers, None, StatusCode::OK)
+    sign_in_form(&app, &headers, None, StatusCode::OK).await
 }
 
-fn sign_in_form(
+async fn sign_in_form(
     app: &App,
     _headers: &HeaderMap,
     error: Option<&str>,
@@ -267,11 +280,12 @@ fn sign_in_form(
          <label for=person>Your id</label><input id=person name=person autocomplete=username autocapitalize=none required autofocus>\
          <label for=password>Password</label><input id=password name=password type=password autocomplete=current-password required>\
          <p><button type=submit>Sign in</button></p></form>\
-         <p class=muted>A PIN only confirms an act on the armorer's device; it does not sign you in.</p>",
+         <p class=muted>A PIN only confirms an act on the armorer's device; it does not sign you in.</p>{}",
         error.map_or(String::new(), |e| format!(
             "<section class=error role=alert><p>{}</p></section>",
             esc(e)
-        ))
+        )),
+        admin::no_accounts_hint(app).await
     );
     let mut r = html(status, page("Sign in", None, &body));
     if let Ok(v) = HeaderValue::from_str(&format!(
@@ -282,9 +296,9 @@ fn sign_in_form(
     r
 }
 
-type FormMap = HashMap<String, String>;
+pub(crate) type FormMap = HashMap<String, String>;
 
-fn field<'a>(form: &'a FormMap, name: &str) -> &'a str {
+pub(crate) fn field<'a>(form: &'a FormMap, name: &str) -> &'a str {
     form.get(name).map(|s| s.trim()).unwrap_or_default()
 }
 
@@ -299,7 +313,8 @@ pub async fn sign_in(
             &headers,
             Some("the form could not be read; try again"),
             StatusCode::BAD_REQUEST,
-        );
+        )
+        .await;
     };
     let pre = cookie(&headers, PRE_COOKIE).unwrap_or_default();
     if pre.is_empty() || pre != field(&form, "csrf") {
@@ -308,7 +323,8 @@ pub async fn sign_in(
             &headers,
             Some("the sign-in form expired (CSRF check failed); try again"),
             StatusCode::FORBIDDEN,
-        );
+        )
+        .await;
     }
     match api::start_session(
         &app,
@@ -327,7 +343,7 @@ pub async fn sign_in(
             }
             r
         }
-        Err(e) => sign_in_form(&app, &headers, Some(&e.error), e.status),
+        Err(e) => sign_in_form(&app, &headers, Some(&e.error), e.status).await,
     }
 }
 
@@ -347,7 +363,7 @@ fn check_form_csrf(c: &Caller, form: &FormMap) -> Result<(), ApiError> {
     Ok(())
 }
 
-async fn signed_form(
+pub(crate) async fn signed_form(
     app: &App,
     headers: &HeaderMap,
     form: Result<Form<FormMap>, axum::extract::rejection::FormRejection>,
@@ -451,7 +467,7 @@ pub async fn scan(
     )
 }
 
-fn percent(id: &str) -> String {
+pub(crate) fn percent(id: &str) -> String {
     id.bytes()
         .map(|b| {
             if b.is_ascii_alphanumeric() || b"-_.:".contains(&b) {
@@ -485,7 +501,7 @@ fn form_open(c: &Caller, kind: &str, firearm: &str, legend: &str) -> String {
     )
 }
 
-fn input(name: &str, label: &str, value: &str, extra: &str) -> String {
+pub(crate) fn input(name: &str, label: &str, value: &str, extra: &str) -> String {
     format!(
         "<label for={name}>{}</label><input id={name} name={name} value=\"{}\" {extra}>",
         esc(label),
@@ -750,7 +766,15 @@ fn command_of(form: &FormMap) -> Result<(Value, HashMap<String, String>), ApiErr
             json!({"type": "report_incident", "kind": f("incident_kind"), "severity": f("severity"), "covers": covers,
                    "description": f("description"), "anonymous": field(form, "anonymous") == "on"})
         }
-        other => return Err(ApiError::bad(format!("unknown act {other:?}")).field("kind")),
+        other => match flows::command_of(other, form, &mut pins) {
+            Some(v) => v?,
+            None => match admin::command_of(other, form) {
+                Some(v) => v?,
+                None => {
+                    return Err(ApiError::bad(format!("unknown act {other:?}")).field("kind"));
+                }
+            },
+        },
     };
     Ok((v, pins))
 }
@@ -780,9 +804,10 @@ pub async fn act(
         api::run_command(&app, &c.actor(), &command, key.as_deref()).await
     }
     .await;
-    let back = match field(&form, "firearm") {
-        "" => "/".to_owned(),
-        f => format!("/item/{}", percent(f)),
+    let back = match (field(&form, "back"), field(&form, "firearm")) {
+        (b, _) if b.starts_with('/') && !b.starts_with("//") => b.to_owned(),
+        (_, "") => "/".to_owned(),
+        (_, f) => format!("/item/{}", percent(f)),
     };
     match result {
         Err(e) => error_page(ctx, &e),

@@ -1,0 +1,578 @@
+//! The web UI's flows over real HTTP (see tests/server.rs for the kit): each form read from its
+//! page (with the page's CSRF token) and posted like a browser; done acts land in the log, refused
+//! ones show rule, why and needed and are logged as near misses; the people page is the admin's;
+//! `armory user` bootstraps a production whose admin then signs in.
+
+use crate::common::stderr;
+use crate::server::{Resp, Server, Who};
+use serde_json::{Value, json};
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+fn urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            b' ' => "+".to_owned(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The CSRF token of the first form on a page.
+fn csrf_of(page: &Resp) -> String {
+    let (_, rest) = page
+        .body
+        .split_once("name=csrf value=\"")
+        .unwrap_or_else(|| panic!("no CSRF field on the page: {}", page.body));
+    rest.split('"').next().unwrap().to_owned()
+}
+
+/// Opens `page` as `who`, then posts a form to `action` with the page's CSRF token, a fresh
+/// idempotency key and `fields`.
+fn submit(server: &Server, who: &Who, page: &str, action: &str, fields: &[(&str, &str)]) -> Resp {
+    let shown = server.get(page, who);
+    assert_eq!(shown.status, 200, "{page}: {}", shown.body);
+    let csrf = csrf_of(&shown);
+    let idem = format!("t{}", server.next_index(who));
+    let mut body = format!("csrf={}&idem={idem}-{}", urlencode(&csrf), fields.len());
+    for (k, v) in fields {
+        body.push_str(&format!("&{}={}", urlencode(k), urlencode(v)));
+    }
+    let mut h = who.headers();
+    h.push(("Content-Type", "application/x-www-form-urlencoded"));
+    server.req("POST", action, &h, body.as_bytes())
+}
+
+fn entry(server: &Server, who: &Who, index: u64) -> Value {
+    let r = server.get(&format!("/api/log/entries/{index}"), who);
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.json()
+}
+
+/// The act was done: the page says so and the log's new entry is this act by `person`.
+fn assert_done(server: &Server, who: &Who, before: u64, r: &Resp, person: &str) -> Value {
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains("class=done"), "{}", r.body);
+    let e = entry(server, who, before);
+    assert_ne!(e["event"]["type"], "refused", "{e}");
+    assert_eq!(e["actors"][0]["person"], person, "{e}");
+    e
+}
+
+/// The act was refused by `rule`: the page shows rule, why and needed, and the log holds a
+/// `refused` entry for it.
+fn assert_refused(server: &Server, who: &Who, before: u64, r: &Resp, rule: &str) {
+    assert!(
+        r.status == 403 || r.status == 409,
+        "{}: {}",
+        r.status,
+        r.body
+    );
+    for text in [
+        &format!("Refused: {rule}"),
+        "<b>Why:</b>",
+        "<b>Needed:</b>",
+        &format!("entry #{before}"),
+    ] {
+        assert!(r.body.contains(text), "{text} missing: {}", r.body);
+    }
+    let e = entry(server, who, before);
+    assert_eq!(e["event"]["type"], "refused", "{e}");
+    assert_eq!(e["event"]["rule"], rule, "{e}");
+}
+
+fn today(server: &Server, who: &Who) -> String {
+    server.get("/api/state", who).json()["days"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .next_back()
+        .unwrap()
+        .clone()
+}
+
+#[test]
+fn intake_verify_meeting_scene_discharge_and_wrap_through_the_forms() {
+    let server = Server::start(&[]);
+    let hannah = server.sign_in("hannah");
+    let alec = server.sign_in("alec");
+    let dave = server.sign_in("dave");
+    let pat = server.sign_in("pat");
+    let day = today(&server, &hannah);
+
+    // Every flow page opens from the menu.
+    let menu = server.get("/flows", &hannah);
+    for href in [
+        "/intake",
+        "/meeting",
+        "/scene",
+        "/discharge",
+        "/wrap",
+        "/day",
+        "/admin",
+    ] {
+        assert!(menu.body.contains(&format!("href=\"{href}\"")), "{href}");
+        assert_eq!(server.get(href, &hannah).status, 200, "{href}");
+    }
+
+    // Intake: a lot received into a new container.
+    let lot = [
+        ("kind", "receive_lot"),
+        ("lot", "DUM-2"),
+        ("ammo", "dummy"),
+        ("calibre", ".45 Long Colt"),
+        ("count", "12"),
+        ("maker", "Starline"),
+        ("headstamp", "STARLINE 45 COLT"),
+        ("supplier", "Prop house"),
+        ("container", "BOX-3"),
+        ("location", "SAFE"),
+    ];
+    // A performer may not receive ammunition: refused on screen, logged as a near miss.
+    let before = server.next_index(&alec);
+    let r = submit(&server, &alec, "/intake", "/act", &lot);
+    assert_refused(&server, &alec, before, &r, "ROLE");
+    let before = server.next_index(&hannah);
+    let r = submit(&server, &hannah, "/intake", "/act", &lot);
+    assert_done(&server, &hannah, before, &r, "hannah");
+    let intake = server.get("/intake", &hannah);
+    assert!(
+        intake.body.contains("DUM-2") && intake.body.contains("NOT VERIFIED"),
+        "{}",
+        intake.body
+    );
+
+    // Loading from the unverified lot is refused (LOT-VERIFIED), before and not after verifying.
+    let r = server.act(
+        &hannah,
+        json!({"type": "take_out", "item": {"firearm": "REV-3"}}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let load = |who: &Who| {
+        server.act(
+            who,
+            json!({"type": "load", "firearm": "REV-3",
+                   "chambers": [{"round": "BOX-3"}, "empty", "empty", "empty", "empty", "empty"]}),
+        )
+    };
+    let r = load(&hannah);
+    assert_eq!(
+        (r.status, r.json()["rule"].as_str()),
+        (409, Some("LOT-VERIFIED"))
+    );
+
+    // Verify: the page proposes one result per round; a malformed list names its field.
+    let page = server.get("/verify?lot=DUM-2", &hannah);
+    assert!(page.body.contains("12 rattled"), "{}", page.body);
+    let before = server.next_index(&hannah);
+    let r = submit(
+        &server,
+        &hannah,
+        "/verify?lot=DUM-2",
+        "/act",
+        &[
+            ("kind", "verify_lot"),
+            ("lot", "DUM-2"),
+            ("results", "twelve rattled"),
+        ],
+    );
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(r.body.contains("Check: results"), "{}", r.body);
+    assert_eq!(
+        server.next_index(&hannah),
+        before,
+        "bad input records nothing"
+    );
+    let r = submit(
+        &server,
+        &hannah,
+        "/verify?lot=DUM-2",
+        "/act",
+        &[
+            ("kind", "verify_lot"),
+            ("lot", "DUM-2"),
+            ("results", "10 rattled, 2 rattled"),
+        ],
+    );
+    assert_done(&server, &hannah, before, &r, "hannah");
+    assert_eq!(load(&hannah).status, 200);
+    let r = server.act(&hannah, json!({"type": "unload", "firearm": "REV-3"}));
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = server.act(
+        &hannah,
+        json!({"type": "store", "item": {"firearm": "REV-3"}, "location": "SAFE"}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+
+    // Scene plan by the 1st AD.
+    let before = server.next_index(&dave);
+    let r = submit(
+        &server,
+        &dave,
+        "/scene",
+        "/act",
+        &[
+            ("kind", "plan_scene"),
+            ("scene", "BARN"),
+            ("day", &day),
+            ("scene_kind", "rehearsal"),
+            ("window_minutes", "30"),
+            ("firearm_1", "RUB-1"),
+            ("load_1", "cold"),
+            ("handler_1", "alec"),
+            ("muzzle_1", "down and away from the crew"),
+            ("distances", "20 ft"),
+            ("shields", "polycarbonate shield"),
+        ],
+    );
+    let e = assert_done(&server, &dave, before, &r, "dave");
+    assert!(e.to_string().contains("BARN"), "{e}");
+
+    // Safety meeting: attendees ticked, the safety rep confirms with a PIN; a wrong PIN records
+    // nothing.
+    let meeting = [
+        ("kind", "hold_meeting"),
+        ("day", day.as_str()),
+        ("scene_BARN", "on"),
+        ("attendee_hannah", "on"),
+        ("attendee_alec", "on"),
+        ("attendee_dave", "on"),
+        ("topics", "Safety Bulletin #1\nfinger off the trigger"),
+        ("safety_rep", "sam"),
+    ];
+    let page = server.get("/meeting", &dave);
+    assert!(
+        page.body.contains("name=\"attendee_alec\"") && page.body.contains("name=\"scene_BARN\""),
+        "{}",
+        page.body
+    );
+    let before = server.next_index(&dave);
+    let mut wrong = meeting.to_vec();
+    wrong.push(("safety_rep_pin", "0000"));
+    let r = submit(&server, &dave, "/meeting", "/act", &wrong);
+    assert_eq!(r.status, 401, "{}", r.body);
+    assert_eq!(server.next_index(&dave), before);
+    let mut right = meeting.to_vec();
+    right.push(("safety_rep_pin", "3333"));
+    let r = submit(&server, &dave, "/meeting", "/act", &right);
+    let e = assert_done(&server, &dave, before, &r, "dave");
+    assert!(
+        e["actors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["person"] == "sam" && a["method"] == "pin"),
+        "{e}"
+    );
+    let attendees = e.to_string();
+    assert!(
+        attendees.contains("\"alec\"") && attendees.contains("\"hannah\""),
+        "{e}"
+    );
+
+    // The day's armorer, designated by the producer.
+    let before = server.next_index(&pat);
+    let r = submit(
+        &server,
+        &pat,
+        "/day",
+        "/act",
+        &[
+            ("kind", "designate_armorer"),
+            ("day", &day),
+            ("person", "hannah"),
+        ],
+    );
+    assert_done(&server, &pat, before, &r, "pat");
+    assert!(
+        server
+            .get("/day", &pat)
+            .body
+            .contains("<b id=armorer>hannah</b>")
+    );
+
+    // A misfire reported; the incident closed by the armorer with the safety rep's PIN.
+    let before = server.next_index(&hannah);
+    let r = submit(
+        &server,
+        &hannah,
+        "/discharge",
+        "/act",
+        &[
+            ("kind", "report_discharge"),
+            ("firearm", "REV-2"),
+            ("discharge", "misfire"),
+            ("positions", ""),
+            ("description", "hammer fell, nothing fired"),
+        ],
+    );
+    assert_done(&server, &hannah, before, &r, "hannah");
+    let page = server.get("/discharge", &hannah);
+    let incident = page
+        .body
+        .split("name=incident value=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap_or_else(|| panic!("no open incident to close: {}", page.body))
+        .to_owned();
+    let before = server.next_index(&hannah);
+    let r = submit(
+        &server,
+        &hannah,
+        "/discharge",
+        "/act",
+        &[
+            ("kind", "close_incident"),
+            ("incident", &incident),
+            (
+                "findings",
+                "weak hammer spring replaced; test-fired off set",
+            ),
+            ("safety_rep", "sam"),
+            ("safety_rep_pin", "3333"),
+        ],
+    );
+    assert_done(&server, &hannah, before, &r, "hannah");
+
+    // Wrap: every container counted as recorded balances.
+    let state = server.get("/api/state", &hannah).json();
+    let counts: Vec<(String, String)> = state["containers"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(id, c)| (format!("count_{id}"), c["count"].to_string()))
+        .collect();
+    let mut fields: Vec<(&str, &str)> = vec![("kind", "reconcile"), ("day", &day)];
+    fields.extend(counts.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    let wrap = server.get("/wrap", &hannah);
+    assert!(wrap.body.contains("name=count_BOX-3"), "{}", wrap.body);
+    let before = server.next_index(&hannah);
+    let r = submit(&server, &hannah, "/wrap", "/act", &fields);
+    assert_done(&server, &hannah, before, &r, "hannah");
+}
+
+#[test]
+fn the_people_page_is_the_admins_and_sets_first_secrets_outside_the_log() {
+    let server = Server::start(&[]);
+    let adm = server.sign_in("adm");
+    let hannah = server.sign_in("hannah");
+
+    // A non-admin reads the people but gets no forms and cannot set secrets or add people.
+    let page = server.get("/admin", &hannah);
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("Hannah") && !page.body.contains("action=/admin/secret"));
+    let r = submit(
+        &server,
+        &hannah,
+        "/flows",
+        "/admin/secret",
+        &[("person", "alec"), ("password", "hijacked-password")],
+    );
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert!(r.body.contains("acting as admin"), "{}", r.body);
+    let before = server.next_index(&hannah);
+    let r = submit(
+        &server,
+        &hannah,
+        "/flows",
+        "/act",
+        &[
+            ("kind", "add_person"),
+            ("person", "gina"),
+            ("name", "Gina"),
+            ("role_armorer", "on"),
+        ],
+    );
+    assert_refused(&server, &hannah, before, &r, "ROLE");
+
+    // The admin adds a person with roles, grants one, records a credential, sets their secrets.
+    let page = server.get("/admin", &adm);
+    assert!(page.body.contains("action=/admin/secret"), "{}", page.body);
+    let before = server.next_index(&adm);
+    let r = submit(
+        &server,
+        &adm,
+        "/admin",
+        "/act",
+        &[
+            ("kind", "add_person"),
+            ("person", "gina"),
+            ("name", "Gina"),
+            ("role_performer", "on"),
+        ],
+    );
+    assert_done(&server, &adm, before, &r, "adm");
+    let before = server.next_index(&adm);
+    let r = submit(
+        &server,
+        &adm,
+        "/admin",
+        "/act",
+        &[
+            ("kind", "grant_role"),
+            ("person", "gina"),
+            ("role", "armorer"),
+        ],
+    );
+    assert_done(&server, &adm, before, &r, "adm");
+    let before = server.next_index(&adm);
+    let r = submit(
+        &server,
+        &adm,
+        "/admin",
+        "/act",
+        &[
+            ("kind", "record_credential"),
+            ("person", "gina"),
+            ("cred_kind", "entertainment_firearms_permit"),
+            ("number", "EFP-77"),
+            ("expires", "2099-12-31"),
+        ],
+    );
+    assert_done(&server, &adm, before, &r, "adm");
+    let page = server.get("/admin", &adm);
+    assert!(
+        page.body.contains("EFP-77") && page.body.contains("armorer, performer"),
+        "{}",
+        page.body
+    );
+
+    let weak = submit(
+        &server,
+        &adm,
+        "/admin",
+        "/admin/secret",
+        &[("person", "gina"), ("password", "short")],
+    );
+    assert_eq!(weak.status, 400, "{}", weak.body);
+    assert!(
+        weak.body.contains("at least 10 characters"),
+        "{}",
+        weak.body
+    );
+    let size = server.next_index(&adm);
+    let r = submit(
+        &server,
+        &adm,
+        "/admin",
+        "/admin/secret",
+        &[
+            ("person", "gina"),
+            ("password", "gina-first-password"),
+            ("pin", "4321"),
+        ],
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(server.next_index(&adm), size, "secrets never reach the log");
+    let r = server.req(
+        "POST",
+        "/api/session",
+        &[("Content-Type", "application/json")],
+        json!({"person": "gina", "password": "gina-first-password"})
+            .to_string()
+            .as_bytes(),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let log = server.get("/api/log/entries/0", &adm);
+    assert!(!log.body.contains("gina-first-password"));
+}
+
+fn armory_with_input(data: &std::path::Path, args: &[&str], input: &str) -> std::process::Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_armory"))
+        .arg("--data")
+        .arg(data)
+        .args(args)
+        .env_remove("ARMORY_DATA")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn armory_user_bootstraps_a_production_whose_admin_signs_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let out = crate::common::armory(&data, &["init", "--origin", "example.org/new"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    // A node nobody can sign in to says what to do.
+    let mut server = Server::start_in(dir, data.clone(), &[]);
+    let signin = server.get("/signin", &Who::nobody());
+    assert!(
+        signin.body.contains("armory user bootstrap --production"),
+        "{}",
+        signin.body
+    );
+    server.stop();
+
+    let boot = [
+        "user",
+        "bootstrap",
+        "--production",
+        "new-show",
+        "--title",
+        "New show",
+        "--admin",
+        "olga",
+        "--name",
+        "Olga",
+    ];
+    let out = armory_with_input(&data, &boot, "short\n");
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("at least 10"), "{}", stderr(&out));
+    let out = armory_with_input(&data, &boot, "olga-long-password\n");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = armory_with_input(&data, &boot, "olga-long-password\n");
+    assert!(
+        stderr(&out).contains("already holds a production"),
+        "{}",
+        stderr(&out)
+    );
+    let out = armory_with_input(&data, &["user", "set-pin", "olga"], "12ab\n");
+    assert!(stderr(&out).contains("4 to 8 digits"), "{}", stderr(&out));
+    let out = armory_with_input(&data, &["user", "set-pin", "olga"], "2468\n");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = armory_with_input(
+        &data,
+        &["user", "set-password", "nobody"],
+        "whatever-long\n",
+    );
+    assert!(
+        stderr(&out).contains("not on this production"),
+        "{}",
+        stderr(&out)
+    );
+    let out = armory_with_input(&data, &["user", "token", "olga"], "");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let token = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+
+    let dir2 = tempfile::tempdir().unwrap();
+    let server = Server::start_in(dir2, data.clone(), &[]);
+    let r = server.req(
+        "POST",
+        "/api/session",
+        &[("Content-Type", "application/json")],
+        json!({"person": "olga", "password": "olga-long-password"})
+            .to_string()
+            .as_bytes(),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let bearer = format!("Bearer {token}");
+    let state = server.req("GET", "/api/state", &[("Authorization", &bearer)], b"");
+    assert_eq!(state.status, 200, "{}", state.body);
+    assert_eq!(state.json()["production"]["title"], "New show");
+    let signin = server.get("/signin", &Who::nobody());
+    assert!(!signin.body.contains("armory user bootstrap"));
+}
