@@ -133,6 +133,103 @@ function startServer() {
       await shot(page, '08-log');
     });
     await ctx.close();
+
+    // The day's other flows on a phone: intake, a refusal, verification, scene plan, meeting, wrap.
+    const ctx2 = await browser.newContext(phone);
+    const p2 = await ctx2.newPage();
+    const done = async (what) => expect(await p2.locator('.done').isVisible(), `${what} not done: ` + (await p2.locator('main').innerText()).slice(0, 300));
+    const switchTo = async (who) => {
+      await p2.locator('form[action="/signout"] button').click();
+      await signIn(p2, who);
+    };
+    await check('the flows menu links every flow of the day', async () => {
+      await signIn(p2, 'hannah');
+      await p2.click('nav a[href="/flows"]');
+      for (const href of ['/intake', '/meeting', '/scene', '/discharge', '/wrap', '/day', '/admin']) expect(await p2.locator(`main a[href="${href}"]`).count() > 0, `${href} missing`);
+      await shot(p2, '09-flows');
+    });
+    await check('the armorer receives a lot of dummies into a new container', async () => {
+      await p2.goto(`${url}/intake`);
+      await p2.fill('#lot', 'DUM-2'); await p2.selectOption('#ammo', 'dummy');
+      await p2.fill('#calibre', '.45 Long Colt'); await p2.fill('#count', '12');
+      await p2.fill('#maker', 'Starline'); await p2.fill('#headstamp', 'STARLINE 45 COLT');
+      await p2.fill('#supplier', 'Prop house'); await p2.fill('#container', 'BOX-3');
+      await p2.selectOption('#location', 'SAFE');
+      await shot(p2, '10-intake');
+      await p2.click('form[action="/act"] button[type=submit]');
+      await done('receive lot');
+      await p2.goto(`${url}/intake`);
+      expect((await p2.locator('main table').innerText()).includes('NOT VERIFIED'), 'DUM-2 not shown as unverified');
+    });
+    await check('loading from the unverified lot is refused on screen (LOT-VERIFIED, why, needed)', async () => {
+      await p2.goto(`${url}/item/REV-3`);
+      await act(p2, 'Take out'); await done('take out');
+      await p2.goto(`${url}/item/REV-3`);
+      await act(p2, 'Load or inspect', { chambers: 'BOX-3,empty,empty,empty,empty,empty' });
+      const text = await p2.locator('.refusal').innerText();
+      expect(/LOT-VERIFIED/.test(text) && /Why:/.test(text) && /Needed:/.test(text) && /recorded as entry/.test(text), `refusal: ${text}`);
+      await shot(p2, '11-refusal-unverified-lot');
+    });
+    await check('the armorer verifies every round of the lot; then the load is accepted', async () => {
+      await p2.goto(`${url}/intake`);
+      await p2.locator('a[href="/verify?lot=DUM-2"]').click();
+      expect((await p2.inputValue('#results')) === '12 rattled', 'results not proposed per round');
+      await shot(p2, '12-verify');
+      await p2.click('form[action="/act"] button[type=submit]');
+      await done('verify');
+      await p2.goto(`${url}/item/REV-3`);
+      await act(p2, 'Load or inspect', { chambers: 'BOX-3,empty,empty,empty,empty,empty' }); await done('load');
+      for (const [legend, fields] of [['Unload', {}], ['Put away', { location: 'SAFE' }]]) {
+        await p2.goto(`${url}/item/REV-3`); await act(p2, legend, fields); await done(legend);
+      }
+    });
+    await check('the 1st AD plans a scene: firearm, load, handler, muzzle, distances, shields', async () => {
+      await switchTo('dave');
+      await p2.goto(`${url}/scene`);
+      await p2.fill('#scene', 'BARN'); await p2.selectOption('#scene_kind', 'rehearsal');
+      await p2.selectOption('#firearm_1', 'RUB-1'); await p2.selectOption('#load_1', 'cold');
+      await p2.selectOption('#handler_1', 'alec'); await p2.fill('#muzzle_1', 'down, away from crew');
+      await p2.fill('#shields', 'polycarbonate shield');
+      await shot(p2, '13-scene-plan');
+      await p2.click('form[action="/act"] button[type=submit]');
+      await done('scene plan');
+    });
+    await check('the 1st AD records the safety meeting with attendance and the safety rep PIN', async () => {
+      await p2.goto(`${url}/meeting`);
+      for (const who of ['hannah', 'dave', 'alec', 'sam']) await p2.check(`input[name="attendee_${who}"]`);
+      await p2.selectOption('#safety_rep', 'sam'); await p2.fill('#safety_rep_pin', '3333');
+      await shot(p2, '14-meeting');
+      await p2.click('form[action="/act"] button[type=submit]');
+      await done('meeting');
+    });
+    await check('the discharge, staffing and people pages show on the phone', async () => {
+      await p2.goto(`${url}/discharge`); expect(await p2.locator('select#discharge').count() === 1, 'no discharge form'); await shot(p2, '15-discharge');
+      await p2.goto(`${url}/day`); expect(await p2.locator('#armorer').innerText() === 'hannah', 'armorer not shown'); await shot(p2, '16-day');
+      await switchTo('adm');
+      await p2.goto(`${url}/admin`);
+      expect(await p2.locator('form[action="/admin/secret"]').count() === 1, 'no secrets form for the admin');
+      await shot(p2, '17-people');
+    });
+    await check('at wrap the armorer counts every container and the day reconciles', async () => {
+      await switchTo('hannah');
+      await p2.goto(`${url}/item/REV-1`);
+      await act(p2, 'Put away', { location: 'SAFE' });
+      await p2.goto(`${url}/wrap`);
+      const inputs = p2.locator('input[name^="count_"]');
+      const n = await inputs.count();
+      expect(n >= 3, `only ${n} containers to count`);
+      for (let i = 0; i < n; i++) {
+        const id = await inputs.nth(i).getAttribute('id');
+        const label = await p2.locator(`label[for="${id}"]`).innerText();
+        await inputs.nth(i).fill(label.match(/says (\d+)/)[1]);
+      }
+      await shot(p2, '18-wrap');
+      await p2.click('form[action="/act"] button[type=submit]');
+      await done('reconcile');
+      await p2.goto(`${url}/discharge`);
+      expect(!(await p2.locator('main').innerText()).includes('CountMismatch'), 'the counts did not balance');
+    });
+    await ctx2.close();
   } finally {
     await browser.close();
     child.kill('SIGTERM');

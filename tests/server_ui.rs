@@ -352,6 +352,12 @@ fn intake_verify_meeting_scene_discharge_and_wrap_through_the_forms() {
     let before = server.next_index(&hannah);
     let r = submit(&server, &hannah, "/wrap", "/act", &fields);
     assert_done(&server, &hannah, before, &r, "hannah");
+    let state = server.get("/api/state", &hannah).json();
+    assert_eq!(
+        state["days"][&day]["reconciled"], true,
+        "{}",
+        state["days"][&day]
+    );
 }
 
 #[test]
