@@ -582,3 +582,56 @@ fn armory_user_bootstraps_a_production_whose_admin_signs_in() {
     let signin = server.get("/signin", &Who::nobody());
     assert!(!signin.body.contains("armory user bootstrap"));
 }
+
+#[test]
+fn a_flow_form_sent_twice_records_once_and_a_wrong_wrap_count_opens_an_incident() {
+    let server = Server::start(&[]);
+    let hannah = server.sign_in("hannah");
+    let day = today(&server, &hannah);
+    let board = server.get("/", &hannah);
+    for href in ["/intake", "/meeting", "/wrap"] {
+        assert!(
+            board.body.contains(&format!("href={href}")),
+            "{href} not on the board"
+        );
+    }
+    assert_eq!(server.get("/verify?lot=NOPE", &hannah).status, 404);
+
+    // The same form (same one-time key) posted twice over flaky Wi-Fi: one entry.
+    let page = server.get("/wrap", &hannah);
+    let csrf = csrf_of(&page);
+    let state = server.get("/api/state", &hannah).json();
+    let mut body = format!(
+        "csrf={}&idem=wrap-once&kind=reconcile&day={day}",
+        urlencode(&csrf)
+    );
+    for (id, c) in state["containers"].as_object().unwrap() {
+        // BOX-1 is one round short of the record.
+        let n = c["count"].as_u64().unwrap() - u64::from(id == "BOX-1");
+        body.push_str(&format!("&count_{id}={n}"));
+    }
+    let mut h = hannah.headers();
+    h.push(("Content-Type", "application/x-www-form-urlencoded"));
+    let before = server.next_index(&hannah);
+    let first = server.req("POST", "/act", &h, body.as_bytes());
+    assert_done(&server, &hannah, before, &first, "hannah");
+    let after = server.next_index(&hannah);
+    let again = server.req("POST", "/act", &h, body.as_bytes());
+    assert_eq!(again.status, 200, "{}", again.body);
+    assert!(again.body.contains("already recorded"), "{}", again.body);
+    assert_eq!(
+        server.next_index(&hannah),
+        after,
+        "a repeat records nothing"
+    );
+
+    // WRAP-RECONCILE: the difference is not hidden; it opens an incident shown on the discharge page.
+    let state = server.get("/api/state", &hannah).json();
+    assert_eq!(
+        state["days"][&day]["reconciled"], false,
+        "{}",
+        state["days"][&day]
+    );
+    let page = server.get("/discharge", &hannah);
+    assert!(page.body.contains("CountMismatch"), "{}", page.body);
+}

@@ -216,12 +216,30 @@ pub async fn verify(
     headers: HeaderMap,
     Query(q): Query<LotQuery>,
 ) -> Response {
+    let known = app
+        .node()
+        .with_state(|s| s.lots.keys().any(|k| k.as_ref() == q.lot))
+        .await;
+    if !known {
+        let (c, roles) = match signed_in(&app, &headers).await {
+            Ok(x) => x,
+            Err(r) => return r,
+        };
+        return error_page(
+            Some((&c, &roles)),
+            &ApiError::new(
+                StatusCode::NOT_FOUND,
+                format!(
+                    "no lot {:?} in this production; pick one on the intake page",
+                    q.lot
+                ),
+            )
+            .field("lot"),
+        );
+    }
     shell(&app, &headers, "Verify lot", |c, s, _| {
         let Some((id, lot)) = s.lots.iter().find(|(k, _)| k.as_ref() == q.lot) else {
-            return format!(
-                "<section class=error role=alert><p><b>Not found:</b> no lot {:?} in this production.</p></section><p><a href=/intake>Intake</a></p>",
-                esc(&q.lot)
-            );
+            return String::new();
         };
         let rounds: u64 = s
             .containers

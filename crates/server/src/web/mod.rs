@@ -220,6 +220,7 @@ pub async fn board(State(app): State<App>, headers: HeaderMap) -> Response {
             let mut b = String::new();
             let title = s.production.as_ref().map_or("No production yet".to_owned(), |p| p.title.to_string());
             let _ = write!(b, "<div hx-get=/ hx-select=#board hx-target=this hx-swap=outerHTML hx-trigger=\"every 15s\" id=board><h1>{}</h1>", esc(&title));
+            b.push_str("<nav class=quick aria-label=\"Today's flows\"><a href=/intake>Intake</a><a href=/scene>Scene plan</a><a href=/meeting>Safety meeting</a><a href=/discharge>Discharges</a><a href=/wrap>Wrap</a><a href=/flows>All flows</a></nav>");
             let _ = write!(b, "<h2>Firearms ({})</h2><table><tr><th>Firearm</th><th>Where</th><th>Custodian</th><th>State</th></tr>", s.firearms.len());
             for (id, f) in &s.firearms {
                 let locked = match &f.custody {
