@@ -374,3 +374,46 @@ fn the_role_matrix_holds_over_http() {
         }
     }
 }
+
+#[test]
+fn firearm_history_comes_a_page_at_a_time() {
+    let server = Server::start(&[]);
+    let hannah = server.sign_in("hannah");
+    // Take REV-2 out and put it back a few times: each act is an entry in its history.
+    for _ in 0..3 {
+        for command in [
+            json!({"type": "take_out", "item": {"firearm": "REV-2"}}),
+            json!({"type": "store", "item": {"firearm": "REV-2"}, "location": "SAFE"}),
+        ] {
+            let r = server.act(&hannah, command);
+            assert_eq!(r.status, 200, "{}", r.body);
+        }
+    }
+    let all = server.get("/api/firearms/REV-2/history", &hannah);
+    assert_eq!(all.status, 200);
+    let all = all.json();
+    let all = all.as_array().unwrap();
+    assert!(all.len() >= 7, "{all:?}");
+    assert!(
+        all.windows(2)
+            .all(|w| w[0]["index"].as_u64() < w[1]["index"].as_u64())
+    );
+    let page = server.get("/api/firearms/REV-2/history?limit=2", &hannah);
+    let older = page.header("x-older").unwrap().to_owned();
+    assert_eq!(
+        page.json().as_array().unwrap(),
+        &all[all.len() - 2..].to_vec()
+    );
+    let next = server.get(
+        &format!("/api/firearms/REV-2/history?limit=2&before={older}"),
+        &hannah,
+    );
+    assert_eq!(
+        next.json().as_array().unwrap(),
+        &all[all.len() - 4..all.len() - 2].to_vec()
+    );
+    for bad in ["?limit=0", "?limit=5000", "?before=x", "?page=2"] {
+        let r = server.get(&format!("/api/firearms/REV-2/history{bad}"), &hannah);
+        assert_eq!(r.status, 400, "{bad}: {}", r.body);
+    }
+}

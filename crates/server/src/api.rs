@@ -609,19 +609,71 @@ pub async fn entries_json(app: &App, indexes: &[u64]) -> Result<Vec<Value>, ApiE
     Ok(out)
 }
 
+/// How many history lines one page holds by default, and at most.
+pub const HISTORY_PAGE: usize = 100;
+const HISTORY_PAGE_MAX: usize = 1000;
+
+/// A page of a history (oldest first): the last `limit` entries before `before`.
+pub fn history_page(history: &[u64], before: Option<u64>, limit: usize) -> (&[u64], Option<u64>) {
+    let end = match before {
+        Some(b) => history.partition_point(|&i| i < b),
+        None => history.len(),
+    };
+    let start = end.saturating_sub(limit);
+    let page = &history[start..end];
+    let older = if start > 0 {
+        page.first().copied()
+    } else {
+        None
+    };
+    (page, older)
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HistoryQuery {
+    /// Only entries before this index.
+    before: Option<u64>,
+    /// At most this many (default 100, at most 1000).
+    limit: Option<usize>,
+}
+
+/// A firearm's history, a page at a time (newest page first; within a page, oldest first). When
+/// there is more, the `X-Older` header holds the `before` value of the next page.
 pub async fn history(
     State(app): State<App>,
     headers: HeaderMap,
     Path(id): Path<String>,
+    query: Result<axum::extract::Query<HistoryQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
     caller(&app, &headers).await?;
+    let axum::extract::Query(query) = query.map_err(|e| {
+        ApiError::bad(format!(
+            "{e}; use ?before=<entry index>&limit=<1..{HISTORY_PAGE_MAX}>"
+        ))
+    })?;
+    let limit = query.limit.unwrap_or(HISTORY_PAGE);
+    if !(1..=HISTORY_PAGE_MAX).contains(&limit) {
+        return Err(ApiError::bad(format!("limit must be 1 to {HISTORY_PAGE_MAX}")).field("limit"));
+    }
     let id = firearm_id(&id)?;
-    let indexes = app
+    let (page, older) = app
         .node()
-        .with_state(|s| s.firearms.get(&id).map(|f| f.history.clone()))
+        .with_state(|s| {
+            s.firearms.get(&id).map(|f| {
+                let (page, older) = history_page(&f.history, query.before, limit);
+                (page.to_vec(), older)
+            })
+        })
         .await
         .ok_or_else(|| no_firearm(&id))?;
-    Ok(axum::Json(entries_json(&app, &indexes).await?).into_response())
+    let mut response = axum::Json(entries_json(&app, &page).await?).into_response();
+    if let Some(older) = older {
+        if let Ok(v) = HeaderValue::from_str(&older.to_string()) {
+            response.headers_mut().insert("x-older", v);
+        }
+    }
+    Ok(response)
 }
 
 pub async fn checkpoint(State(app): State<App>, headers: HeaderMap) -> Result<Response, ApiError> {
