@@ -256,10 +256,10 @@ impl<S: Store> Node<S> {
                 inner.stale = false;
             }
             let decided = decide(&self.policy, &inner.state, actor, command, now);
-            if let Err(refusal) = &decided {
-                if refusal.rule == RuleId::State {
-                    return Err(NodeError::Invalid(refusal.clone()));
-                }
+            if let Err(refusal) = &decided
+                && refusal.rule == RuleId::State
+            {
+                return Err(NodeError::Invalid(refusal.clone()));
             }
             let events = match &decided {
                 Ok(events) => events.clone(),
