@@ -159,6 +159,14 @@ pub async fn people_page(State(app): State<App>, headers: HeaderMap) -> Response
     }
     b.push_str(&open_form(
         &c,
+        "remove_person",
+        "Take a person off the production",
+        "/admin",
+    ));
+    b.push_str(&person_select("remove"));
+    b.push_str("<p class=muted>Their history stays in the log; they can no longer act.</p><p><button type=submit>Take off the production</button></p></form></fieldset>");
+    b.push_str(&open_form(
+        &c,
         "record_credential",
         "Record a credential",
         "/admin",
@@ -284,6 +292,7 @@ pub(crate) fn command_of(kind: &str, form: &FormMap) -> Option<Result<Value, Api
                 .collect();
             json!({"type": "add_person", "person": f("person"), "name": f("name"), "roles": roles})
         }
+        "remove_person" => json!({"type": "remove_person", "person": f("person")}),
         "grant_role" | "revoke_role" => {
             json!({"type": kind, "person": f("person"), "role": f("role")})
         }

@@ -30,6 +30,17 @@ pub(crate) fn open_form(c: &Caller, kind: &str, legend: &str, back: &str) -> Str
 }
 
 fn select(name: &str, label: &str, options: &[(&str, &str)], selected: &str) -> String {
+    select_as(name, name, label, options, selected)
+}
+
+/// A select whose element id differs from its field name (several forms on one page).
+fn select_as(
+    id: &str,
+    name: &str,
+    label: &str,
+    options: &[(&str, &str)],
+    selected: &str,
+) -> String {
     let opts: String = options
         .iter()
         .map(|(v, t)| {
@@ -42,7 +53,7 @@ fn select(name: &str, label: &str, options: &[(&str, &str)], selected: &str) -> 
         })
         .collect();
     format!(
-        "<label for={name}>{}</label><select id={name} name={name}>{opts}</select>",
+        "<label for={id}>{}</label><select id={id} name={name}>{opts}</select>",
         esc(label)
     )
 }
@@ -483,6 +494,38 @@ pub async fn day(State(app): State<App>, headers: HeaderMap) -> Response {
         b.push_str(&input("day", "Shoot day", day, "required type=date"));
         b.push_str(&select("person", "Armorer", &as_refs(&armorers), ""));
         b.push_str(&submit("Designate"));
+        let everyone = person_options(s, None);
+        let duties: Vec<(&str, &str)> = Role::ALL.iter().map(|r| (r.as_str(), r.title())).collect();
+        for (kind, legend, button) in [
+            (
+                "assign_duty",
+                "Give a person another duty that day",
+                "Assign duty",
+            ),
+            (
+                "release_duty",
+                "Take a duty off a person that day",
+                "Release duty",
+            ),
+        ] {
+            b.push_str(&open_form(c, kind, legend, "/day"));
+            let _ = write!(b, "<input type=hidden name=day value=\"{}\">", esc(day));
+            b.push_str(&select_as(
+                &format!("person_{kind}"),
+                "person",
+                "Person",
+                &as_refs(&everyone),
+                "",
+            ));
+            b.push_str(&select_as(
+                &format!("duty_{kind}"),
+                "duty",
+                "Duty",
+                &duties,
+                "",
+            ));
+            b.push_str(&submit(button));
+        }
         b
     })
     .await
@@ -652,6 +695,9 @@ pub(crate) fn command_of(
                 }
             }
             json!({"type": "reconcile", "day": f("day"), "counts": counts})
+        }
+        "assign_duty" | "release_duty" => {
+            json!({"type": kind, "day": f("day"), "person": f("person"), "duty": f("duty")})
         }
         "designate_armorer" => {
             json!({"type": "designate_armorer", "day": f("day"), "person": f("person")})
