@@ -9,7 +9,7 @@ use anyhow::{Context, Result, bail};
 use armory_core::{Actor, AuthMethod, Command, PersonId, Role, State};
 use armory_server::auth::{AuthDb, MIN_PASSWORD_CHARS, Secret};
 use armory_store::node::{Node, Outcome};
-use std::io::{BufRead, Write};
+use std::io::{BufRead, IsTerminal, Write};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum UserCommand {
@@ -80,6 +80,10 @@ fn read_secret(prompt: &str) -> Result<String> {
         .lock()
         .read_line(&mut line)
         .context("cannot read standard input")?;
+    if !std::io::stdin().is_terminal() {
+        // Nothing was echoed, so end the prompt's line here.
+        writeln!(err)?;
+    }
     Ok(line.trim_end_matches(['\r', '\n']).to_owned())
 }
 
