@@ -357,6 +357,10 @@ impl AuthDb {
         now_ms: i64,
         ttl_ms: i64,
     ) -> Result<(String, Session), AuthError> {
+        sqlx::query("DELETE FROM sessions WHERE expires_ms <= ?")
+            .bind(now_ms)
+            .execute(&self.pool)
+            .await?;
         let id = random_token();
         let session = Session {
             person: person.clone(),
@@ -378,17 +382,16 @@ impl AuthDb {
         Ok((id, session))
     }
 
-    /// The live session with this id, if any (expired ones are deleted).
+    /// The live session with this id, if any. A read only: every request asks this, so it must
+    /// not take SQLite's write lock (expired sessions are deleted when someone signs in).
     pub async fn session(&self, id: &str, now_ms: i64) -> Result<Option<Session>, AuthError> {
-        sqlx::query("DELETE FROM sessions WHERE expires_ms <= ?")
-            .bind(now_ms)
-            .execute(&self.pool)
-            .await?;
-        let row =
-            sqlx::query("SELECT person, role, csrf, expires_ms FROM sessions WHERE id_hash = ?")
-                .bind(sha256_hex(id))
-                .fetch_optional(&self.pool)
-                .await?;
+        let row = sqlx::query(
+            "SELECT person, role, csrf, expires_ms FROM sessions WHERE id_hash = ? AND expires_ms > ?",
+        )
+        .bind(sha256_hex(id))
+        .bind(now_ms)
+        .fetch_optional(&self.pool)
+        .await?;
         let Some(row) = row else { return Ok(None) };
         let person: String = row.try_get("person")?;
         let role: String = row.try_get("role")?;
