@@ -593,20 +593,15 @@ fn no_firearm(id: &armory_core::FirearmId) -> ApiError {
 
 /// Entries `indexes` of the log, decoded as JSON.
 pub async fn entries_json(app: &App, indexes: &[u64]) -> Result<Vec<Value>, ApiError> {
-    let mut out = Vec::new();
-    for &i in indexes {
-        let rows = app
-            .node()
-            .store()
-            .entries(i..i + 1)
-            .await
-            .map_err(ApiError::internal)?;
-        for (_, bytes) in rows {
-            let v: Value = serde_json::from_slice(&bytes).map_err(ApiError::internal)?;
-            out.push(v);
-        }
-    }
-    Ok(out)
+    let rows = app
+        .node()
+        .store()
+        .entries_at(indexes)
+        .await
+        .map_err(ApiError::internal)?;
+    rows.into_iter()
+        .map(|(_, bytes)| serde_json::from_slice(&bytes).map_err(ApiError::internal))
+        .collect()
 }
 
 /// How many history lines one page holds by default, and at most.

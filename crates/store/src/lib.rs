@@ -161,6 +161,13 @@ pub trait Store: Clone + Send + Sync + 'static {
         range: Range<u64>,
     ) -> impl Future<Output = Result<Vec<(u64, Vec<u8>)>, StoreError>> + Send;
 
+    /// The entries at these indexes (any order, gaps allowed), in index order; missing ones are
+    /// absent. One read, for pages of an item's history.
+    fn entries_at(
+        &self,
+        indexes: &[u64],
+    ) -> impl Future<Output = Result<Vec<(u64, Vec<u8>)>, StoreError>> + Send;
+
     /// Stored hashes with ids in `range`, as stored (raw bytes), in id order.
     fn stored_hashes(
         &self,

@@ -736,6 +736,23 @@ impl Store for SqliteLog {
         rows_u64_blob(rows)
     }
 
+    async fn entries_at(&self, indexes: &[u64]) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+        let mut out = Vec::with_capacity(indexes.len());
+        for chunk in indexes.chunks(500) {
+            let sql = format!(
+                "SELECT idx, data FROM entries WHERE idx IN ({}) ORDER BY idx",
+                placeholders(chunk.len(), "?")
+            );
+            let mut query = sqlx::query(&sql);
+            for i in chunk {
+                query = query.bind(to_i64(*i)?);
+            }
+            out.extend(rows_u64_blob(query.fetch_all(&self.inner.pool).await?)?);
+        }
+        out.sort_by_key(|(i, _)| *i);
+        Ok(out)
+    }
+
     async fn hashes(&self, ids: &[u64]) -> Result<Vec<Hash>, StoreError> {
         let mut out = Vec::with_capacity(ids.len());
         // One statement per batch of ids; SQLite limits bound parameters.
