@@ -548,8 +548,13 @@ pub async fn create_token(
 
 pub async fn state(State(app): State<App>, headers: HeaderMap) -> Result<Response, ApiError> {
     caller(&app, &headers).await?;
-    let state = app.node().state().await;
-    Ok(axum::Json(state).into_response())
+    // Serialized under the lock rather than copied: no whole-state clone per request.
+    let body = app
+        .node()
+        .with_state(serde_json::to_vec)
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
 pub async fn alerts(State(app): State<App>, headers: HeaderMap) -> Result<Response, ApiError> {
