@@ -82,9 +82,10 @@ pub async fn make_log(n: u64, batch: u64) -> (tempfile::TempDir, PathBuf) {
 pub async fn open_writer(data: &Path) -> SqliteLog {
     let signer =
         LogSigner::from_text(&std::fs::read_to_string(data.join("node.key")).unwrap()).unwrap();
-    SqliteLog::open_writer(&data.join("armory.db"), signer, Durability::Full)
-        .await
-        .unwrap()
+    match SqliteLog::open_writer(&data.join("armory.db"), signer, Durability::Full).await {
+        Ok(log) => log,
+        Err(e) => panic!("cannot open the log in {} for writing: {e}", data.display()),
+    }
 }
 
 pub fn signer(data: &Path) -> LogSigner {
