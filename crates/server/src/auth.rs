@@ -146,7 +146,10 @@ fn sha256_hex(text: &str) -> String {
 static ARGON2_TURN: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
 
 async fn hash_secret(secret: String) -> Result<String, AuthError> {
-    let _turn = ARGON2_TURN.acquire().await.map_err(|e| AuthError::Hash(e.to_string()))?;
+    let _turn = ARGON2_TURN
+        .acquire()
+        .await
+        .map_err(|e| AuthError::Hash(e.to_string()))?;
     tokio::task::spawn_blocking(move || {
         let mut salt = [0u8; 16];
         OsRng.fill_bytes(&mut salt);
@@ -161,7 +164,10 @@ async fn hash_secret(secret: String) -> Result<String, AuthError> {
 }
 
 async fn verify_secret(secret: String, phc: String) -> Result<bool, AuthError> {
-    let _turn = ARGON2_TURN.acquire().await.map_err(|e| AuthError::Hash(e.to_string()))?;
+    let _turn = ARGON2_TURN
+        .acquire()
+        .await
+        .map_err(|e| AuthError::Hash(e.to_string()))?;
     tokio::task::spawn_blocking(move || {
         let parsed = PasswordHash::new(&phc).map_err(|e| AuthError::Hash(e.to_string()))?;
         Ok(argon2::Argon2::default()

@@ -249,7 +249,9 @@ impl<S: Store> Node<S> {
                 }
             }
             if inner.stale {
-                tracing::warn!("the state is behind the log after a failed append; rebuilding it from the log");
+                tracing::warn!(
+                    "the state is behind the log after a failed append; rebuilding it from the log"
+                );
                 let state = replay(&self.store).await?;
                 self.store.reset_projection(all_rows(&state)).await?;
                 inner.written = state.clone();
