@@ -12,6 +12,8 @@ pub struct Server {
     child: Child,
     pub addr: String,
     pub data: std::path::PathBuf,
+    /// What `armory serve` printed after its address.
+    pub banner: String,
     _dir: tempfile::TempDir,
 }
 
@@ -46,11 +48,23 @@ impl Server {
                 break;
             }
         }
+        // The rest of the start-up banner (sign-ins, hints), up to "Stop with Ctrl-C.".
+        let mut banner = String::new();
+        for line in lines.by_ref() {
+            let line = line.unwrap();
+            let last = line.starts_with("Stop with Ctrl-C.");
+            banner.push_str(&line);
+            banner.push('\n');
+            if last {
+                break;
+            }
+        }
         std::thread::spawn(move || for _ in lines {});
         Server {
             child,
             addr: addr.expect("the server printed its address"),
             data,
+            banner,
             _dir: dir,
         }
     }

@@ -592,6 +592,11 @@ fn armory_user_bootstraps_a_production_whose_admin_signs_in() {
 
     // A node nobody can sign in to says what to do.
     let mut server = Server::start_in(dir, data.clone(), &[]);
+    assert!(
+        server.banner.contains("armory user bootstrap --production"),
+        "{}",
+        server.banner
+    );
     let signin = server.get("/signin", &Who::nobody());
     assert!(
         signin.body.contains("armory user bootstrap --production"),

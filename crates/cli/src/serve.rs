@@ -126,6 +126,7 @@ pub async fn run(data: &DataDir, args: ServeArgs) -> Result<()> {
         None
     };
     let scheme = if tls_on { "https" } else { "http" };
+    let no_accounts = !args.demo && auth.password_count().await? == 0;
     {
         let mut out = std::io::stdout().lock();
         writeln!(
@@ -165,6 +166,9 @@ pub async fn run(data: &DataDir, args: ServeArgs) -> Result<()> {
                     roles.join(", ")
                 )?;
             }
+        }
+        if no_accounts {
+            writeln!(out, "{}", armory_server::web::admin::first_run_hint())?;
         }
         writeln!(out, "Stop with Ctrl-C.")?;
         out.flush()?;
