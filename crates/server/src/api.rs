@@ -668,10 +668,10 @@ pub async fn history(
         .await
         .ok_or_else(|| no_firearm(&id))?;
     let mut response = axum::Json(entries_json(&app, &page).await?).into_response();
-    if let Some(older) = older {
-        if let Ok(v) = HeaderValue::from_str(&older.to_string()) {
-            response.headers_mut().insert("x-older", v);
-        }
+    if let Some(older) = older
+        && let Ok(v) = HeaderValue::from_str(&older.to_string())
+    {
+        response.headers_mut().insert("x-older", v);
     }
     Ok(response)
 }
