@@ -431,3 +431,27 @@ fn firearm_history_comes_a_page_at_a_time() {
         assert_eq!(r.status, 400, "{bad}: {}", r.body);
     }
 }
+
+#[test]
+fn the_state_is_compact_unless_asked_for_in_full() {
+    let server = Server::start(&[]);
+    let hannah = server.sign_in("hannah");
+    for k in 0..3 {
+        let r = server.act(
+            &hannah,
+            json!({"type": "note", "text": format!("remark {k}")}),
+        );
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+    let compact = server.get("/api/state", &hannah).json();
+    assert_eq!(compact["notes_count"], 3);
+    assert!(compact.get("notes").is_none());
+    let rev1 = &compact["firearms"]["REV-1"];
+    assert!(
+        rev1["history_len"].as_u64().unwrap() >= rev1["history"].as_array().unwrap().len() as u64
+    );
+    let full = server.get("/api/state?full=true", &hannah).json();
+    assert_eq!(full["notes"].as_array().unwrap().len(), 3);
+    assert!(full["firearms"]["REV-1"].get("history_len").is_none());
+    assert_eq!(server.get("/api/state?everything=1", &hannah).status, 400);
+}

@@ -546,15 +546,65 @@ pub async fn create_token(
     )
 }
 
-pub async fn state(State(app): State<App>, headers: HeaderMap) -> Result<Response, ApiError> {
+/// How many of an item's latest history entries the compact state lists.
+const STATE_HISTORY: usize = 20;
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StateQuery {
+    /// Everything, including every item's whole history and the note and refusal entry lists.
+    #[serde(default)]
+    full: bool,
+}
+
+/// The current state. By default compact, so that it does not grow with the log: each item's
+/// `history` holds its latest 20 entries (with `history_len`), and the note and refusal entry lists
+/// are replaced by `notes_count` and `refusals_count` (the entries are in the log). `?full=true`
+/// gives the whole projection.
+pub async fn state(
+    State(app): State<App>,
+    headers: HeaderMap,
+    query: Result<axum::extract::Query<StateQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
     caller(&app, &headers).await?;
+    let axum::extract::Query(query) =
+        query.map_err(|e| ApiError::bad(format!("{e}; the only option is ?full=true")))?;
     // Serialized under the lock rather than copied: no whole-state clone per request.
-    let body = app
+    let mut state = app
         .node()
-        .with_state(serde_json::to_vec)
+        .with_state(|s| serde_json::to_value(s))
         .await
         .map_err(ApiError::internal)?;
-    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+    if !query.full {
+        compact(&mut state);
+    }
+    Ok(axum::Json(state).into_response())
+}
+
+fn compact(state: &mut Value) {
+    let Value::Object(root) = state else { return };
+    for list in ["notes", "refusals"] {
+        if let Some(Value::Array(items)) = root.remove(list) {
+            root.insert(format!("{list}_count"), json!(items.len()));
+        }
+    }
+    for collection in ["firearms", "lots", "containers", "scenes"] {
+        let Some(Value::Object(items)) = root.get_mut(collection) else {
+            continue;
+        };
+        for item in items.values_mut() {
+            let Value::Object(fields) = item else {
+                continue;
+            };
+            if let Some(Value::Array(history)) = fields.get_mut("history") {
+                let len = history.len();
+                if len > STATE_HISTORY {
+                    history.drain(..len - STATE_HISTORY);
+                }
+                fields.insert("history_len".into(), json!(len));
+            }
+        }
+    }
 }
 
 pub async fn alerts(State(app): State<App>, headers: HeaderMap) -> Result<Response, ApiError> {
@@ -826,7 +876,7 @@ pub async fn openapi() -> Response {
                 "parameters": [{"name": "Idempotency-Key", "in": "header", "schema": {"type": "string"}}, {"name": "X-CSRF-Token", "in": "header", "schema": {"type": "string"}}],
                 "requestBody": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Submission"}}}},
                 "responses": {"200": {"description": "done (or a repeat of a done act)"}, "400": errors["400"], "401": errors["401"], "403": errors["403"], "409": errors["409"], "413": errors["413"], "422": errors["422"], "429": errors["429"]}}},
-            "/api/state": read("the whole current state (projection of the log)"),
+            "/api/state": read("the current state (projection of the log); compact: each item's latest 20 history entries with history_len, notes_count and refusals_count; ?full=true for everything"),
             "/api/alerts": read("alerts the rules raise now"),
             "/api/firearms/{id}": read("one firearm"),
             "/api/firearms/{id}/history": read("the log entries about one firearm"),
