@@ -73,7 +73,18 @@ fn diff_map<K: Serialize + Ord, V: Serialize + PartialEq>(
 }
 
 fn diff_list(collection: &'static str, before: &[u64], after: &[u64], out: &mut Vec<RowWrite>) {
-    // These lists only grow; compare the common prefix in one go and write the new tail.
+    diff_list_keyed(collection, "", before, after, out);
+}
+
+/// Rows `{prefix}{position}` of a list that only grows: compare the common prefix in one go and
+/// write the new tail (and delete what is gone, should a list ever shrink).
+fn diff_list_keyed(
+    collection: &'static str,
+    prefix: &str,
+    before: &[u64],
+    after: &[u64],
+    out: &mut Vec<RowWrite>,
+) {
     let same = if after.starts_with(before) {
         before.len()
     } else {
@@ -82,16 +93,95 @@ fn diff_list(collection: &'static str, before: &[u64], after: &[u64], out: &mut 
     for (pos, v) in after.iter().enumerate().skip(same) {
         out.push(RowWrite {
             collection,
-            key: format!("{pos:012}"),
+            key: format!("{prefix}{pos:012}"),
             value: Some(v.to_string()),
         });
     }
     for pos in after.len().max(same)..before.len() {
         out.push(RowWrite {
             collection,
-            key: format!("{pos:012}"),
+            key: format!("{prefix}{pos:012}"),
             value: None,
         });
+    }
+}
+
+/// Items that keep a history of entry indexes (firearms, lots, containers, scenes).
+trait WithHistory {
+    fn history(&self) -> &[u64];
+}
+
+impl WithHistory for armory_core::state::Firearm {
+    fn history(&self) -> &[u64] {
+        &self.history
+    }
+}
+impl WithHistory for armory_core::state::Lot {
+    fn history(&self) -> &[u64] {
+        &self.history
+    }
+}
+impl WithHistory for armory_core::state::Container {
+    fn history(&self) -> &[u64] {
+        &self.history
+    }
+}
+impl WithHistory for armory_core::state::Scene {
+    fn history(&self) -> &[u64] {
+        &self.history
+    }
+}
+
+/// The collection of history rows: key `{collection}/{id}/{position}`, value the entry index. An
+/// item's row holds everything but its history, so an act on a firearm with thousands of entries
+/// writes one short row and one history row, not the whole history again.
+const HISTORY: &str = "history";
+
+fn diff_items<K: Serialize + Ord, V: Serialize + PartialEq + WithHistory>(
+    collection: &'static str,
+    before: &BTreeMap<K, V>,
+    after: &BTreeMap<K, V>,
+    out: &mut Vec<RowWrite>,
+) {
+    let empty: &[u64] = &[];
+    for (k, v) in after {
+        let old = before.get(k);
+        if old == Some(v) {
+            continue;
+        }
+        let key = key_text(k);
+        let mut value = serde_json::to_value(v).unwrap_or(Value::Null);
+        if let Value::Object(fields) = &mut value {
+            fields.remove("history");
+        }
+        out.push(RowWrite {
+            collection,
+            key: key.clone(),
+            value: Some(value.to_string()),
+        });
+        let prefix = format!("{collection}/{key}/");
+        diff_list_keyed(
+            HISTORY,
+            &prefix,
+            old.map_or(empty, |o| o.history()),
+            v.history(),
+            out,
+        );
+    }
+    for (k, v) in before.iter().filter(|(k, _)| !after.contains_key(k)) {
+        let key = key_text(k);
+        out.push(RowWrite {
+            collection,
+            key: key.clone(),
+            value: None,
+        });
+        diff_list_keyed(
+            HISTORY,
+            &format!("{collection}/{key}/"),
+            v.history(),
+            empty,
+            out,
+        );
     }
 }
 
@@ -115,15 +205,15 @@ pub fn changed_rows(before: &State, after: &State) -> Vec<RowWrite> {
     }
     diff_map("people", &before.people, &after.people, &mut out);
     diff_map("locations", &before.locations, &after.locations, &mut out);
-    diff_map("firearms", &before.firearms, &after.firearms, &mut out);
-    diff_map("lots", &before.lots, &after.lots, &mut out);
-    diff_map(
+    diff_items("firearms", &before.firearms, &after.firearms, &mut out);
+    diff_items("lots", &before.lots, &after.lots, &mut out);
+    diff_items(
         "containers",
         &before.containers,
         &after.containers,
         &mut out,
     );
-    diff_map("scenes", &before.scenes, &after.scenes, &mut out);
+    diff_items("scenes", &before.scenes, &after.scenes, &mut out);
     diff_map("days", &before.days, &after.days, &mut out);
     diff_map("incidents", &before.incidents, &after.incidents, &mut out);
     diff_map("overrides", &before.overrides, &after.overrides, &mut out);
@@ -147,6 +237,8 @@ pub fn state_from_rows(rows: &[Row]) -> Result<State, RowError> {
     };
     let mut root = serde_json::Map::new();
     let mut lists: BTreeMap<&str, Vec<(&str, Value)>> = BTreeMap::new();
+    // (collection, item) -> [(position, entry index)]
+    let mut histories: BTreeMap<(String, String), Vec<(&str, Value)>> = BTreeMap::new();
     for r in rows {
         let value: Value = serde_json::from_str(&r.value).map_err(|e| bad(r, e.to_string()))?;
         match r.collection.as_str() {
@@ -173,8 +265,41 @@ pub fn state_from_rows(rows: &[Row]) -> Result<State, RowError> {
                     m.insert(r.key.clone(), value);
                 }
             }
+            HISTORY => {
+                let mut parts = r.key.splitn(3, '/');
+                match (parts.next(), parts.next(), parts.next()) {
+                    (Some(c), Some(id), Some(pos)) => histories
+                        .entry((c.to_owned(), id.to_owned()))
+                        .or_default()
+                        .push((pos, value)),
+                    _ => return Err(bad(r, "a history key is collection/item/position".into())),
+                }
+            }
             _ => return Err(bad(r, "unknown collection".into())),
         }
+    }
+    for collection in ["firearms", "lots", "containers", "scenes"] {
+        if let Some(Value::Object(items)) = root.get_mut(collection) {
+            for (id, item) in items.iter_mut() {
+                let mut history = histories
+                    .remove(&(collection.to_owned(), id.clone()))
+                    .unwrap_or_default();
+                history.sort_by(|a, b| a.0.cmp(b.0));
+                if let Value::Object(fields) = item {
+                    fields.insert(
+                        "history".into(),
+                        Value::Array(history.into_iter().map(|(_, v)| v).collect()),
+                    );
+                }
+            }
+        }
+    }
+    if let Some(((collection, id), _)) = histories.into_iter().next() {
+        return Err(RowError {
+            collection: HISTORY.into(),
+            key: format!("{collection}/{id}"),
+            why: "history rows of an item that has no row".into(),
+        });
     }
     for (name, mut items) in lists {
         items.sort_by(|a, b| a.0.cmp(b.0));
