@@ -34,7 +34,7 @@ pub async fn run(data: &DataDir, which: Which) -> Result<()> {
             "{:>3}. {}  {} as {}: {}",
             n + 1,
             step.at.to_rfc3339(),
-            String::from(step.actor.person.clone()),
+            step.actor.person.as_str(),
             step.actor.role.title(),
             step.says
         );

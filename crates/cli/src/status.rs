@@ -23,8 +23,8 @@ pub async fn run(data: &DataDir, at: Option<String>) -> Result<()> {
     match &state.production {
         Some(p) => println!(
             "{} ({}), {} entries, as of {}",
-            String::from(p.title.clone()),
-            String::from(p.id.clone()),
+            p.title.as_str(),
+            p.id.as_str(),
             state.next_index,
             now.to_rfc3339()
         ),
@@ -32,13 +32,13 @@ pub async fn run(data: &DataDir, at: Option<String>) -> Result<()> {
     }
     println!("\nFirearms ({}):", state.firearms.len());
     for (id, f) in &state.firearms {
-        let custodian = String::from(f.custodian.clone());
+        let custodian = f.custodian.as_str();
         let place = match &f.custody {
             Custody::Stored { location } => {
                 let locked = state.locations.get(location).is_some_and(|l| l.locked);
                 format!(
                     "stored in {}{}",
-                    String::from(location.clone()),
+                    location.as_str(),
                     if locked { " (locked)" } else { " (NOT LOCKED)" }
                 )
             }
@@ -50,16 +50,12 @@ pub async fn run(data: &DataDir, at: Option<String>) -> Result<()> {
                 ..
             } => format!(
                 "ISSUED to {} for scene {}, due back {}",
-                String::from(performer.clone()),
-                String::from(scene.clone()),
+                performer.as_str(),
+                scene.as_str(),
                 due.to_rfc3339()
             ),
         };
-        println!(
-            "  {:<10} custodian {:<10} {place}",
-            String::from(id.clone()),
-            custodian
-        );
+        println!("  {:<10} custodian {:<10} {place}", id.as_str(), custodian);
     }
     let open: Vec<_> = state.open_incidents().collect();
     println!("\nOpen incidents ({}):", open.len());
@@ -68,16 +64,16 @@ pub async fn run(data: &DataDir, at: Option<String>) -> Result<()> {
             Cover::All => "every firearm".to_owned(),
             Cover::Firearms(list) => list
                 .iter()
-                .map(|f| String::from(f.clone()))
+                .map(|f| f.as_str())
                 .collect::<Vec<_>>()
                 .join(", "),
         };
         println!(
             "  {} ({:?}, {:?}) stops {covers}: {}",
-            String::from(id.clone()),
+            id.as_str(),
             incident.kind,
             incident.severity,
-            String::from(incident.description.clone())
+            incident.description.as_str()
         );
     }
     let raised = alerts(&policy, &state, now);

@@ -149,7 +149,7 @@ pub async fn projection_differences<S: Store>(
 
 fn ledger_actor(actor: &Actor) -> armory_ledger::Actor {
     armory_ledger::Actor {
-        person: String::from(actor.person.clone()),
+        person: actor.person.as_str().to_owned(),
         role: actor.role.as_str().to_owned(),
         method: actor.method.as_str().to_owned(),
         assertion: None,
