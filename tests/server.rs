@@ -430,6 +430,37 @@ fn firearm_history_comes_a_page_at_a_time() {
         let r = server.get(&format!("/api/firearms/REV-2/history{bad}"), &hannah);
         assert_eq!(r.status, 400, "{bad}: {}", r.body);
     }
+    // The item page pages the same way: the latest entries, and a link to the older ones.
+    let line = |e: &Value| format!("<a href=/entry/{0}>#{0}</a>", e["index"]);
+    let item = server.get("/item/REV-2?limit=2", &hannah);
+    assert_eq!(item.status, 200, "{}", item.body);
+    assert!(
+        item.body
+            .contains(&format!("History ({} entries, 2 shown)", all.len())),
+        "{}",
+        item.body
+    );
+    assert!(item.body.contains(&line(&all[all.len() - 1])));
+    assert!(!item.body.contains(&line(&all[all.len() - 3])));
+    let link = format!("/item/REV-2?before={older}");
+    assert!(item.body.contains(&link), "{}", item.body);
+    let next = server.get(&format!("{link}&limit=2"), &hannah);
+    assert!(
+        next.body.contains(&line(&all[all.len() - 3])),
+        "{}",
+        next.body
+    );
+    assert!(!next.body.contains(&line(&all[all.len() - 1])));
+    let whole = server.get("/item/REV-2", &hannah);
+    assert!(
+        whole
+            .body
+            .contains(&format!("History ({} entries)", all.len())),
+        "{}",
+        whole.body
+    );
+    let bad = server.get("/item/REV-2?before=x", &hannah);
+    assert_eq!(bad.status, 400, "{}", bad.body);
 }
 
 #[test]

@@ -688,15 +688,10 @@ pub struct HistoryQuery {
     limit: Option<usize>,
 }
 
-/// A firearm's history, a page at a time (newest page first; within a page, oldest first). When
-/// there is more, the `X-Older` header holds the `before` value of the next page.
-pub async fn history(
-    State(app): State<App>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
+/// The `before` and `limit` of a history page request (default: the latest [`HISTORY_PAGE`]).
+pub(crate) fn history_query(
     query: Result<axum::extract::Query<HistoryQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Response, ApiError> {
-    caller(&app, &headers).await?;
+) -> Result<(Option<u64>, usize), ApiError> {
     let axum::extract::Query(query) = query.map_err(|e| {
         ApiError::bad(format!(
             "{e}; use ?before=<entry index>&limit=<1..{HISTORY_PAGE_MAX}>"
@@ -706,12 +701,25 @@ pub async fn history(
     if !(1..=HISTORY_PAGE_MAX).contains(&limit) {
         return Err(ApiError::bad(format!("limit must be 1 to {HISTORY_PAGE_MAX}")).field("limit"));
     }
+    Ok((query.before, limit))
+}
+
+/// A firearm's history, a page at a time (newest page first; within a page, oldest first). When
+/// there is more, the `X-Older` header holds the `before` value of the next page.
+pub async fn history(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    query: Result<axum::extract::Query<HistoryQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    caller(&app, &headers).await?;
+    let (before, limit) = history_query(query)?;
     let id = firearm_id(&id)?;
     let (page, older) = app
         .node()
         .with_state(|s| {
             s.firearms.get(&id).map(|f| {
-                let (page, older) = history_page(&f.history, query.before, limit);
+                let (page, older) = history_page(&f.history, before, limit);
                 (page.to_vec(), older)
             })
         })

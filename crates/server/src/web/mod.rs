@@ -596,35 +596,48 @@ fn actions(c: &Caller, id: &str, positions: u16) -> String {
     b
 }
 
-pub async fn item(State(app): State<App>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+pub async fn item(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    query: Result<
+        axum::extract::Query<api::HistoryQuery>,
+        axum::extract::rejection::QueryRejection,
+    >,
+) -> Response {
     let (c, roles) = match signed_in(&app, &headers).await {
         Ok(x) => x,
         Err(r) => return r,
+    };
+    let (before, limit) = match api::history_query(query) {
+        Ok(q) => q,
+        Err(e) => return error_page(Some((&c, &roles)), &e),
     };
     let found = app
         .node()
         .with_state(|s| {
             let kind = kind_of(s, &id)?;
-            let (detail, history, positions): (Value, Vec<u64>, u16) = match kind {
+            let (detail, history, positions): (Value, &[u64], u16) = match kind {
                 "firearm" => {
                     let (k, f) = s.firearms.iter().find(|(k, _)| k.as_ref() == id)?;
                     let locked = match &f.custody { Custody::Stored { location } => s.locations.get(location).is_some_and(|l| l.locked), _ => false };
                     let summary = format!("{} · custodian {} · {}{}", custody_words(&f.custody, locked), esc(f.custodian.as_ref()), condition_words(f.chambers.as_ref()),
                         f.show_check.as_ref().map_or(String::new(), |sc| format!(" · show check confirmed by {} and {} for {}", esc(sc.performer.as_ref()), esc(sc.first_ad.as_ref()), esc(sc.scene.as_ref()))));
                     let _ = k;
-                    (json!({"summary": summary, "serial": f.serial, "make": f.make, "model": f.model, "calibre": f.calibre, "class": f.class}), f.history.clone(), u16::from(f.positions))
+                    (json!({"summary": summary, "serial": f.serial, "make": f.make, "model": f.model, "calibre": f.calibre, "class": f.class}), f.history.as_slice(), u16::from(f.positions))
                 }
-                "container" => { let (_, x) = s.containers.iter().find(|(k, _)| k.as_ref() == id)?; (json!(x), x.history.clone(), 0) }
-                "lot" => { let (_, x) = s.lots.iter().find(|(k, _)| k.as_ref() == id)?; (json!(x), x.history.clone(), 0) }
-                "scene" => { let (_, x) = s.scenes.iter().find(|(k, _)| k.as_ref() == id)?; (json!(x), x.history.clone(), 0) }
-                "person" => { let (_, x) = s.people.iter().find(|(k, _)| k.as_ref() == id)?; (json!(x), vec![], 0) }
-                "incident" => { let (_, x) = s.incidents.iter().find(|(k, _)| k.as_ref() == id)?; (json!(x), vec![x.entry], 0) }
-                _ => { let (_, x) = s.locations.iter().find(|(k, _)| k.as_ref() == id)?; (json!(x), vec![], 0) }
+                "container" => { let (_, x) = s.containers.iter().find(|(k, _)| k.as_ref() == id)?; (json!(x), x.history.as_slice(), 0) }
+                "lot" => { let (_, x) = s.lots.iter().find(|(k, _)| k.as_ref() == id)?; (json!(x), x.history.as_slice(), 0) }
+                "scene" => { let (_, x) = s.scenes.iter().find(|(k, _)| k.as_ref() == id)?; (json!(x), x.history.as_slice(), 0) }
+                "person" => { let (_, x) = s.people.iter().find(|(k, _)| k.as_ref() == id)?; (json!(x), &[][..], 0) }
+                "incident" => { let (_, x) = s.incidents.iter().find(|(k, _)| k.as_ref() == id)?; (json!(x), std::slice::from_ref(&x.entry), 0) }
+                _ => { let (_, x) = s.locations.iter().find(|(k, _)| k.as_ref() == id)?; (json!(x), &[][..], 0) }
             };
-            Some((kind, detail, history, positions))
+            let (shown, older) = api::history_page(history, before, limit);
+            Some((kind, detail, shown.to_vec(), older, history.len(), positions))
         })
         .await;
-    let Some((kind, detail, history, positions)) = found else {
+    let Some((kind, detail, shown, older, total, positions)) = found else {
         return error_page(
             Some((&c, &roles)),
             &ApiError::new(
@@ -654,15 +667,30 @@ pub async fn item(State(app): State<App>, headers: HeaderMap, Path(id): Path<Str
             esc(&serde_json::to_string_pretty(&detail).unwrap_or_default())
         );
     }
-    let entries = match api::entries_json(&app, &history).await {
+    let entries = match api::entries_json(&app, &shown).await {
         Ok(e) => e,
         Err(e) => return e.into_response(),
     };
-    let _ = write!(b, "<h2>History ({})</h2><ol class=history>", entries.len());
+    let _ = write!(
+        b,
+        "<h2>History ({total} entries{})</h2><ol class=history>",
+        if entries.len() < total {
+            format!(", {} shown", entries.len())
+        } else {
+            String::new()
+        }
+    );
     for e in entries.iter().rev() {
         b.push_str(&entry_line(e));
     }
     b.push_str("</ol>");
+    if let Some(older) = older {
+        let _ = write!(
+            b,
+            "<p><a class=button href=\"/item/{}?before={older}\">Older entries</a></p>",
+            esc(&id)
+        );
+    }
     html(StatusCode::OK, page(&id, Some((&c, &roles)), &b))
 }
 
