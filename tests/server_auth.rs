@@ -104,6 +104,27 @@ fn sessions_resist_fixation_expire_sign_out_and_need_csrf_on_every_form() {
 }
 
 #[test]
+fn a_session_outlives_a_restart_of_the_server_and_a_signed_out_one_does_not() {
+    let mut server = Server::start(&[]);
+    let kept = server.sign_in("hannah");
+    let ended = server.sign_in("dave");
+    let mut h = ended.headers();
+    h.push(("X-CSRF-Token", &ended.csrf));
+    assert_eq!(server.req("DELETE", "/api/session", &h, b"").status, 200);
+    assert!(server.stop().success());
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    crate::common::copy_dir(&server.data, &data);
+    let server = Server::start_in(dir, data, &[]);
+    assert_eq!(server.get("/api/state", &kept).status, 200);
+    assert_eq!(server.get("/api/state", &ended).status, 401);
+    // Still signed in after the first request read it from the database, and CSRF still holds.
+    assert_eq!(server.get("/", &kept).status, 200);
+    let r = server.act(&kept, json!({"type": "note", "text": "after the restart"}));
+    assert_eq!(r.status, 200, "{}", r.body);
+}
+
+#[test]
 fn lockout_holds_for_its_backoff_and_a_pin_never_signs_in() {
     let server = Server::start(&[]);
     let try_password = |person: &str, password: &str| {

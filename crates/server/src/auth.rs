@@ -124,6 +124,12 @@ CREATE TABLE tokens (
 #[derive(Clone)]
 pub struct AuthDb {
     pool: SqlitePool,
+    /// Sessions looked up or created since start, by id hash: a page view or an API call reads
+    /// its session here, not from the database. Only this process writes `sessions` (the serving
+    /// process holds the log's writer lock; `armory user` never touches sessions), and every
+    /// write goes through a method below that updates this map in the same call, so it is never
+    /// behind the table. Expired sessions leave it when looked up or at the next sign-in.
+    sessions: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, Session>>>,
 }
 
 /// A new random secret: 32 bytes, base64url.
@@ -140,13 +146,50 @@ fn sha256_hex(text: &str) -> String {
         .collect()
 }
 
-/// Argon2 is made to be expensive (about 20 ms and 19 MiB each): one at a time, on a blocking
-/// thread, so a burst of PIN checks can neither starve the other requests of both cores nor
-/// multiply the memory.
-static ARGON2_TURN: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
+/// Argon2 cost of a PIN, in KiB of memory and passes (a password uses argon2's defaults: 19 MiB,
+/// 2 passes, about 20 ms).
+///
+/// A PIN is 4 to 8 digits: at most 10^8 values, 10^4 for most. No hash cost a show check can
+/// afford protects that space from someone holding a copy of `auth.db` (at the password cost,
+/// every 4-digit PIN falls in a few minutes on one core), so the cost would buy nothing there. What
+/// protects a PIN is that it is only ever tried online, through [`AuthDb::check`]'s lockout (5
+/// tries, then a doubling backoff), and that `auth.db` stays on the set node. A show check checks
+/// two PINs while the armorer, performer and 1st AD wait, so the PIN hash is kept cheap (about
+/// 1 ms): still argon2id with a random salt, so equal PINs do not look equal at rest.
+pub const PIN_ARGON2_KIB: u32 = 1024;
+/// Passes of a PIN's argon2 (see [`PIN_ARGON2_KIB`]).
+pub const PIN_ARGON2_PASSES: u32 = 2;
 
-async fn hash_secret(secret: String) -> Result<String, AuthError> {
-    let _turn = ARGON2_TURN
+impl Secret {
+    fn argon2(self) -> Result<argon2::Argon2<'static>, AuthError> {
+        let params = match self {
+            Secret::Password => argon2::Params::default(),
+            Secret::Pin => argon2::Params::new(PIN_ARGON2_KIB, PIN_ARGON2_PASSES, 1, None)
+                .map_err(|e| AuthError::Hash(e.to_string()))?,
+        };
+        Ok(argon2::Argon2::new(
+            argon2::Algorithm::Argon2id,
+            argon2::Version::V0x13,
+            params,
+        ))
+    }
+
+    /// One hash at a time of each kind, each on a blocking thread: a burst of sign-ins (about
+    /// 20 ms and 19 MiB each) can neither starve the other requests of both cores nor multiply
+    /// the memory, and does not hold up the PIN checks of a show check behind it.
+    fn turn(self) -> &'static tokio::sync::Semaphore {
+        static PASSWORD_TURN: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
+        static PIN_TURN: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
+        match self {
+            Secret::Password => &PASSWORD_TURN,
+            Secret::Pin => &PIN_TURN,
+        }
+    }
+}
+
+async fn hash_secret(which: Secret, secret: String) -> Result<String, AuthError> {
+    let _turn = which
+        .turn()
         .acquire()
         .await
         .map_err(|e| AuthError::Hash(e.to_string()))?;
@@ -154,7 +197,8 @@ async fn hash_secret(secret: String) -> Result<String, AuthError> {
         let mut salt = [0u8; 16];
         OsRng.fill_bytes(&mut salt);
         let salt = SaltString::encode_b64(&salt).map_err(|e| AuthError::Hash(e.to_string()))?;
-        argon2::Argon2::default()
+        which
+            .argon2()?
             .hash_password(secret.as_bytes(), &salt)
             .map(|h| h.to_string())
             .map_err(|e| AuthError::Hash(e.to_string()))
@@ -163,16 +207,27 @@ async fn hash_secret(secret: String) -> Result<String, AuthError> {
     .map_err(|e| AuthError::Hash(e.to_string()))?
 }
 
-async fn verify_secret(secret: String, phc: String) -> Result<bool, AuthError> {
-    let _turn = ARGON2_TURN
+/// Whether `secret` matches the PHC string `phc` (whose own parameters are used), and whether
+/// `phc` was made with other parameters than `which` uses now (so it is worth hashing again).
+async fn verify_secret(
+    which: Secret,
+    secret: String,
+    phc: String,
+) -> Result<(bool, bool), AuthError> {
+    let _turn = which
+        .turn()
         .acquire()
         .await
         .map_err(|e| AuthError::Hash(e.to_string()))?;
     tokio::task::spawn_blocking(move || {
         let parsed = PasswordHash::new(&phc).map_err(|e| AuthError::Hash(e.to_string()))?;
-        Ok(argon2::Argon2::default()
-            .verify_password(secret.as_bytes(), &parsed)
-            .is_ok())
+        let current = which.argon2()?;
+        let want = current.params();
+        let outdated = argon2::Params::try_from(&parsed).map_or(true, |p| {
+            (p.m_cost(), p.t_cost(), p.p_cost()) != (want.m_cost(), want.t_cost(), want.p_cost())
+        });
+        let ok = current.verify_password(secret.as_bytes(), &parsed).is_ok();
+        Ok((ok, outdated))
     })
     .await
     .map_err(|e| AuthError::Hash(e.to_string()))?
@@ -218,7 +273,17 @@ impl AuthDb {
         let mut conn = pool.acquire().await?;
         migrate(&mut conn).await?;
         drop(conn);
-        Ok(AuthDb { pool })
+        Ok(AuthDb {
+            pool,
+            sessions: Default::default(),
+        })
+    }
+
+    fn cached_sessions(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, Session>> {
+        // A panic while the map was held cannot leave it half-written: every use is one call.
+        self.sessions.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Closes the database.
@@ -279,7 +344,7 @@ impl AuthDb {
             }
             _ => {}
         }
-        let hash = hash_secret(secret.to_owned()).await?;
+        let hash = hash_secret(which, secret.to_owned()).await?;
         let (h, f, l) = which.columns();
         sqlx::query("INSERT INTO accounts (person) VALUES (?) ON CONFLICT(person) DO NOTHING")
             .bind(person.as_ref())
@@ -313,7 +378,7 @@ impl AuthDb {
         .await?;
         let Some(row) = row else {
             // Same work as a real check, so timing does not tell who has an account.
-            let _ = hash_secret(secret.to_owned()).await;
+            let _ = hash_secret(which, secret.to_owned()).await;
             return Err(AuthError::Wrong(which.word()));
         };
         let locked: i64 = row.try_get("locked")?;
@@ -325,11 +390,21 @@ impl AuthDb {
             });
         }
         let hash: Option<String> = row.try_get("hash")?;
-        let ok = match hash {
-            Some(phc) => verify_secret(secret.to_owned(), phc).await?,
-            None => false,
+        let (ok, outdated) = match hash {
+            Some(phc) => verify_secret(which, secret.to_owned(), phc).await?,
+            None => (false, false),
         };
         let failed: i64 = row.try_get("failed")?;
+        if ok && outdated {
+            // Hashed with other parameters (a PIN set before PINs had their own): hash it again
+            // now that the secret is at hand, so the next check costs what it should.
+            let hash = hash_secret(which, secret.to_owned()).await?;
+            sqlx::query(&format!("UPDATE accounts SET {h} = ? WHERE person = ?"))
+                .bind(hash)
+                .bind(person.as_ref())
+                .execute(&self.pool)
+                .await?;
+        }
         if ok {
             // Only a write when there is something to reset: a write takes SQLite's lock.
             if failed != 0 || locked != 0 {
@@ -378,6 +453,7 @@ impl AuthDb {
             .bind(now_ms)
             .execute(&self.pool)
             .await?;
+        self.cached_sessions().retain(|_, s| s.expires_ms > now_ms);
         let id = random_token();
         let session = Session {
             person: person.clone(),
@@ -396,16 +472,31 @@ impl AuthDb {
         .bind(session.expires_ms)
         .execute(&self.pool)
         .await?;
+        self.cached_sessions()
+            .insert(sha256_hex(&id), session.clone());
         Ok((id, session))
     }
 
     /// The live session with this id, if any. A read only: every request asks this, so it must
     /// not take SQLite's write lock (expired sessions are deleted when someone signs in).
     pub async fn session(&self, id: &str, now_ms: i64) -> Result<Option<Session>, AuthError> {
+        let id_hash = sha256_hex(id);
+        {
+            let mut cached = self.cached_sessions();
+            match cached.get(&id_hash) {
+                Some(s) if s.expires_ms > now_ms => return Ok(Some(s.clone())),
+                Some(_) => {
+                    cached.remove(&id_hash);
+                    return Ok(None);
+                }
+                None => {}
+            }
+        }
+        // Not seen since start (a session from before a restart, or no session at all).
         let row = sqlx::query(
             "SELECT person, role, csrf, expires_ms FROM sessions WHERE id_hash = ? AND expires_ms > ?",
         )
-        .bind(sha256_hex(id))
+        .bind(&id_hash)
         .bind(now_ms)
         .fetch_optional(&self.pool)
         .await?;
@@ -415,28 +506,38 @@ impl AuthDb {
         let (Ok(person), Ok(role)) = (PersonId::parse(&person), Role::parse(&role)) else {
             return Ok(None);
         };
-        Ok(Some(Session {
+        let session = Session {
             person,
             role,
             csrf: row.try_get("csrf")?,
             expires_ms: row.try_get("expires_ms")?,
-        }))
+        };
+        self.cached_sessions().insert(id_hash, session.clone());
+        Ok(Some(session))
     }
 
     /// Changes the role a session acts in.
     pub async fn set_session_role(&self, id: &str, role: Role) -> Result<(), AuthError> {
+        let id_hash = sha256_hex(id);
         sqlx::query("UPDATE sessions SET role = ? WHERE id_hash = ?")
             .bind(role.as_str())
-            .bind(sha256_hex(id))
+            .bind(&id_hash)
             .execute(&self.pool)
             .await?;
+        if let Some(s) = self.cached_sessions().get_mut(&id_hash) {
+            s.role = role;
+        }
         Ok(())
     }
 
     /// Ends a session.
     pub async fn end_session(&self, id: &str) -> Result<(), AuthError> {
+        let id_hash = sha256_hex(id);
+        // Out of the map first: from here on no request is let in by this session, even if the
+        // delete below fails.
+        self.cached_sessions().remove(&id_hash);
         sqlx::query("DELETE FROM sessions WHERE id_hash = ?")
-            .bind(sha256_hex(id))
+            .bind(&id_hash)
             .execute(&self.pool)
             .await?;
         Ok(())
@@ -483,6 +584,77 @@ impl AuthDb {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_pin_is_hashed_cheaply_and_an_old_pin_hash_is_outdated() {
+        let pin = hash_secret(Secret::Pin, "4821".into()).await.unwrap();
+        assert!(pin.starts_with("$argon2id$v=19$m=1024,t=2,p=1$"), "{pin}");
+        let password = hash_secret(Secret::Password, "a long password".into())
+            .await
+            .unwrap();
+        assert!(
+            password.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{password}"
+        );
+        // Current hashes verify and are not outdated; a wrong secret does not verify.
+        let check = |which, secret: &str, phc: &str| {
+            verify_secret(which, secret.to_owned(), phc.to_owned())
+        };
+        assert_eq!(
+            check(Secret::Pin, "4821", &pin).await.unwrap(),
+            (true, false)
+        );
+        assert_eq!(
+            check(Secret::Pin, "4822", &pin).await.unwrap(),
+            (false, false)
+        );
+        assert_eq!(
+            check(Secret::Password, "a long password", &password)
+                .await
+                .unwrap(),
+            (true, false)
+        );
+        // A PIN hashed at the password cost (as PINs were at first) still verifies, and is
+        // outdated, so a check hashes it again.
+        let old_pin = hash_secret(Secret::Password, "4821".into()).await.unwrap();
+        assert_eq!(
+            check(Secret::Pin, "4821", &old_pin).await.unwrap(),
+            (true, true)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_pin_hashed_at_the_old_cost_is_hashed_again_at_its_next_good_check() {
+        let dir = std::env::temp_dir().join(format!("armory-auth-{}", random_token()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let db = AuthDb::open(&dir.join("auth.db")).await.unwrap();
+        let alec = PersonId::parse("alec").unwrap();
+        db.set_secret(&alec, Secret::Pin, "1111").await.unwrap();
+        let stored = || async {
+            sqlx::query_scalar::<_, String>("SELECT pin_hash FROM accounts WHERE person = 'alec'")
+                .fetch_one(&db.pool)
+                .await
+                .unwrap()
+        };
+        assert!(stored().await.contains("m=1024,"));
+        // As a PIN set before PINs had their own cost was stored.
+        let old = hash_secret(Secret::Password, "1111".into()).await.unwrap();
+        sqlx::query("UPDATE accounts SET pin_hash = ? WHERE person = 'alec'")
+            .bind(&old)
+            .execute(&db.pool)
+            .await
+            .unwrap();
+        // A wrong PIN changes nothing of the hash; the right one verifies and is hashed again.
+        assert!(db.check(&alec, Secret::Pin, "1112", 0).await.is_err());
+        assert_eq!(stored().await, old);
+        db.check(&alec, Secret::Pin, "1111", 0).await.unwrap();
+        let new = stored().await;
+        assert!(new.contains("m=1024,"), "{new}");
+        db.check(&alec, Secret::Pin, "1111", 0).await.unwrap();
+        assert_eq!(stored().await, new, "a current hash is not written again");
+        db.close().await;
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn lockout_backs_off_and_is_capped() {
