@@ -109,3 +109,40 @@ async fn receipts_verify_offline_and_the_log_reopens_where_it_was() {
     );
     log.close().await;
 }
+
+/// `fields_except`, which builds projection rows and the compact `/api/state`.
+mod fields {
+    use armory_store::fields::fields_except;
+    use serde_json::{Value, json};
+
+    #[derive(serde::Serialize)]
+    struct Item {
+        name: &'static str,
+        count: u32,
+        history: Vec<u64>,
+    }
+
+    #[test]
+    fn the_skipped_fields_are_left_out_and_the_rest_is_as_serde_json_writes_it() {
+        let item = Item {
+            name: "REV-1",
+            count: 6,
+            history: vec![1, 2, 3],
+        };
+        let mut whole = serde_json::to_value(&item).unwrap();
+        whole.as_object_mut().unwrap().remove("history");
+        let fields = fields_except(&item, &["history"]).unwrap();
+        assert_eq!(Value::Object(fields), whole);
+        assert_eq!(
+            Value::Object(fields_except(&item, &["history", "count"]).unwrap()),
+            json!({"name": "REV-1"})
+        );
+    }
+
+    #[test]
+    fn anything_but_a_struct_is_an_error() {
+        assert!(fields_except(&vec![1u64], &["history"]).is_err());
+        assert!(fields_except(&"text", &["history"]).is_err());
+        assert!(fields_except(&Some(3u8), &[]).is_err());
+    }
+}

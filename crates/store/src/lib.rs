@@ -8,6 +8,7 @@
 
 pub mod check;
 pub mod export;
+pub mod fields;
 pub mod node;
 pub mod projection;
 pub mod proofs;

@@ -107,7 +107,7 @@ fn diff_list_keyed(
 }
 
 /// Items that keep a history of entry indexes (firearms, lots, containers, scenes).
-trait WithHistory {
+pub trait WithHistory {
     fn history(&self) -> &[u64];
 }
 
@@ -150,14 +150,11 @@ fn diff_items<K: Serialize + Ord, V: Serialize + PartialEq + WithHistory>(
             continue;
         }
         let key = key_text(k);
-        let mut value = serde_json::to_value(v).unwrap_or(Value::Null);
-        if let Value::Object(fields) = &mut value {
-            fields.remove("history");
-        }
+        let value = crate::fields::fields_except(v, &["history"]).unwrap_or_default();
         out.push(RowWrite {
             collection,
             key: key.clone(),
-            value: Some(value.to_string()),
+            value: Some(Value::Object(value).to_string()),
         });
         let prefix = format!("{collection}/{key}/");
         diff_list_keyed(
