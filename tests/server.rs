@@ -485,4 +485,43 @@ fn the_state_is_compact_unless_asked_for_in_full() {
     assert_eq!(full["notes"].as_array().unwrap().len(), 3);
     assert!(full["firearms"]["REV-1"].get("history_len").is_none());
     assert_eq!(server.get("/api/state?everything=1", &hannah).status, 400);
+
+    // The compact state is the full one with the growing lists cut, and nothing else changed:
+    // give REV-2 a history longer than the 20 latest entries the compact state keeps.
+    for _ in 0..11 {
+        for command in [
+            json!({"type": "take_out", "item": {"firearm": "REV-2"}}),
+            json!({"type": "store", "item": {"firearm": "REV-2"}, "location": "SAFE"}),
+        ] {
+            assert_eq!(server.act(&hannah, command).status, 200);
+        }
+    }
+    let compact = server.get("/api/state", &hannah).json();
+    let mut expected = server.get("/api/state?full=true", &hannah).json();
+    let root = expected.as_object_mut().unwrap();
+    for list in ["notes", "refusals"] {
+        let n = root.remove(list).unwrap().as_array().unwrap().len();
+        root.insert(format!("{list}_count"), json!(n));
+    }
+    for collection in ["firearms", "lots", "containers", "scenes"] {
+        for item in root[collection].as_object_mut().unwrap().values_mut() {
+            let history = item["history"].as_array().unwrap().clone();
+            item["history"] = json!(history[history.len().saturating_sub(20)..]);
+            item["history_len"] = json!(history.len());
+        }
+    }
+    assert!(
+        compact["firearms"]["REV-2"]["history_len"]
+            .as_u64()
+            .unwrap()
+            > 22
+    );
+    assert_eq!(
+        compact["firearms"]["REV-2"]["history"]
+            .as_array()
+            .unwrap()
+            .len(),
+        20
+    );
+    assert_eq!(compact, expected);
 }

@@ -570,41 +570,56 @@ pub async fn state(
     let axum::extract::Query(query) =
         query.map_err(|e| ApiError::bad(format!("{e}; the only option is ?full=true")))?;
     // Serialized under the lock rather than copied: no whole-state clone per request.
-    let mut state = app
+    let body = app
         .node()
-        .with_state(|s| serde_json::to_value(s))
+        .with_state(|s| {
+            if query.full {
+                serde_json::to_vec(s)
+            } else {
+                compact(s).and_then(|v| serde_json::to_vec(&v))
+            }
+        })
         .await
         .map_err(ApiError::internal)?;
-    if !query.full {
-        compact(&mut state);
-    }
-    Ok(axum::Json(state).into_response())
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
-fn compact(state: &mut Value) {
-    let Value::Object(root) = state else { return };
-    for list in ["notes", "refusals"] {
-        if let Some(Value::Array(items)) = root.remove(list) {
-            root.insert(format!("{list}_count"), json!(items.len()));
+/// The state without the lists that grow with the log: the note and refusal lists become their
+/// counts, and each item's history its latest [`STATE_HISTORY`] entries and `history_len`. Built
+/// without serializing what it leaves out, so it costs the same on the first day and the last.
+fn compact(s: &armory_core::State) -> Result<Value, serde_json::Error> {
+    use armory_store::fields::fields_except;
+    use armory_store::projection::WithHistory;
+    fn items<K: AsRef<str>, V: serde::Serialize + WithHistory>(
+        items: &std::collections::BTreeMap<K, V>,
+    ) -> Result<Value, serde_json::Error> {
+        let mut out = serde_json::Map::new();
+        for (id, item) in items {
+            let mut fields = fields_except(item, &["history"])?;
+            let history = item.history();
+            let latest = &history[history.len().saturating_sub(STATE_HISTORY)..];
+            fields.insert("history".into(), json!(latest));
+            fields.insert("history_len".into(), json!(history.len()));
+            out.insert(id.as_ref().to_owned(), Value::Object(fields));
         }
+        Ok(Value::Object(out))
     }
-    for collection in ["firearms", "lots", "containers", "scenes"] {
-        let Some(Value::Object(items)) = root.get_mut(collection) else {
-            continue;
-        };
-        for item in items.values_mut() {
-            let Value::Object(fields) = item else {
-                continue;
-            };
-            if let Some(Value::Array(history)) = fields.get_mut("history") {
-                let len = history.len();
-                if len > STATE_HISTORY {
-                    history.drain(..len - STATE_HISTORY);
-                }
-                fields.insert("history_len".into(), json!(len));
-            }
-        }
-    }
+    const GROWING: &[&str] = &[
+        "notes",
+        "refusals",
+        "firearms",
+        "lots",
+        "containers",
+        "scenes",
+    ];
+    let mut root = fields_except(s, GROWING)?;
+    root.insert("notes_count".into(), json!(s.notes.len()));
+    root.insert("refusals_count".into(), json!(s.refusals.len()));
+    root.insert("firearms".into(), items(&s.firearms)?);
+    root.insert("lots".into(), items(&s.lots)?);
+    root.insert("containers".into(), items(&s.containers)?);
+    root.insert("scenes".into(), items(&s.scenes)?);
+    Ok(Value::Object(root))
 }
 
 pub async fn alerts(State(app): State<App>, headers: HeaderMap) -> Result<Response, ApiError> {
@@ -725,7 +740,24 @@ pub async fn history(
         })
         .await
         .ok_or_else(|| no_firearm(&id))?;
-    let mut response = axum::Json(entries_json(&app, &page).await?).into_response();
+    // Each entry is stored as canonical JSON, so the page is the stored bytes in a JSON array,
+    // sent without parsing them.
+    let entries = app
+        .node()
+        .store()
+        .entries_at(&page)
+        .await
+        .map_err(ApiError::internal)?;
+    let mut body = Vec::with_capacity(2 + entries.iter().map(|(_, e)| e.len() + 1).sum::<usize>());
+    body.push(b'[');
+    for (k, (_, bytes)) in entries.iter().enumerate() {
+        if k > 0 {
+            body.push(b',');
+        }
+        body.extend_from_slice(bytes);
+    }
+    body.push(b']');
+    let mut response = ([(header::CONTENT_TYPE, "application/json")], body).into_response();
     if let Some(older) = older
         && let Ok(v) = HeaderValue::from_str(&older.to_string())
     {

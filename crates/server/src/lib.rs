@@ -58,6 +58,7 @@ struct Inner {
     auth: auth::AuthDb,
     config: Config,
     metrics: metrics::Metrics,
+    lines: web::LineCache,
 }
 
 impl App {
@@ -69,6 +70,7 @@ impl App {
                 auth,
                 config,
                 metrics: metrics::Metrics::default(),
+                lines: web::LineCache::default(),
             }),
         }
     }
@@ -87,6 +89,10 @@ impl App {
 
     pub fn metrics(&self) -> &metrics::Metrics {
         &self.inner.metrics
+    }
+
+    pub(crate) fn lines(&self) -> &web::LineCache {
+        &self.inner.lines
     }
 }
 

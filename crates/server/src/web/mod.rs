@@ -22,6 +22,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::fmt::Write;
+use std::sync::Arc;
 
 const PRE_COOKIE: &str = "armory_pre";
 
@@ -667,7 +668,7 @@ pub async fn item(
             esc(&serde_json::to_string_pretty(&detail).unwrap_or_default())
         );
     }
-    let entries = match api::entries_json(&app, &shown).await {
+    let entries = match entry_lines(&app, &shown).await {
         Ok(e) => e,
         Err(e) => return e.into_response(),
     };
@@ -680,8 +681,8 @@ pub async fn item(
             String::new()
         }
     );
-    for e in entries.iter().rev() {
-        b.push_str(&entry_line(e));
+    for line in entries.iter().rev() {
+        b.push_str(line);
     }
     b.push_str("</ol>");
     if let Some(older) = older {
@@ -692,6 +693,58 @@ pub async fn item(
         );
     }
     html(StatusCode::OK, page(&id, Some((&c, &roles)), &b))
+}
+
+/// Rendered history lines, by entry index. An entry never changes once written, so its line is
+/// rendered once and kept: item pages and the log page, read over and over on set, then cost a
+/// lookup per line instead of a database read and a JSON parse. Bounded: when full, it starts over.
+#[derive(Default)]
+pub struct LineCache(std::sync::Mutex<HashMap<u64, Arc<str>>>);
+
+/// Lines kept by a [`LineCache`] (about 200 bytes each).
+const LINES_KEPT: usize = 16_384;
+
+impl LineCache {
+    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Arc<str>>> {
+        // Each use is one lookup or one insert: a panic elsewhere cannot leave it half-written.
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// The history lines of the entries `indexes` that exist, in the order of `indexes` (which must
+/// ascend).
+pub(crate) async fn entry_lines(app: &App, indexes: &[u64]) -> Result<Vec<Arc<str>>, ApiError> {
+    let mut lines: Vec<(u64, Arc<str>)> = Vec::with_capacity(indexes.len());
+    let mut missing = Vec::new();
+    {
+        let cache = app.lines().map();
+        for &i in indexes {
+            match cache.get(&i) {
+                Some(line) => lines.push((i, line.clone())),
+                None => missing.push(i),
+            }
+        }
+    }
+    if !missing.is_empty() {
+        let read = app
+            .node()
+            .store()
+            .entries_at(&missing)
+            .await
+            .map_err(ApiError::internal)?;
+        let mut cache = app.lines().map();
+        if cache.len() + read.len() > LINES_KEPT {
+            cache.clear();
+        }
+        for (i, bytes) in read {
+            let e: Value = serde_json::from_slice(&bytes).map_err(ApiError::internal)?;
+            let line: Arc<str> = entry_line(&e).into();
+            cache.insert(i, line.clone());
+            lines.push((i, line));
+        }
+        lines.sort_by_key(|(i, _)| *i);
+    }
+    Ok(lines.into_iter().map(|(_, line)| line).collect())
 }
 
 fn entry_line(e: &Value) -> String {
@@ -967,9 +1020,9 @@ pub async fn log_page(State(app): State<App>, headers: HeaderMap) -> Response {
         }
     );
     let from = size.saturating_sub(20);
-    let idx: Vec<u64> = (from..size).rev().collect();
-    match api::entries_json(&app, &idx).await {
-        Ok(list) => list.iter().for_each(|e| b.push_str(&entry_line(e))),
+    let idx: Vec<u64> = (from..size).collect();
+    match entry_lines(&app, &idx).await {
+        Ok(lines) => lines.iter().rev().for_each(|line| b.push_str(line)),
         Err(e) => return e.into_response(),
     }
     b.push_str("</ol>");
