@@ -743,14 +743,12 @@ pub async fn history(
     // Each entry is stored as canonical JSON, so the page is the stored bytes in a JSON array,
     // sent without parsing them.
     let entries = app
-        .node()
-        .store()
-        .entries_at(&page)
-        .await
-        .map_err(ApiError::internal)?;
-    let mut body = Vec::with_capacity(2 + entries.iter().map(|(_, e)| e.len() + 1).sum::<usize>());
+        .entry_bytes()
+        .get(&app, &page, |bytes| Ok(bytes.into()))
+        .await?;
+    let mut body = Vec::with_capacity(2 + entries.iter().map(|e| e.len() + 1).sum::<usize>());
     body.push(b'[');
-    for (k, (_, bytes)) in entries.iter().enumerate() {
+    for (k, bytes) in entries.iter().enumerate() {
         if k > 0 {
             body.push(b',');
         }

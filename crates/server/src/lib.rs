@@ -11,6 +11,7 @@
 pub mod api;
 pub mod auth;
 pub mod demo;
+pub mod entries;
 pub mod logweb;
 pub mod metrics;
 pub mod tls;
@@ -58,7 +59,10 @@ struct Inner {
     auth: auth::AuthDb,
     config: Config,
     metrics: metrics::Metrics,
-    lines: web::LineCache,
+    /// Each entry's history line, as item pages and the log page show it.
+    lines: entries::EntryCache<Arc<str>>,
+    /// Each entry's stored bytes, as the history API sends them.
+    entry_bytes: entries::EntryCache<Arc<[u8]>>,
 }
 
 impl App {
@@ -70,7 +74,8 @@ impl App {
                 auth,
                 config,
                 metrics: metrics::Metrics::default(),
-                lines: web::LineCache::default(),
+                lines: Default::default(),
+                entry_bytes: Default::default(),
             }),
         }
     }
@@ -91,8 +96,12 @@ impl App {
         &self.inner.metrics
     }
 
-    pub(crate) fn lines(&self) -> &web::LineCache {
+    pub(crate) fn lines(&self) -> &entries::EntryCache<Arc<str>> {
         &self.inner.lines
+    }
+
+    pub(crate) fn entry_bytes(&self) -> &entries::EntryCache<Arc<[u8]>> {
+        &self.inner.entry_bytes
     }
 }
 

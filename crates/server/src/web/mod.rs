@@ -695,56 +695,14 @@ pub async fn item(
     html(StatusCode::OK, page(&id, Some((&c, &roles)), &b))
 }
 
-/// Rendered history lines, by entry index. An entry never changes once written, so its line is
-/// rendered once and kept: item pages and the log page, read over and over on set, then cost a
-/// lookup per line instead of a database read and a JSON parse. Bounded: when full, it starts over.
-#[derive(Default)]
-pub struct LineCache(std::sync::Mutex<HashMap<u64, Arc<str>>>);
-
-/// Lines kept by a [`LineCache`] (about 200 bytes each).
-const LINES_KEPT: usize = 16_384;
-
-impl LineCache {
-    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Arc<str>>> {
-        // Each use is one lookup or one insert: a panic elsewhere cannot leave it half-written.
-        self.0.lock().unwrap_or_else(|e| e.into_inner())
-    }
-}
-
-/// The history lines of the entries `indexes` that exist, in the order of `indexes` (which must
-/// ascend).
+/// The history lines of the entries `indexes` (ascending) that exist, in index order.
 pub(crate) async fn entry_lines(app: &App, indexes: &[u64]) -> Result<Vec<Arc<str>>, ApiError> {
-    let mut lines: Vec<(u64, Arc<str>)> = Vec::with_capacity(indexes.len());
-    let mut missing = Vec::new();
-    {
-        let cache = app.lines().map();
-        for &i in indexes {
-            match cache.get(&i) {
-                Some(line) => lines.push((i, line.clone())),
-                None => missing.push(i),
-            }
-        }
-    }
-    if !missing.is_empty() {
-        let read = app
-            .node()
-            .store()
-            .entries_at(&missing)
-            .await
-            .map_err(ApiError::internal)?;
-        let mut cache = app.lines().map();
-        if cache.len() + read.len() > LINES_KEPT {
-            cache.clear();
-        }
-        for (i, bytes) in read {
-            let e: Value = serde_json::from_slice(&bytes).map_err(ApiError::internal)?;
-            let line: Arc<str> = entry_line(&e).into();
-            cache.insert(i, line.clone());
-            lines.push((i, line));
-        }
-        lines.sort_by_key(|(i, _)| *i);
-    }
-    Ok(lines.into_iter().map(|(_, line)| line).collect())
+    app.lines()
+        .get(app, indexes, |bytes| {
+            let e: Value = serde_json::from_slice(bytes).map_err(ApiError::internal)?;
+            Ok(entry_line(&e).into())
+        })
+        .await
 }
 
 fn entry_line(e: &Value) -> String {
