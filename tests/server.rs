@@ -320,8 +320,32 @@ fn the_role_matrix_holds_over_http() {
             "/item/REV-1",
             "/log",
             "/entry/0",
+            "/incident",
+            "/flows",
+            "/intake",
+            "/verify?lot=DUM-1",
+            "/meeting",
+            "/scene",
+            "/discharge",
+            "/wrap",
+            "/day",
+            "/admin",
         ] {
             assert_eq!(server.get(path, w).status, 200, "{p} reads {path}");
+        }
+        // Everyone reads the People page; only an admin gets its forms, and only an admin may
+        // set another person's secrets (a web-only act: sign-in secrets are not in the log).
+        let forms = server.get("/admin", w).body.contains("action=/admin/secret");
+        assert_eq!(forms, *p == "adm", "{p} sees the admin's forms");
+        let mut h = w.headers();
+        h.push(("Content-Type", "application/x-www-form-urlencoded"));
+        let body = format!("csrf={}&person=ivy&pin=4444", w.csrf);
+        let r = server.req("POST", "/admin/secret", &h, body.as_bytes());
+        if *p == "adm" {
+            assert_eq!(r.status, 200, "{p} sets a PIN: {}", r.body);
+        } else {
+            assert_eq!(r.status, 403, "{p} sets a PIN: {}", r.body);
+            assert!(r.body.contains("only a person acting as admin"), "{}", r.body);
         }
     }
     let today = server.get("/api/state", &who[0].1).json()["days"]
