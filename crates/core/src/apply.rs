@@ -2,7 +2,10 @@
 //! `decide` produced for this state applies. An event that cannot be placed (an unknown firearm, a
 //! container with fewer rounds than the event takes) is an `ApplyError`, and the state is left
 //! exactly as it was. Each applied event is the log entry `state.next_index`; items it concerns
-//! record that index in their history.
+//! record that index in their history. An item changes only so (with the index pushed onto its
+//! history), and histories and the note and refusal lists only grow: the projection relies on it
+//! to tell which rows an entry changed (armory-store's projection.rs; checked by the property
+//! tests in tests/props.rs).
 
 use crate::event::Event;
 use crate::ids::{ContainerId, FirearmId, LotId};

@@ -354,6 +354,47 @@ fn check_invariants(
     }
 }
 
+/// The projection (armory-store) tells which items an entry changed by their histories alone:
+/// an item changes only together with an entry pushed onto its history, and entry lists only
+/// grow, never rewriting what they hold.
+fn items_change_only_with_their_history(before: &State, after: &State) {
+    fn check<K: Ord + std::fmt::Debug, V: PartialEq>(
+        what: &str,
+        before: &BTreeMap<K, V>,
+        after: &BTreeMap<K, V>,
+        history: impl Fn(&V) -> &[u64],
+    ) {
+        for (id, old) in before {
+            let Some(new) = after.get(id) else {
+                panic!("{what} {id:?} vanished");
+            };
+            let (h0, h1) = (history(old), history(new));
+            assert!(
+                h1.starts_with(h0),
+                "{what} {id:?}: its history was rewritten"
+            );
+            assert!(
+                old == new || h1.len() > h0.len(),
+                "{what} {id:?} changed without an entry in its history"
+            );
+        }
+    }
+    check("firearm", &before.firearms, &after.firearms, |f| &f.history);
+    check("lot", &before.lots, &after.lots, |l| &l.history);
+    check("container", &before.containers, &after.containers, |c| {
+        &c.history
+    });
+    check("scene", &before.scenes, &after.scenes, |s| &s.history);
+    assert!(
+        after.notes.starts_with(&before.notes),
+        "the note list was rewritten"
+    );
+    assert!(
+        after.refusals.starts_with(&before.refusals),
+        "the refusal list was rewritten"
+    );
+}
+
 fn play(property_master_custodian: bool, ops: Vec<Op>) {
     let mut set = base(property_master_custodian);
     let mut shown: BTreeMap<FirearmId, Option<(PersonId, SceneId)>> = BTreeMap::new();
@@ -392,9 +433,11 @@ fn play(property_master_custodian: bool, ops: Vec<Op>) {
         };
         for (w, cmd) in commands {
             let (who, role) = WHO[w];
+            let before = set.state.clone();
             if let Ok(events) = set.try_act(who, role, cmd) {
                 check_invariants(&set, &mut shown, &events);
             }
+            items_change_only_with_their_history(&before, &set.state);
         }
         let _ = alerts(&set.policy, &set.state, set.now);
     }
