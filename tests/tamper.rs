@@ -51,6 +51,47 @@ async fn any_flipped_byte_of_any_entry_is_named() {
     }
 }
 
+/// Entries that a reader joining or splitting rows on newlines could misread (a canonical entry
+/// holds no raw newline): each odd one is named.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_entry_with_a_raw_newline_an_empty_one_and_two_run_together_are_named() {
+    let (dir, base) = make_log(40, 3).await;
+    let data = copy(&base, dir.path(), "newline");
+    let mut conn = raw(&data).await;
+    let mut bytes = entry(&mut conn, 12).await;
+    bytes.insert(1, b'\n');
+    sqlx::query("UPDATE entries SET data = ? WHERE idx = 12")
+        .bind(&bytes)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    drop(conn);
+    assert_fails_with(&armory(&data, &["verify"]), "entry 12: ");
+
+    let data = copy(&base, dir.path(), "empty");
+    exec(
+        &mut raw(&data).await,
+        "UPDATE entries SET data = x'' WHERE idx = 20",
+    )
+    .await;
+    assert_fails_with(&armory(&data, &["verify"]), "entry 20: ");
+
+    // Entry 30 and 31 in one row (joined as the packed read joins them), 31 gone.
+    let data = copy(&base, dir.path(), "run-together");
+    let mut conn = raw(&data).await;
+    let mut both = entry(&mut conn, 30).await;
+    both.push(b'\n');
+    both.extend(entry(&mut conn, 31).await);
+    sqlx::query("UPDATE entries SET data = ? WHERE idx = 30")
+        .bind(&both)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    exec(&mut conn, "DELETE FROM entries WHERE idx = 31").await;
+    drop(conn);
+    assert_fails_with(&armory(&data, &["verify"]), "entry 30: ");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deleted_reordered_and_truncated_entries_are_named() {
     let (dir, base) = make_log(40, 3).await;
