@@ -335,7 +335,10 @@ fn the_role_matrix_holds_over_http() {
         }
         // Everyone reads the People page; only an admin gets its forms, and only an admin may
         // set another person's secrets (a web-only act: sign-in secrets are not in the log).
-        let forms = server.get("/admin", w).body.contains("action=/admin/secret");
+        let forms = server
+            .get("/admin", w)
+            .body
+            .contains("action=/admin/secret");
         assert_eq!(forms, *p == "adm", "{p} sees the admin's forms");
         let mut h = w.headers();
         h.push(("Content-Type", "application/x-www-form-urlencoded"));
@@ -345,7 +348,11 @@ fn the_role_matrix_holds_over_http() {
             assert_eq!(r.status, 200, "{p} sets a PIN: {}", r.body);
         } else {
             assert_eq!(r.status, 403, "{p} sets a PIN: {}", r.body);
-            assert!(r.body.contains("only a person acting as admin"), "{}", r.body);
+            assert!(
+                r.body.contains("only a person acting as admin"),
+                "{}",
+                r.body
+            );
         }
     }
     let today = server.get("/api/state", &who[0].1).json()["days"]

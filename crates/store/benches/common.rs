@@ -5,6 +5,10 @@ use armory_ledger::keys::LogSigner;
 use armory_store::sqlite::{Durability, SqliteLog};
 use std::path::Path;
 
+/// The allocator of the `armory` binary, so a bench measures what `armory verify` and the node do.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 pub fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
     v[v.len() / 2]
