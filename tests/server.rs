@@ -329,6 +329,8 @@ fn the_role_matrix_holds_over_http() {
             "/discharge",
             "/wrap",
             "/day",
+            "/armory",
+            "/override",
             "/admin",
         ] {
             assert_eq!(server.get(path, w).status, 200, "{p} reads {path}");

@@ -717,3 +717,217 @@ fn a_flow_form_sent_twice_records_once_and_a_wrong_wrap_count_opens_an_incident(
     let page = server.get("/discharge", &hannah);
     assert!(page.body.contains("CountMismatch"), "{}", page.body);
 }
+
+#[test]
+fn the_armory_overrides_corrections_and_remarks_through_the_forms() {
+    let server = Server::start(&[]);
+    let hannah = server.sign_in("hannah");
+    let alec = server.sign_in("alec");
+    let day = today(&server, &hannah);
+    let state = |s: &Server| s.get("/api/state?full=true", &hannah).json();
+    let menu = server.get("/flows", &hannah);
+    for href in ["/armory", "/override", "/log"] {
+        assert!(menu.body.contains(&format!("href=\"{href}\"")), "{href}");
+    }
+
+    // Register a firearm: the armorer becomes its custodian, in the location chosen.
+    let register = [
+        ("kind", "register_firearm"),
+        ("firearm", "REV-9"),
+        ("serial", "SN-4411"),
+        ("make", "Uberti"),
+        ("model", "1873 Cattleman"),
+        ("calibre", ".45 Long Colt"),
+        ("class", "functional"),
+        ("positions", "6"),
+        ("location", "SAFE"),
+    ];
+    let before = server.next_index(&hannah);
+    let r = submit(&server, &hannah, "/armory", "/act", &register);
+    assert_done(&server, &hannah, before, &r, "hannah");
+    let rev9 = &state(&server)["firearms"]["REV-9"];
+    assert_eq!(rev9["custodian"], "hannah");
+    assert_eq!(
+        rev9["custody"],
+        json!({"state": "stored", "location": "SAFE"})
+    );
+    // A performer may not; a number that is not one is named and nothing is recorded.
+    let before = server.next_index(&alec);
+    let r = submit(&server, &alec, "/armory", "/act", &register);
+    assert_refused(&server, &alec, before, &r, "ROLE");
+    let mut six = register;
+    six[1].1 = "REV-10";
+    six[7].1 = "six";
+    let before = server.next_index(&hannah);
+    let r = submit(&server, &hannah, "/armory", "/act", &six);
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(
+        r.body.contains("positions must be a whole number"),
+        "{}",
+        r.body
+    );
+    assert_eq!(server.next_index(&hannah), before);
+
+    // A location, then its lock.
+    let before = server.next_index(&hannah);
+    let r = submit(
+        &server,
+        &hannah,
+        "/armory",
+        "/act",
+        &[
+            ("kind", "add_location"),
+            ("new_location", "TRUCK"),
+            ("location_name", "Gun truck"),
+            ("locks", "on"),
+        ],
+    );
+    assert_done(&server, &hannah, before, &r, "hannah");
+    assert_eq!(state(&server)["locations"]["TRUCK"]["locked"], true);
+    let before = server.next_index(&hannah);
+    let r = submit(
+        &server,
+        &hannah,
+        "/armory",
+        "/act",
+        &[("kind", "set_location_lock"), ("lock_location", "TRUCK")],
+    );
+    assert_done(&server, &hannah, before, &r, "hannah");
+    assert_eq!(state(&server)["locations"]["TRUCK"]["locked"], false);
+
+    // Rounds: 4 of BOX-1 into a new box, 1 of those removed, the lot reopened.
+    let box1 = state(&server)["containers"]["BOX-1"].clone();
+    let (count, lot) = (
+        box1["count"].as_u64().unwrap(),
+        box1["lot"].as_str().unwrap().to_owned(),
+    );
+    let before = server.next_index(&hannah);
+    let r = submit(
+        &server,
+        &hannah,
+        "/armory",
+        "/act",
+        &[
+            ("kind", "transfer_rounds"),
+            ("from", "BOX-1"),
+            ("to", "BOX-1B"),
+            ("count", "4"),
+        ],
+    );
+    assert_done(&server, &hannah, before, &r, "hannah");
+    let before = server.next_index(&hannah);
+    let r = submit(
+        &server,
+        &hannah,
+        "/armory",
+        "/act",
+        &[
+            ("kind", "remove_rounds"),
+            ("remove_from", "BOX-1B"),
+            ("remove_count", "1"),
+            ("remove_reason", "dented case, back to the prop house"),
+        ],
+    );
+    assert_done(&server, &hannah, before, &r, "hannah");
+    let s = state(&server);
+    assert_eq!(s["containers"]["BOX-1"]["count"], count - 4);
+    assert_eq!(s["containers"]["BOX-1B"]["count"], 3);
+    let before = server.next_index(&hannah);
+    let r = submit(
+        &server,
+        &hannah,
+        "/armory",
+        "/act",
+        &[
+            ("kind", "reopen_lot"),
+            ("lot", &lot),
+            ("reopen_reason", "a round looked odd at the rattle check"),
+        ],
+    );
+    assert_done(&server, &hannah, before, &r, "hannah");
+    assert_eq!(state(&server)["lots"][&lot]["status"], "unverified");
+
+    // Handing an item on, to someone who is no custodian in this production: refused on
+    // screen and logged, and the firearm stays with its custodian.
+    let before = server.next_index(&hannah);
+    let r = submit(
+        &server,
+        &hannah,
+        "/armory",
+        "/act",
+        &[
+            ("kind", "assign_custodian"),
+            ("item", "firearm:REV-9"),
+            ("person", "alec"),
+        ],
+    );
+    assert_refused(&server, &hannah, before, &r, "CUSTODIAN-ONLY");
+    assert_eq!(state(&server)["firearms"]["REV-9"]["custodian"], "hannah");
+
+    // An override of DAILY-MEETING for REV-2 today: the armorer approves, the safety rep
+    // confirms with a PIN; a wrong PIN records nothing.
+    let mut grant = vec![
+        ("kind", "override"),
+        ("rule", "DAILY-MEETING"),
+        (
+            "reason",
+            "meeting held by radio at the far location; minutes follow",
+        ),
+        ("target_firearm", "REV-2"),
+        ("target_day", day.as_str()),
+        ("approver1", "sam"),
+        ("approver1_role", "safety_rep"),
+        ("approver1_pin", "3334"),
+    ];
+    let before = server.next_index(&hannah);
+    let r = submit(&server, &hannah, "/override", "/act", &grant);
+    assert!(r.status == 401 || r.status == 429, "{}", r.body);
+    assert_eq!(server.next_index(&hannah), before);
+    grant[7].1 = "3333";
+    let r = submit(&server, &hannah, "/override", "/act", &grant);
+    let e = assert_done(&server, &hannah, before, &r, "hannah");
+    assert_eq!(e["event"]["type"], "override_granted", "{e}");
+    assert_eq!(e["actors"][1]["person"], "sam", "{e}");
+    let page = server.get("/override", &hannah);
+    assert!(
+        page.body
+            .contains(&format!("<a href=/entry/{before}>#{before}</a>")),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("waiting"), "{}", page.body);
+
+    // A remark from the log page, and a correction of it from its entry's page.
+    let before = server.next_index(&hannah);
+    let r = submit(
+        &server,
+        &hannah,
+        "/log",
+        "/act",
+        &[("kind", "note"), ("text", "REV-9 came in its own case")],
+    );
+    let e = assert_done(&server, &hannah, before, &r, "hannah");
+    assert_eq!(e["event"]["text"], "REV-9 came in its own case");
+    let noted = before;
+    let before = server.next_index(&hannah);
+    let r = submit(
+        &server,
+        &hannah,
+        &format!("/entry/{noted}"),
+        "/act",
+        &[
+            ("kind", "correct"),
+            ("entry", &noted.to_string()),
+            ("reason", "it came in the prop house's case"),
+        ],
+    );
+    let e = assert_done(&server, &hannah, before, &r, "hannah");
+    assert_eq!(e["event"]["entry"], noted, "{e}");
+    assert_eq!(
+        state(&server)["corrections"][noted.to_string()],
+        json!([before])
+    );
+
+    let out = crate::common::armory(&server.data, &["verify", "--replay"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+}

@@ -149,6 +149,8 @@ pub fn router(app: App) -> Router {
         .route("/discharge", get(web::flows::discharge))
         .route("/wrap", get(web::flows::wrap))
         .route("/day", get(web::flows::day))
+        .route("/armory", get(web::flows::armory))
+        .route("/override", get(web::flows::override_page))
         .route("/admin", get(web::admin::people_page))
         .route("/admin/secret", post(web::admin::set_secret))
         .fallback(api::not_found)

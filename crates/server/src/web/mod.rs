@@ -984,6 +984,7 @@ pub async fn log_page(State(app): State<App>, headers: HeaderMap) -> Response {
         Err(e) => return e.into_response(),
     }
     b.push_str("</ol>");
+    b.push_str(&flows::remark_form(&c));
     html(StatusCode::OK, page("Log", Some((&c, &roles)), &b))
 }
 
@@ -1014,9 +1015,10 @@ pub async fn entry_page(
         );
     };
     let body = format!(
-        "<h1>Entry #{i}</h1><ol>{}</ol><pre>{}</pre><p><a href=/api/log/receipts/{i}>Receipt (C2SP tlog-proof)</a> · <a href=/log>Log</a></p>",
+        "<h1>Entry #{i}</h1><ol>{}</ol><pre>{}</pre><p><a href=/api/log/receipts/{i}>Receipt (C2SP tlog-proof)</a> · <a href=/log>Log</a></p>{}",
         entry_line(&e),
-        esc(&serde_json::to_string_pretty(&e).unwrap_or_default())
+        esc(&serde_json::to_string_pretty(&e).unwrap_or_default()),
+        flows::correction_form(&c, i)
     );
     html(
         StatusCode::OK,

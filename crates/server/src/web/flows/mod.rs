@@ -1,21 +1,27 @@
 //! The flows of a shoot day beyond the firearm acts, one file each: [`intake`] (receive a lot,
 //! verify every round), [`meeting`] (the safety meeting with attendance), [`scene`] (the firearm
-//! plan), [`incident`] (discharge reports, incident close), [`wrap`] (reconciliation) and
-//! [`staffing`] (the day's armorer and other duties). Each page is a form that posts to `/act` like
+//! plan), [`incident`] (discharge reports, incident close), [`wrap`] (reconciliation),
+//! [`staffing`] (the day's armorer and other duties), [`armory`] (firearms, storage, rounds,
+//! custodians) and [`record`] (overrides, corrections, remarks). Each page is a form that posts to `/act` like
 //! the item page's acts (CSRF, a one-time idempotency key, PINs of the people who confirm); each
 //! file's `command` turns its forms into the core's `Command` JSON. Nothing here decides whether an
 //! act is allowed: armory-core does.
 
+mod armory;
 mod incident;
 mod intake;
 mod meeting;
+mod record;
 mod scene;
 mod staffing;
 mod wrap;
 
+pub use armory::armory;
 pub use incident::discharge;
 pub use intake::{LotQuery, intake, verify};
 pub use meeting::meeting;
+pub use record::override_page;
+pub(crate) use record::{correction_form, remark_form};
 pub use scene::scene;
 pub use staffing::day;
 pub use wrap::wrap;
@@ -168,6 +174,12 @@ pub async fn menu(State(app): State<App>, headers: HeaderMap) -> Response {
             ("/discharge", "Discharge report and incident close"),
             ("/wrap", "Wrap: reconcile every container"),
             ("/incident", "Report an incident"),
+            (
+                "/armory",
+                "Armory: register firearms, storage, move or remove rounds, custodians",
+            ),
+            ("/override", "Override a rule for one act (with approvals)"),
+            ("/log", "The log: checkpoint, entries, a remark"),
             ("/admin", "People, roles, credentials"),
         ] {
             let _ = write!(b, "<li><a class=big href=\"{href}\">{}</a></li>", esc(text));
@@ -200,7 +212,9 @@ pub(crate) fn command_of(
     form: &FormMap,
     pins: &mut Pins,
 ) -> Option<Result<Value, ApiError>> {
-    let builders: [Builder; 6] = [
+    let builders: [Builder; 8] = [
+        armory::command,
+        record::command,
         intake::command,
         meeting::command,
         scene::command,
