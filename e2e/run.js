@@ -145,7 +145,7 @@ function startServer() {
     await check('the flows menu links every flow of the day', async () => {
       await signIn(p2, 'hannah');
       await p2.click('nav a[href="/flows"]');
-      for (const href of ['/intake', '/meeting', '/scene', '/discharge', '/wrap', '/day', '/admin']) expect(await p2.locator(`main a[href="${href}"]`).count() > 0, `${href} missing`);
+      for (const href of ['/intake', '/meeting', '/scene', '/discharge', '/wrap', '/day', '/armory', '/override', '/log', '/admin']) expect(await p2.locator(`main a[href="${href}"]`).count() > 0, `${href} missing`);
       await shot(p2, '09-flows');
     });
     await check('the armorer receives a lot of dummies into a new container', async () => {
@@ -209,6 +209,23 @@ function startServer() {
       await p2.goto(`${url}/admin`);
       expect(await p2.locator('form[action="/admin/secret"]').count() === 1, 'no secrets form for the admin');
       await shot(p2, '17-people');
+    });
+    await check('the armorer registers a firearm on the armory page; the override page shows its form', async () => {
+      await switchTo('hannah');
+      await p2.goto(`${url}/armory`);
+      await p2.fill('#firearm', 'REV-9'); await p2.fill('#serial', 'SN-4411');
+      await p2.fill('#make', 'Uberti'); await p2.fill('#model', '1873 Cattleman');
+      await p2.fill('#calibre', '.45 Long Colt'); await p2.selectOption('#class', 'functional');
+      await p2.fill('#positions', '6'); await p2.selectOption('#firearm_location', 'SAFE');
+      await shot(p2, '19-armory');
+      await p2.locator('fieldset', { has: p2.locator('legend', { hasText: 'Register a firearm' }) }).locator('button[type=submit]').click();
+      await done('register firearm');
+      await p2.goto(`${url}/`);
+      expect(await p2.locator('a[href="/item/REV-9"]').count() === 1, 'REV-9 not on the board');
+      await p2.goto(`${url}/override`);
+      expect(await p2.locator('select#rule option[value="DAILY-MEETING"]').count() === 1, 'no DAILY-MEETING override');
+      expect(await p2.locator('#approver1_pin').count() === 1, 'no approver PIN');
+      await shot(p2, '20-override');
     });
     await check('at wrap the armorer counts every container and the day reconciles', async () => {
       await switchTo('hannah');
