@@ -244,7 +244,7 @@ function startServer() {
       await p2.click('form[action="/act"] button[type=submit]');
       await done('reconcile');
       await p2.goto(`${url}/discharge`);
-      expect(!(await p2.locator('main').innerText()).includes('CountMismatch'), 'the counts did not balance');
+      expect(!(await p2.locator('main').innerText()).includes('count mismatch'), 'the counts did not balance');
     });
     await ctx2.close();
   } finally {

@@ -715,7 +715,7 @@ fn a_flow_form_sent_twice_records_once_and_a_wrong_wrap_count_opens_an_incident(
         state["days"][&day]
     );
     let page = server.get("/discharge", &hannah);
-    assert!(page.body.contains("CountMismatch"), "{}", page.body);
+    assert!(page.body.contains("count mismatch"), "{}", page.body);
 }
 
 #[test]

@@ -108,6 +108,15 @@ pub(crate) fn page(title: &str, caller: Option<(&Caller, &[Role])>, body: &str) 
     )
 }
 
+/// A kind, severity or scene kind in words, as the log spells it ("near_miss" -> "near miss").
+pub(crate) fn words<T: serde::Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(Value::String(s)) => s.replace('_', " "),
+        Ok(other) => other.to_string(),
+        Err(_) => String::new(),
+    }
+}
+
 pub(crate) fn html(status: StatusCode, text: String) -> Response {
     (
         status,
@@ -243,7 +252,7 @@ pub async fn board(State(app): State<App>, headers: HeaderMap) -> Response {
             let open: Vec<_> = s.open_incidents().collect();
             let _ = write!(b, "<h2>Open incidents ({})</h2><ul>", open.len());
             for (id, i) in open {
-                let _ = write!(b, "<li><a href=\"/item/{0}\">{0}</a> {1:?}, {2:?}: {3}</li>", esc(id.as_ref()), i.kind, i.severity, esc(i.description.as_ref()));
+                let _ = write!(b, "<li><a href=\"/item/{0}\">{0}</a> {1}, {2}: {3}</li>", esc(id.as_ref()), words(&i.kind), words(&i.severity), esc(i.description.as_ref()));
             }
             b.push_str("</ul>");
             let raised = armory_core::alerts(node.policy(), s, at);

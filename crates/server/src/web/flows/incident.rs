@@ -1,7 +1,7 @@
 //! Discharges that were not planned (DISCHARGE-REPORT, F6) and closing an incident with findings,
 //! by the custodian with the safety rep's PIN (INCIDENT-STOP).
 
-use super::super::{FormMap, esc, field, input};
+use super::super::{FormMap, esc, field, input, words};
 use super::{Pins, as_refs, open_form, person_options, pin_input, select, shell, submit};
 use crate::App;
 use crate::api::ApiError;
@@ -28,7 +28,7 @@ pub async fn discharge(State(app): State<App>, headers: HeaderMap) -> Response {
         let first_rep = reps.first().map(|p| p.0.clone()).unwrap_or_default();
         let _ = write!(b, "<h2>Open incidents ({})</h2>", open.len());
         for (id, i) in open {
-            let legend = format!("Close {id}: {:?}, {:?}", i.kind, i.severity);
+            let legend = format!("Close {id}: {}, {}", words(&i.kind), words(&i.severity));
             b.push_str(&open_form(c, "close_incident", &legend, "/discharge"));
             let _ = write!(b, "<p>{}</p><input type=hidden name=incident value=\"{}\">", esc(i.description.as_ref()), esc(id.as_ref()));
             b.push_str("<label>Findings: what was found and done<textarea name=findings rows=3 required></textarea></label>");

@@ -1,7 +1,7 @@
 //! The day's safety meeting (DAILY-MEETING, F7): scenes covered, who attended, topics, and the
 //! safety rep confirming with a PIN.
 
-use super::super::{FormMap, field, input};
+use super::super::{FormMap, field, input, words};
 use super::{
     Pins, app_day, as_refs, checkbox, open_form, people_with, person_options, pin_input, select,
     shell, submit,
@@ -22,7 +22,7 @@ pub async fn meeting(State(app): State<App>, headers: HeaderMap) -> Response {
         b.push_str(&input("day", "Shoot day", day, "required type=date"));
         b.push_str("<fieldset><legend>Scenes covered</legend>");
         for (id, sc) in s.scenes.iter().filter(|(_, sc)| sc.day.to_string() == day) {
-            b.push_str(&checkbox(&format!("scene_{id}"), &format!("{id} ({:?})", sc.kind), true));
+            b.push_str(&checkbox(&format!("scene_{id}"), &format!("{id} ({})", words(&sc.kind)), true));
         }
         b.push_str("</fieldset><fieldset><legend>Attendees</legend>");
         for (id, name) in people_with(s, None) {

@@ -1,7 +1,7 @@
 //! The scene plan (SCENE-PLAN, REHEARSAL-COLD, F9): rehearsal or take, each firearm with its load,
 //! handler and muzzle direction, the distances, shields and remote camera.
 
-use super::super::{FormMap, esc, field, input, percent};
+use super::super::{FormMap, esc, field, input, percent, words};
 use super::{
     Pins, as_refs, checkbox, number, open_form, optional, person_options, select, shell, submit,
 };
@@ -100,11 +100,11 @@ pub async fn scene(State(app): State<App>, headers: HeaderMap) -> Response {
         for (id, sc) in &s.scenes {
             let _ = write!(
                 b,
-                "<li><a href=\"/item/{}\">{}</a> {} {:?}, {} firearm(s)</li>",
+                "<li><a href=\"/item/{}\">{}</a> {} {}, {} firearm(s)</li>",
                 percent(id.as_ref()),
                 esc(id.as_ref()),
                 esc(&sc.day.to_string()),
-                sc.kind,
+                words(&sc.kind),
                 sc.plan.firearms.len()
             );
         }
