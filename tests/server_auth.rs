@@ -326,3 +326,111 @@ fn the_same_idempotency_key_twice_records_one_act() {
     assert_eq!(entry["actors"][0]["method"], "api_token");
     assert_eq!(entry["actors"][0]["person"], "hannah");
 }
+
+#[test]
+fn a_person_changes_their_own_password_and_pin_with_the_current_password() {
+    let server = Server::start(&[]);
+    let alec = server.sign_in("alec");
+    let alec_phone = server.sign_in("alec");
+    let page = server.get("/admin", &alec);
+    assert!(
+        page.body.contains("action=/account/secret"),
+        "{}",
+        page.body
+    );
+    let change = |who: &Who, fields: &str| {
+        form(
+            &server,
+            "/account/secret",
+            who,
+            &format!("csrf={}&{fields}", who.csrf),
+        )
+    };
+    let password_signs_in = |password: &str| {
+        server
+            .req(
+                "POST",
+                "/api/session",
+                &[("Content-Type", "application/json")],
+                json!({"person": "alec", "password": password})
+                    .to_string()
+                    .as_bytes(),
+            )
+            .status
+    };
+    // The current password is needed, the new one typed twice, and something must change.
+    let r = change(
+        &alec,
+        "current=not-my-pass&new_password=a-new-long-pass&repeat=a-new-long-pass",
+    );
+    assert_eq!(r.status, 401, "{}", r.body);
+    let r = change(
+        &alec,
+        "current=demo-alec-pass&new_password=a-new-long-pass&repeat=a-new-long-pasz",
+    );
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(
+        r.body.contains("the two new passwords differ"),
+        "{}",
+        r.body
+    );
+    let r = change(&alec, "current=demo-alec-pass&new_password=&new_pin=");
+    assert_eq!(r.status, 400, "{}", r.body);
+    let r = change(
+        &alec,
+        "current=demo-alec-pass&new_password=short&repeat=short",
+    );
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(
+        password_signs_in("demo-alec-pass"),
+        200,
+        "nothing changed yet"
+    );
+    // Without the CSRF token, nothing happens.
+    let r = form(
+        &server,
+        "/account/secret",
+        &alec,
+        "current=demo-alec-pass&new_pin=9911",
+    );
+    assert_eq!(r.status, 403, "{}", r.body);
+
+    // The change: the new password signs in, the old one no longer; the other session ends.
+    let r = change(
+        &alec,
+        "current=demo-alec-pass&new_password=a-new-long-pass&repeat=a-new-long-pass&new_pin=9911",
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(
+        r.body.contains("Your password and PIN changed"),
+        "{}",
+        r.body
+    );
+    assert_eq!(password_signs_in("a-new-long-pass"), 200);
+    assert_eq!(password_signs_in("demo-alec-pass"), 401);
+    assert_eq!(server.get("/api/state", &alec).status, 200);
+    assert_eq!(server.get("/api/state", &alec_phone).status, 401);
+
+    // The new PIN confirms a show check; the old one does not.
+    let hannah = server.sign_in("hannah");
+    for command in [
+        json!({"type": "take_out", "item": {"firearm": "REV-1"}}),
+        json!({"type": "unload", "firearm": "REV-1"}),
+    ] {
+        assert_eq!(server.act(&hannah, command).status, 200);
+    }
+    let show = |alec_pin: &str| {
+        server.post_json(
+            "/api/commands",
+            &hannah,
+            &json!({"command": {"type": "show_check", "firearm": "REV-1", "scene": "CHURCH",
+                "performer": {"person": "alec", "role": "performer", "method": "pin"},
+                "first_ad": {"person": "dave", "role": "first_ad", "method": "pin"}},
+                "pins": {"alec": alec_pin, "dave": "2222"}}),
+            &[],
+        )
+    };
+    assert_eq!(show("1111").status, 401);
+    let r = show("9911");
+    assert_eq!(r.status, 200, "{}", r.body);
+}

@@ -530,6 +530,23 @@ impl AuthDb {
         Ok(())
     }
 
+    /// Ends every session of `person` but `keep` (a session id), as after a password change.
+    pub async fn end_other_sessions(
+        &self,
+        person: &PersonId,
+        keep: Option<&str>,
+    ) -> Result<(), AuthError> {
+        let kept = keep.map(sha256_hex).unwrap_or_default();
+        self.cached_sessions()
+            .retain(|id_hash, s| &s.person != person || *id_hash == kept);
+        sqlx::query("DELETE FROM sessions WHERE person = ? AND id_hash != ?")
+            .bind(person.as_ref())
+            .bind(&kept)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     /// Ends a session.
     pub async fn end_session(&self, id: &str) -> Result<(), AuthError> {
         let id_hash = sha256_hex(id);

@@ -153,6 +153,7 @@ pub fn router(app: App) -> Router {
         .route("/override", get(web::flows::override_page))
         .route("/admin", get(web::admin::people_page))
         .route("/admin/secret", post(web::admin::set_secret))
+        .route("/account/secret", post(web::account::own_secret))
         .fallback(api::not_found)
         .layer(axum::middleware::from_fn_with_state(
             app.clone(),

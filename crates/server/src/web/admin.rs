@@ -113,6 +113,7 @@ pub async fn people_page(State(app): State<App>, headers: HeaderMap) -> Response
         })
         .await;
     b.push_str("</table>");
+    b.push_str(&super::account::own_secret_form(&c));
     if !admin {
         b.push_str("<p class=muted>Adding people, roles, credentials and sign-in secrets is for a person acting as admin.</p>");
         return html(StatusCode::OK, page("People", Some((&c, &roles)), &b));

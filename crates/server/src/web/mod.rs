@@ -4,9 +4,11 @@
 //! page then shows what was recorded, or the refusal as rule, why and what is needed.
 //!
 //! One file per flow: [`flows`] (intake and lot verification, safety meeting, scene plan,
-//! discharge and incident close, wrap, the day's armorer) and [`admin`] (people, roles,
-//! credentials, sign-in secrets). Their forms post to the same `/act`.
+//! discharge and incident close, wrap, the day's armorer, the armory, overrides, corrections) and
+//! [`admin`] (people, roles, credentials, sign-in secrets). Their forms post to the same `/act`.
+//! [`account`] is a person's own password and PIN.
 
+pub mod account;
 pub mod admin;
 pub mod flows;
 

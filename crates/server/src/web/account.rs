@@ -1,0 +1,98 @@
+//! A person's own sign-in: change one's password or PIN, proving it with the current password.
+//! A new password ends the person's other sessions (a lost or shared phone stops working).
+
+use super::{FormMap, csrf_field, error_page, esc, html, page, signed_form};
+use crate::App;
+use crate::api::{ApiError, Caller, now_ms};
+use crate::auth::{MIN_PASSWORD_CHARS, Secret};
+use axum::extract::{Form, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+
+/// The form on the People page, for whoever is signed in.
+pub(crate) fn own_secret_form(c: &Caller) -> String {
+    format!(
+        "<fieldset><legend>Your password and PIN ({})</legend><form method=post action=/account/secret>{}\
+         <label for=current>Your current password</label><input id=current name=current type=password autocomplete=current-password required>\
+         <label for=new_password>New password (at least {MIN_PASSWORD_CHARS} characters; leave blank to keep)</label><input id=new_password name=new_password type=password autocomplete=new-password>\
+         <label for=repeat>New password again</label><input id=repeat name=repeat type=password autocomplete=new-password>\
+         <label for=new_pin>New PIN (4 to 8 digits; leave blank to keep)</label><input id=new_pin name=new_pin type=password inputmode=numeric autocomplete=off>\
+         <p><button type=submit>Change</button></p></form></fieldset>",
+        esc(c.person.as_ref()),
+        csrf_field(c)
+    )
+}
+
+/// `POST /account/secret`: the signed-in person changes their own password and/or PIN.
+pub async fn own_secret(
+    State(app): State<App>,
+    headers: HeaderMap,
+    form: Result<Form<FormMap>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    let (c, roles, form) = match signed_form(&app, &headers, form).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let ctx = Some((&c, roles.as_slice()));
+    let get = |name: &str| form.get(name).map(String::as_str).unwrap_or_default();
+    let result: Result<Vec<&str>, ApiError> = async {
+        let (password, pin) = (get("new_password"), get("new_pin"));
+        if password.is_empty() && pin.is_empty() {
+            return Err(
+                ApiError::bad("write a new password, a new PIN, or both").field("new_password")
+            );
+        }
+        if password != get("repeat") {
+            return Err(
+                ApiError::bad("the two new passwords differ; type the same one twice")
+                    .field("repeat"),
+            );
+        }
+        // The current password, with its lockout: a phone left signed in does not let someone
+        // else take over the account or learn to confirm show checks as its owner.
+        app.auth()
+            .check(&c.person, Secret::Password, get("current"), now_ms()?)
+            .await
+            .map_err(|e| ApiError::from(e).field("current"))?;
+        let mut done = Vec::new();
+        if !password.is_empty() {
+            app.auth()
+                .set_secret(&c.person, Secret::Password, password)
+                .await
+                .map_err(|e| ApiError::from(e).field("new_password"))?;
+            app.auth()
+                .end_other_sessions(&c.person, c.session_id.as_deref())
+                .await
+                .map_err(ApiError::from)?;
+            done.push("password");
+        }
+        if !pin.is_empty() {
+            app.auth()
+                .set_secret(&c.person, Secret::Pin, pin)
+                .await
+                .map_err(|e| ApiError::from(e).field("new_pin"))?;
+            done.push("PIN");
+        }
+        Ok(done)
+    }
+    .await;
+    match result {
+        Err(e) => error_page(ctx, &e),
+        Ok(done) => html(
+            StatusCode::OK,
+            page(
+                "Done",
+                ctx,
+                &format!(
+                    "<section class=done role=status><p><b>Done.</b> Your {} changed{}.</p></section><p><a href=/admin>Back</a> · <a href=/>Board</a></p>",
+                    esc(&done.join(" and ")),
+                    if done.contains(&"password") {
+                        "; your other sessions are signed out"
+                    } else {
+                        ""
+                    }
+                ),
+            ),
+        ),
+    }
+}
