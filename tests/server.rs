@@ -267,6 +267,26 @@ fn serve_demo_answers_health_metrics_openapi_and_tiles_and_stops_cleanly() {
     let openapi = server.get("/api/openapi.json", &nobody).json();
     assert_eq!(openapi["openapi"], "3.1.0");
     assert!(openapi["paths"]["/api/commands"]["post"].is_object());
+    // Every command type has its variant; each example is a command the core parses.
+    let variants = openapi["components"]["schemas"]["Command"]["oneOf"]
+        .as_array()
+        .unwrap();
+    assert_eq!(variants.len(), armory_server::api::COMMAND_TYPES.len());
+    let mut with_examples = 0;
+    for v in variants {
+        let kind = v["title"].as_str().unwrap();
+        assert_eq!(v["properties"]["type"]["const"], kind);
+        for example in v["examples"].as_array().into_iter().flatten() {
+            let parsed: armory_core::Command = serde_json::from_value(example.clone())
+                .unwrap_or_else(|e| panic!("{kind} example {example}: {e}"));
+            assert_eq!(parsed.kind(), kind);
+            with_examples += 1;
+        }
+    }
+    assert!(
+        with_examples >= 25,
+        "only {with_examples} command types have an example"
+    );
     let checkpoint = server.get("/log/armory.local/demo/checkpoint", &nobody);
     assert_eq!(checkpoint.status, 200);
     assert!(

@@ -867,6 +867,81 @@ pub const COMMAND_TYPES: &[&str] = &[
     "note",
 ];
 
+/// A JSON value's type, as JSON Schema names it.
+fn json_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "integer",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+/// The `Command` schema: one variant per command type, tagged by `type`, each with a real example
+/// (the first of its kind in the demo's shoot days, as serde writes it), and its fields as the
+/// example has them. Fields left out of an example are optional ones.
+fn command_schema() -> Value {
+    let mut examples: std::collections::BTreeMap<&str, Value> = Default::default();
+    for scenario in [
+        armory_core::demo::Scenario::Safe,
+        armory_core::demo::Scenario::Unsafe,
+    ] {
+        for step in armory_core::demo::script(scenario).unwrap_or_default() {
+            if let Ok(v) = serde_json::to_value(&step.command) {
+                examples.entry(step.command.kind()).or_insert(v);
+            }
+        }
+    }
+    // The kinds the demo days never use, written out (the tests parse every example).
+    for example in [
+        json!({"type": "grant_role", "person": "sarah", "role": "property_master"}),
+        json!({"type": "revoke_role", "person": "sarah", "role": "property_master"}),
+        json!({"type": "remove_person", "person": "extra"}),
+        json!({"type": "set_location_lock", "location": "CART", "locked": false}),
+        json!({"type": "reopen_lot", "lot": "DUM-1", "reason": "a round looked odd at the rattle check"}),
+        json!({"type": "assign_custodian", "item": {"firearm": "REV-2"}, "person": "sarah"}),
+        json!({"type": "report_incident", "kind": "near_miss", "severity": "note", "covers": "all",
+               "description": "a muzzle swept the crew", "anonymous": true}),
+        json!({"type": "override", "rule": "DAILY-MEETING", "reason": "meeting held by radio",
+               "target": {"firearm": "REV-2", "day": "2021-10-21"},
+               "confirmations": [{"person": "sam", "role": "safety_rep", "method": "pin"}]}),
+        json!({"type": "correct", "entry": 12, "reason": "the serial was misread: it is 4411"}),
+        json!({"type": "note", "text": "REV-9 came in its own case"}),
+    ] {
+        if let Some(kind) = example["type"]
+            .as_str()
+            .and_then(|k| COMMAND_TYPES.iter().find(|t| **t == k))
+        {
+            examples.entry(kind).or_insert(example);
+        }
+    }
+    let variants: Vec<Value> = COMMAND_TYPES
+        .iter()
+        .map(|kind| {
+            let mut properties = serde_json::Map::new();
+            properties.insert("type".into(), json!({"const": kind}));
+            let mut variant = json!({"type": "object", "required": ["type"], "title": kind});
+            if let Some(example) = examples.get(kind) {
+                if let Value::Object(fields) = example {
+                    for (name, value) in fields.iter().filter(|(n, _)| *n != "type") {
+                        properties.insert(name.clone(), json!({"type": json_type(value)}));
+                    }
+                }
+                variant["examples"] = json!([example]);
+            }
+            variant["properties"] = Value::Object(properties);
+            variant
+        })
+        .collect();
+    json!({
+        "description": "armory-core Command: tagged by `type`, snake_case fields, unknown fields refused; the ids and texts are checked when parsed (a 400 names the field)",
+        "oneOf": variants,
+        "discriminator": {"propertyName": "type"}
+    })
+}
+
 pub async fn openapi() -> Response {
     let error = json!({"$ref": "#/components/schemas/Error"});
     let errors = json!({
@@ -893,9 +968,7 @@ pub async fn openapi() -> Response {
                     "error": {"type": "string"}, "field": {"type": "string"},
                     "rule": {"type": "string"}, "why": {"type": "string"}, "needed": {"type": "string"},
                     "logged_as": {"type": "integer"}}},
-                "Command": {"type": "object", "required": ["type"], "additionalProperties": true,
-                    "description": "armory-core Command: tagged by `type`, snake_case fields, unknown fields refused",
-                    "properties": {"type": {"type": "string", "enum": COMMAND_TYPES}}},
+                "Command": command_schema(),
                 "Submission": {"type": "object", "additionalProperties": false, "required": ["command"], "properties": {
                     "command": {"$ref": "#/components/schemas/Command"},
                     "role": {"type": "string", "enum": Role::ALL.map(Role::as_str)},
