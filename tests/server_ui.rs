@@ -84,6 +84,19 @@ fn assert_refused(server: &Server, who: &Who, before: u64, r: &Resp, rule: &str)
     assert_eq!(e["event"]["rule"], rule, "{e}");
 }
 
+/// Submits a form of `page` to `/act` as `who`; it must be done, by `person`. The new entry.
+fn done_through(
+    server: &Server,
+    who: &Who,
+    page: &str,
+    fields: &[(&str, &str)],
+    person: &str,
+) -> Value {
+    let before = server.next_index(who);
+    let r = submit(server, who, page, "/act", fields);
+    assert_done(server, who, before, &r, person)
+}
+
 fn today(server: &Server, who: &Who) -> String {
     server.get("/api/state", who).json()["days"]
         .as_object()
@@ -769,30 +782,26 @@ fn the_armory_overrides_corrections_and_remarks_through_the_forms() {
     assert_eq!(server.next_index(&hannah), before);
 
     // A location, then its lock.
-    let before = server.next_index(&hannah);
-    let r = submit(
+    done_through(
         &server,
         &hannah,
         "/armory",
-        "/act",
         &[
             ("kind", "add_location"),
             ("new_location", "TRUCK"),
             ("location_name", "Gun truck"),
             ("locks", "on"),
         ],
+        "hannah",
     );
-    assert_done(&server, &hannah, before, &r, "hannah");
     assert_eq!(state(&server)["locations"]["TRUCK"]["locked"], true);
-    let before = server.next_index(&hannah);
-    let r = submit(
+    done_through(
         &server,
         &hannah,
         "/armory",
-        "/act",
         &[("kind", "set_location_lock"), ("lock_location", "TRUCK")],
+        "hannah",
     );
-    assert_done(&server, &hannah, before, &r, "hannah");
     assert_eq!(state(&server)["locations"]["TRUCK"]["locked"], false);
 
     // Rounds: 4 of BOX-1 into a new box, 1 of those removed, the lot reopened.
@@ -801,50 +810,44 @@ fn the_armory_overrides_corrections_and_remarks_through_the_forms() {
         box1["count"].as_u64().unwrap(),
         box1["lot"].as_str().unwrap().to_owned(),
     );
-    let before = server.next_index(&hannah);
-    let r = submit(
+    done_through(
         &server,
         &hannah,
         "/armory",
-        "/act",
         &[
             ("kind", "transfer_rounds"),
             ("from", "BOX-1"),
             ("to", "BOX-1B"),
             ("count", "4"),
         ],
+        "hannah",
     );
-    assert_done(&server, &hannah, before, &r, "hannah");
-    let before = server.next_index(&hannah);
-    let r = submit(
+    done_through(
         &server,
         &hannah,
         "/armory",
-        "/act",
         &[
             ("kind", "remove_rounds"),
             ("remove_from", "BOX-1B"),
             ("remove_count", "1"),
             ("remove_reason", "dented case, back to the prop house"),
         ],
+        "hannah",
     );
-    assert_done(&server, &hannah, before, &r, "hannah");
     let s = state(&server);
     assert_eq!(s["containers"]["BOX-1"]["count"], count - 4);
     assert_eq!(s["containers"]["BOX-1B"]["count"], 3);
-    let before = server.next_index(&hannah);
-    let r = submit(
+    done_through(
         &server,
         &hannah,
         "/armory",
-        "/act",
         &[
             ("kind", "reopen_lot"),
             ("lot", &lot),
             ("reopen_reason", "a round looked odd at the rattle check"),
         ],
+        "hannah",
     );
-    assert_done(&server, &hannah, before, &r, "hannah");
     assert_eq!(state(&server)["lots"][&lot]["status"], "unverified");
 
     // Handing an item on, to someone who is no custodian in this production: refused on

@@ -5,6 +5,7 @@ use super::{FormMap, csrf_field, error_page, esc, html, page, signed_form};
 use crate::App;
 use crate::api::{ApiError, Caller, now_ms};
 use crate::auth::{MIN_PASSWORD_CHARS, Secret};
+use armory_core::PersonId;
 use axum::extract::{Form, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
@@ -54,45 +55,72 @@ pub async fn own_secret(
             .check(&c.person, Secret::Password, get("current"), now_ms()?)
             .await
             .map_err(|e| ApiError::from(e).field("current"))?;
-        let mut done = Vec::new();
-        if !password.is_empty() {
-            app.auth()
-                .set_secret(&c.person, Secret::Password, password)
-                .await
-                .map_err(|e| ApiError::from(e).field("new_password"))?;
+        let done = set_secrets(
+            &app,
+            &c.person,
+            [("new_password", password), ("new_pin", pin)],
+        )
+        .await?;
+        if done.contains(&"password") {
             app.auth()
                 .end_other_sessions(&c.person, c.session_id.as_deref())
                 .await
                 .map_err(ApiError::from)?;
-            done.push("password");
-        }
-        if !pin.is_empty() {
-            app.auth()
-                .set_secret(&c.person, Secret::Pin, pin)
-                .await
-                .map_err(|e| ApiError::from(e).field("new_pin"))?;
-            done.push("PIN");
         }
         Ok(done)
     }
     .await;
     match result {
         Err(e) => error_page(ctx, &e),
-        Ok(done) => html(
-            StatusCode::OK,
-            page(
-                "Done",
-                ctx,
-                &format!(
-                    "<section class=done role=status><p><b>Done.</b> Your {} changed{}.</p></section><p><a href=/admin>Back</a> · <a href=/>Board</a></p>",
-                    esc(&done.join(" and ")),
-                    if done.contains(&"password") {
-                        "; your other sessions are signed out"
-                    } else {
-                        ""
-                    }
-                ),
+        Ok(done) => done_page(
+            ctx,
+            &format!(
+                "Your {} changed{}",
+                done.join(" and "),
+                if done.contains(&"password") {
+                    "; your other sessions are signed out"
+                } else {
+                    ""
+                }
             ),
         ),
     }
+}
+
+/// Sets the password and PIN given (`[(password field, value), (PIN field, value)]`; a blank one
+/// is kept); returns which were set. An error names the field it is about.
+pub(super) async fn set_secrets(
+    app: &App,
+    person: &PersonId,
+    [(password_field, password), (pin_field, pin)]: [(&'static str, &str); 2],
+) -> Result<Vec<&'static str>, ApiError> {
+    let mut done = Vec::new();
+    for (which, field, secret, word) in [
+        (Secret::Password, password_field, password, "password"),
+        (Secret::Pin, pin_field, pin, "PIN"),
+    ] {
+        if !secret.is_empty() {
+            app.auth()
+                .set_secret(person, which, secret)
+                .await
+                .map_err(|e| ApiError::from(e).field(field))?;
+            done.push(word);
+        }
+    }
+    Ok(done)
+}
+
+/// The page after a sign-in secret changed (`what`: a sentence without its full stop).
+pub(super) fn done_page(ctx: Option<(&Caller, &[armory_core::Role])>, what: &str) -> Response {
+    html(
+        StatusCode::OK,
+        page(
+            "Done",
+            ctx,
+            &format!(
+                "<section class=done role=status><p><b>Done.</b> {}.</p></section><p><a href=/admin>Back</a> · <a href=/>Board</a></p>",
+                esc(what)
+            ),
+        ),
+    )
 }

@@ -6,8 +6,7 @@
 use super::flows::open_form;
 use super::{FormMap, error_page, esc, field, html, input, page, signed_form, signed_in};
 use crate::App;
-use crate::api::{ApiError, Caller, now_ms};
-use crate::auth::Secret;
+use crate::api::{ApiError, Caller};
 use armory_core::{PersonId, Role};
 use axum::extract::{Form, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -245,37 +244,17 @@ pub async fn set_secret(
         if password.is_empty() && pin.is_empty() {
             return Err(ApiError::bad("write a password, a PIN, or both").field("password"));
         }
-        let _ = now_ms()?;
-        let mut done = Vec::new();
-        if !password.is_empty() {
-            app.auth()
-                .set_secret(&person, Secret::Password, password)
-                .await
-                .map_err(|e| ApiError::from(e).field("password"))?;
-            done.push("password");
-        }
-        if !pin.is_empty() {
-            app.auth()
-                .set_secret(&person, Secret::Pin, pin)
-                .await
-                .map_err(|e| ApiError::from(e).field("pin"))?;
-            done.push("PIN");
-        }
-        Ok(done)
+        super::account::set_secrets(&app, &person, [("password", password), ("pin", pin)]).await
     }
     .await;
     match result {
         Err(e) => error_page(ctx, &e),
-        Ok(done) => html(
-            StatusCode::OK,
-            page(
-                "Done",
-                ctx,
-                &format!(
-                    "<section class=done role=status><p><b>Done.</b> {} set for {} (kept in auth.db, not in the log).</p></section><p><a href=/admin>Back</a> · <a href=/>Board</a></p>",
-                    esc(&done.join(" and ")),
-                    esc(field(&form, "person"))
-                ),
+        Ok(done) => super::account::done_page(
+            ctx,
+            &format!(
+                "{} set for {} (kept in auth.db, not in the log)",
+                done.join(" and "),
+                field(&form, "person")
             ),
         ),
     }
