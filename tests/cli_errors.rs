@@ -124,3 +124,26 @@ fn a_file_that_is_not_a_log_database_is_named() {
         assert_fails_with(&armory(&data, args), "is not an Armory log database");
     }
 }
+
+/// `armory status | head`: a reader that stops reading ends the command quietly, with no panic.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_stdout_ends_a_command_quietly() {
+    let (_dir, data) = make_log(3, 1).await;
+    for args in [&["log"][..], &["status"], &["log", "entry", "1"]] {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_armory"))
+            .arg("--data")
+            .arg(&data)
+            .args(args)
+            .env_remove("ARMORY_DATA")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Closed before the command has started, so its first line meets a closed pipe.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{args:?}: {:?} {err}", out.status);
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+}

@@ -23,14 +23,14 @@ pub async fn run(data: &DataDir, which: Which) -> Result<()> {
     let steps = script(scenario).map_err(|e| anyhow::anyhow!("the demo script is broken: {e}"))?;
     data.init_with(origin, &policy()).await?;
     let node = Node::open(data.writer().await?, data.policy()?).await?;
-    println!(
+    out!(
         "Demo production in {} ({} acts)\n",
         data.path.display(),
         steps.len()
     );
     let (mut done, mut refused, mut surprises) = (0, 0, Vec::new());
     for (n, step) in steps.iter().enumerate() {
-        println!(
+        out!(
             "{:>3}. {}  {} as {}: {}",
             n + 1,
             step.at.to_rfc3339(),
@@ -43,7 +43,7 @@ pub async fn run(data: &DataDir, which: Which) -> Result<()> {
         match (&outcome, step.refused_by) {
             (Outcome::Done { events, .. }, None) => {
                 done += 1;
-                println!(
+                out!(
                     "     done: {} entr{} from #{index}",
                     events.len(),
                     if events.len() == 1 { "y" } else { "ies" }
@@ -51,11 +51,11 @@ pub async fn run(data: &DataDir, which: Which) -> Result<()> {
             }
             (Outcome::Refused { refusal, .. }, Some(rule)) if refusal.rule == rule => {
                 refused += 1;
-                println!("     STOPPED ({}) {}", refusal.rule, refusal.why);
-                println!("     needed: {}  [logged as #{index}]", refusal.needed);
+                out!("     STOPPED ({}) {}", refusal.rule, refusal.why);
+                out!("     needed: {}  [logged as #{index}]", refusal.needed);
             }
             (Outcome::Refused { refusal, .. }, _) => {
-                println!("     STOPPED ({}) {}", refusal.rule, refusal.why);
+                out!("     STOPPED ({}) {}", refusal.rule, refusal.why);
                 surprises.push(format!(
                     "act {}: refused by {} but the script expected {:?}",
                     n + 1,
@@ -78,7 +78,7 @@ pub async fn run(data: &DataDir, which: Which) -> Result<()> {
         }
     }
     let report = check_log(node.store(), &mut |_, _| {}).await?;
-    println!(
+    out!(
         "\n{done} acts done, {refused} unsafe acts stopped and logged. The log holds {} signed entries; `armory verify --data {}` checks them.",
         report.entries,
         data.path.display()

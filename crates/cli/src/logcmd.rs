@@ -78,9 +78,11 @@ pub async fn verify(
         .await
         .context("verification failed")?;
     progress.finish_and_clear();
-    println!(
+    out!(
         "ok: {} entries, {} checkpoints, root {}; every entry, hash and signature checks out",
-        report.entries, report.checkpoints, report.root
+        report.entries,
+        report.checkpoints,
+        report.root
     );
     if let Some(path) = checkpoint {
         check_kept_checkpoint(&log, &path, report.entries).await?;
@@ -94,7 +96,7 @@ pub async fn verify(
                 differences.len()
             );
         }
-        println!(
+        out!(
             "ok: the state rebuilt from the log's {} entries matches the projection tables",
             state.next_index
         );
@@ -123,7 +125,7 @@ async fn check_kept_checkpoint<S: Store>(log: &S, path: &Path, size: u64) -> Res
             kept.root
         );
     }
-    println!(
+    out!(
         "ok: the log contains the kept checkpoint of size {} unchanged",
         kept.size
     );
@@ -148,7 +150,7 @@ fn verify_export(dir: &Path, key: Option<PathBuf>) -> Result<()> {
     })
     .context("verification failed")?;
     progress.finish_and_clear();
-    println!(
+    out!(
         "ok: {} entries in {} files, root {}, signed by {}",
         summary.checkpoint.size,
         summary.files,
@@ -156,7 +158,7 @@ fn verify_export(dir: &Path, key: Option<PathBuf>) -> Result<()> {
         verifier.text()
     );
     if own_key {
-        println!("note: the key came from the export itself; pass --key with the key you trust");
+        out!("note: the key came from the export itself; pass --key with the key you trust");
     }
     Ok(())
 }
@@ -170,7 +172,7 @@ pub async fn export(data: &DataDir, dir: &Path) -> Result<()> {
     })
     .await?;
     progress.finish_and_clear();
-    println!(
+    out!(
         "exported {} entries ({} files) to {}; serve it as static files or check it with `armory verify {}`",
         report.checkpoint.size,
         report.files,

@@ -1,6 +1,18 @@
 //! `armory`: the command line of a set node.
 #![forbid(unsafe_code)]
 
+/// `println!` for what a command prints: a closed stdout (`armory status | head`) ends the
+/// program quietly instead of panicking. Nothing is left half-done by that: every command
+/// prints after its work is durable.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if let Err(e) = writeln!(std::io::stdout(), $($arg)*) {
+            $crate::stdout_closed(e)
+        }
+    }};
+}
+
 mod datadir;
 mod demo;
 mod logcmd;
@@ -106,6 +118,15 @@ enum Command {
     },
 }
 
+/// Stdout is gone: a reader that stopped reading is a normal end; anything else is an error.
+fn stdout_closed(e: std::io::Error) -> ! {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        std::process::exit(0)
+    }
+    eprintln!("error: cannot write the output: {e}");
+    std::process::exit(1)
+}
+
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -120,6 +141,15 @@ fn main() -> std::process::ExitCode {
     };
     match runtime.block_on(run(cli)) {
         Ok(()) => std::process::ExitCode::SUCCESS,
+        // Output written with `?` into a closed stdout: the reader stopped reading, not a failure.
+        Err(e)
+            if e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) =>
+        {
+            std::process::ExitCode::SUCCESS
+        }
         Err(e) => {
             eprintln!("error: {e:#}");
             std::process::ExitCode::FAILURE
@@ -133,10 +163,10 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Init { origin } => {
             let origin = origin.unwrap_or_else(default_origin);
             let signer = data.init(&origin).await?;
-            println!("created an Armory log in {}", data.path.display());
-            println!("origin: {}", signer.name());
-            println!("public key (give this to anyone who verifies the log):");
-            println!("{}", signer.public_text());
+            out!("created an Armory log in {}", data.path.display());
+            out!("origin: {}", signer.name());
+            out!("public key (give this to anyone who verifies the log):");
+            out!("{}", signer.public_text());
             Ok(())
         }
         Command::Note { text, by, repeat } => note(&data, &text, &by, repeat).await,

@@ -21,16 +21,16 @@ pub async fn run(data: &DataDir, at: Option<String>) -> Result<()> {
             .context("clock")?,
     };
     match &state.production {
-        Some(p) => println!(
+        Some(p) => out!(
             "{} ({}), {} entries, as of {}",
             p.title.as_str(),
             p.id.as_str(),
             state.next_index,
             now.to_rfc3339()
         ),
-        None => println!("no production opened yet ({} entries)", state.next_index),
+        None => out!("no production opened yet ({} entries)", state.next_index),
     }
-    println!("\nFirearms ({}):", state.firearms.len());
+    out!("\nFirearms ({}):", state.firearms.len());
     for (id, f) in &state.firearms {
         let custodian = f.custodian.as_str();
         let place = match &f.custody {
@@ -55,10 +55,10 @@ pub async fn run(data: &DataDir, at: Option<String>) -> Result<()> {
                 due.to_rfc3339()
             ),
         };
-        println!("  {:<10} custodian {:<10} {place}", id.as_str(), custodian);
+        out!("  {:<10} custodian {:<10} {place}", id.as_str(), custodian);
     }
     let open: Vec<_> = state.open_incidents().collect();
-    println!("\nOpen incidents ({}):", open.len());
+    out!("\nOpen incidents ({}):", open.len());
     for (id, incident) in open {
         let covers = match &incident.covers {
             Cover::All => "every firearm".to_owned(),
@@ -68,7 +68,7 @@ pub async fn run(data: &DataDir, at: Option<String>) -> Result<()> {
                 .collect::<Vec<_>>()
                 .join(", "),
         };
-        println!(
+        out!(
             "  {} ({:?}, {:?}) stops {covers}: {}",
             id.as_str(),
             incident.kind,
@@ -77,9 +77,9 @@ pub async fn run(data: &DataDir, at: Option<String>) -> Result<()> {
         );
     }
     let raised = alerts(&policy, &state, now);
-    println!("\nAlerts ({}):", raised.len());
+    out!("\nAlerts ({}):", raised.len());
     for alert in raised {
-        println!("  [{}] {}", alert.rule, alert.message);
+        out!("  [{}] {}", alert.rule, alert.message);
     }
     Ok(())
 }

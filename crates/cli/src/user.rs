@@ -143,7 +143,7 @@ async fn set(data: &DataDir, person: &str, which: Secret) -> Result<()> {
     let auth = AuthDb::open(&data.path.join(AUTH_FILE)).await?;
     auth.set_secret(&id, which, &secret).await?;
     auth.close().await;
-    println!(
+    out!(
         "{} set for {person} (in auth.db; not in the log)",
         word(which)
     );
@@ -174,7 +174,7 @@ async fn token(data: &DataDir, person: &str, role: Option<String>, name: &str) -
         .as_unix_millis();
     let secret = auth.create_token(&id, role, name, now).await?;
     auth.close().await;
-    println!("{secret}");
+    out!("{secret}");
     eprintln!(
         "API token for {person} as {}: send it as `Authorization: Bearer <token>`; it is shown only now",
         role.as_str()
@@ -207,7 +207,7 @@ async fn bootstrap(
     if !data.db().exists() {
         let origin = origin.unwrap_or_else(|| format!("armory.local/{production}"));
         data.init(&origin).await?;
-        println!("created an Armory log in {}", data.path.display());
+        out!("created an Armory log in {}", data.path.display());
     }
     let log = data.writer().await?;
     let node = Node::open(log.clone(), data.policy()?).await?;
@@ -218,7 +218,7 @@ async fn bootstrap(
     match outcome? {
         Outcome::Refused { refusal, .. } => bail!("opening the production was refused: {refusal}"),
         Outcome::Done { appended, .. } => {
-            println!(
+            out!(
                 "opened production {production} (entry {})",
                 appended.first_index
             );
@@ -229,7 +229,7 @@ async fn bootstrap(
     auth.set_secret(&admin_id, Secret::Password, &password)
         .await?;
     auth.close().await;
-    println!(
+    out!(
         "{admin} is the first admin and can sign in at `armory serve`; set their PIN with `armory user set-pin {admin}`"
     );
     Ok(())
