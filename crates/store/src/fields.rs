@@ -22,7 +22,7 @@ struct Fields {
 }
 
 /// The object being collected.
-pub struct Collect {
+struct Collect {
     skip: &'static [&'static str],
     map: Map<String, Value>,
 }
