@@ -618,6 +618,110 @@ fn range_i64(range: &Range<u64>) -> Result<(i64, i64), StoreError> {
     Ok((to_i64(range.start)?, to_i64(range.end)?))
 }
 
+/// Rows per packed read: each pack crosses from SQLite's worker thread as one value of about
+/// 150 KB, which stays in the allocators' reused memory (a multi-megabyte value is mapped and
+/// faulted in afresh every time).
+const PACK: i64 = 512;
+
+impl SqliteLog {
+    /// Appends the entries `start..stop` to `out` as stored. Fast path: one row holding every
+    /// entry joined by a newline, in index order (the subquery's ORDER BY is kept for an aggregate
+    /// other than count/min/max, and is met by the rowid search without a sort). It is used only
+    /// when all `stop - start` rows are there (indexes are unique integers, so the count says
+    /// that) and the joined value splits into exactly that many pieces, i.e. no entry holds a
+    /// newline of its own (a canonical entry never does: JSON escapes it). Anything else is read
+    /// row by row, so a damaged row is checked as it is stored.
+    async fn entries_packed(
+        &self,
+        start: i64,
+        stop: i64,
+        out: &mut Vec<(u64, Vec<u8>)>,
+    ) -> Result<(), StoreError> {
+        let packed = sqlx::query(
+            "SELECT count(*), group_concat(data, '\n') \
+             FROM (SELECT data FROM entries WHERE idx >= ? AND idx < ? ORDER BY idx)",
+        )
+        .bind(start)
+        .bind(stop)
+        .fetch_one(&self.inner.pool)
+        .await?;
+        let count: i64 = packed.try_get(0)?;
+        if count == 0 {
+            return Ok(());
+        }
+        let joined: Option<&[u8]> = packed.try_get(1)?;
+        if let Some(joined) = joined
+            && count == stop - start
+            && joined.iter().filter(|&&b| b == b'\n').count() as i64 == count - 1
+        {
+            let first = u64::try_from(start)
+                .map_err(|_| StoreError::Damaged(format!("negative index {start}")))?;
+            out.extend(
+                joined
+                    .split(|&b| b == b'\n')
+                    .enumerate()
+                    .map(|(i, d)| (first + i as u64, d.to_vec())),
+            );
+            return Ok(());
+        }
+        let rows =
+            sqlx::query("SELECT idx, data FROM entries WHERE idx >= ? AND idx < ? ORDER BY idx")
+                .bind(start)
+                .bind(stop)
+                .fetch_all(&self.inner.pool)
+                .await?;
+        out.extend(rows_u64_blob(rows)?);
+        Ok(())
+    }
+
+    /// Appends the stored hashes `start..stop` to `out` as stored. Fast path as for entries: one
+    /// row of the hashes concatenated in id order, used only when every id is there and every
+    /// hash is 32 bytes (`length` of a value never exceeds its bytes, so no short value hides
+    /// behind a long one once the total is 32 a row); anything else is read row by row.
+    async fn hashes_packed(
+        &self,
+        start: i64,
+        stop: i64,
+        out: &mut Vec<(u64, Vec<u8>)>,
+    ) -> Result<(), StoreError> {
+        let packed = sqlx::query(
+            "SELECT count(*), sum(length(hash) <> 32), group_concat(hash, '') \
+             FROM (SELECT hash FROM hashes WHERE id >= ? AND id < ? ORDER BY id)",
+        )
+        .bind(start)
+        .bind(stop)
+        .fetch_one(&self.inner.pool)
+        .await?;
+        let count: i64 = packed.try_get(0)?;
+        if count == 0 {
+            return Ok(());
+        }
+        let odd: Option<i64> = packed.try_get(1)?;
+        let joined: Option<&[u8]> = packed.try_get(2)?;
+        if let (Some(0), Some(joined)) = (odd, joined)
+            && count == stop - start
+            && joined.len() as i64 == count * 32
+        {
+            let first = u64::try_from(start)
+                .map_err(|_| StoreError::Damaged(format!("negative id {start}")))?;
+            out.extend(
+                joined
+                    .chunks_exact(32)
+                    .enumerate()
+                    .map(|(i, h)| (first + i as u64, h.to_vec())),
+            );
+            return Ok(());
+        }
+        let rows = sqlx::query("SELECT id, hash FROM hashes WHERE id >= ? AND id < ? ORDER BY id")
+            .bind(start)
+            .bind(stop)
+            .fetch_all(&self.inner.pool)
+            .await?;
+        out.extend(rows_u64_blob(rows)?);
+        Ok(())
+    }
+}
+
 impl Store for SqliteLog {
     fn origin(&self) -> &str {
         &self.inner.origin
@@ -686,54 +790,35 @@ impl Store for SqliteLog {
 
     async fn entries(&self, range: Range<u64>) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
         let (a, b) = range_i64(&range)?;
-        let rows =
-            sqlx::query("SELECT idx, data FROM entries WHERE idx >= ? AND idx < ? ORDER BY idx")
-                .bind(a)
-                .bind(b)
-                .fetch_all(&self.inner.pool)
-                .await?;
-        rows_u64_blob(rows)
+        // Clamped to the table, so an open-ended range is read in packs too (O(log n) query).
+        let last: Option<i64> = sqlx::query_scalar("SELECT max(idx) FROM entries")
+            .fetch_one(&self.inner.pool)
+            .await?;
+        let b = b.min(last.map_or(a, |m| m.saturating_add(1)));
+        let mut out = Vec::with_capacity(usize::try_from(b.saturating_sub(a)).unwrap_or(0));
+        let mut start = a;
+        while start < b {
+            let stop = start.saturating_add(PACK).min(b);
+            self.entries_packed(start, stop, &mut out).await?;
+            start = stop;
+        }
+        Ok(out)
     }
 
     async fn stored_hashes(&self, range: Range<u64>) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
         let (a, b) = range_i64(&range)?;
-        // Fast path: one row for the whole range (a row crossing from SQLite's worker thread costs
-        // more than the 32 bytes in it). It is only used when the ids are exactly min..=max and
-        // every hash is 32 bytes; anything else is read row by row, so an odd row is seen as it is.
-        let packed = sqlx::query(
-            "SELECT count(*), min(id), max(id), min(length(hash)), max(length(hash)), \
-             group_concat(hash, x'' ORDER BY id) FROM hashes WHERE id >= ? AND id < ?",
-        )
-        .bind(a)
-        .bind(b)
-        .fetch_one(&self.inner.pool)
-        .await?;
-        let count: i64 = packed.try_get(0)?;
-        if count == 0 {
-            return Ok(Vec::new());
-        }
-        let (min, max): (Option<i64>, Option<i64>) = (packed.try_get(1)?, packed.try_get(2)?);
-        let (short, long): (Option<i64>, Option<i64>) = (packed.try_get(3)?, packed.try_get(4)?);
-        let bytes: Option<Vec<u8>> = packed.try_get(5)?;
-        if let (Some(min), Some(max), Some(32), Some(32), Some(bytes)) =
-            (min, max, short, long, bytes)
-            && max - min + 1 == count
-            && bytes.len() as i64 == count * 32
-        {
-            let first = u64::try_from(min)
-                .map_err(|_| StoreError::Damaged(format!("negative id {min}")))?;
-            return Ok(bytes
-                .chunks_exact(32)
-                .enumerate()
-                .map(|(i, h)| (first + i as u64, h.to_vec()))
-                .collect());
-        }
-        let rows = sqlx::query("SELECT id, hash FROM hashes WHERE id >= ? AND id < ? ORDER BY id")
-            .bind(a)
-            .bind(b)
-            .fetch_all(&self.inner.pool)
+        let last: Option<i64> = sqlx::query_scalar("SELECT max(id) FROM hashes")
+            .fetch_one(&self.inner.pool)
             .await?;
-        rows_u64_blob(rows)
+        let b = b.min(last.map_or(a, |m| m.saturating_add(1)));
+        let mut out = Vec::with_capacity(usize::try_from(b.saturating_sub(a)).unwrap_or(0));
+        let mut start = a;
+        while start < b {
+            let stop = start.saturating_add(2 * PACK).min(b);
+            self.hashes_packed(start, stop, &mut out).await?;
+            start = stop;
+        }
+        Ok(out)
     }
 
     async fn entries_at(&self, indexes: &[u64]) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
