@@ -6,6 +6,7 @@ mod common;
 
 mod cli_errors;
 mod crash;
+mod entry_scan;
 mod export_tamper;
 mod node;
 mod proofs;

@@ -7,6 +7,10 @@ use crate::canonical::{self, CanonicalError};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+#[path = "entry_scan.rs"]
+mod scan;
+pub use scan::{EntryHead, scan_entry};
+
 /// The entry format version written by this code.
 pub const FORMAT_VERSION: u64 = 1;
 
@@ -146,6 +150,40 @@ impl Entry {
     }
 }
 
+/// What is wrong with an entry found at a position of a log.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EntryFault {
+    /// The bytes are not an entry ([`Entry::decode`]'s reason).
+    #[error(transparent)]
+    Invalid(#[from] EntryError),
+    /// A valid entry that gives another index.
+    #[error("it says it is entry {0}")]
+    Index(u64),
+    /// A valid entry of another log.
+    #[error("it belongs to log {0:?}")]
+    Origin(String),
+}
+
+/// Checks that `bytes` are a canonical entry ([`Entry::decode`] accepts them) at position `index`
+/// of the log `origin`, without building the entry when they are. Refused bytes are decoded to
+/// say why, in [`Entry::decode`]'s words.
+pub fn check_canonical_entry(bytes: &[u8], origin: &str, index: u64) -> Result<(), EntryFault> {
+    if let Some(head) = scan_entry(bytes)
+        && head.index == index
+        && head.origin_is(origin)
+    {
+        return Ok(());
+    }
+    let entry = Entry::decode(bytes)?;
+    if entry.index != index {
+        return Err(EntryFault::Index(entry.index));
+    }
+    if entry.origin != origin {
+        return Err(EntryFault::Origin(entry.origin));
+    }
+    Ok(())
+}
+
 /// Formats Unix milliseconds as an entry time, `YYYY-MM-DDTHH:MM:SS.mmmZ` (years 0000-9999).
 pub fn format_unix_millis(ms: i64) -> Option<String> {
     let days = ms.div_euclid(86_400_000);
@@ -174,7 +212,11 @@ pub fn format_unix_millis(ms: i64) -> Option<String> {
 
 /// Whether `s` is exactly `YYYY-MM-DDTHH:MM:SS.mmmZ` with a real calendar date.
 pub fn is_rfc3339_millis_utc(s: &str) -> bool {
-    let b = s.as_bytes();
+    is_rfc3339_millis_bytes(s.as_bytes())
+}
+
+/// [`is_rfc3339_millis_utc`] over bytes.
+fn is_rfc3339_millis_bytes(b: &[u8]) -> bool {
     if b.len() != 24 {
         return false;
     }

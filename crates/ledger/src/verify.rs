@@ -7,7 +7,7 @@
 //! the one verified sequence of entries.
 
 use crate::checkpoint::Checkpoint;
-use crate::entry::Entry;
+use crate::entry::{EntryFault, check_canonical_entry};
 use crate::keys::LogVerifier;
 use crate::merkle::{Hash, RightEdge, leaf_hash};
 use crate::tiles::{Tile, TileKind, decode_bundle, decode_hash_tile};
@@ -102,25 +102,16 @@ impl TreeCheck {
 /// Checks entry `index` of the log `origin` (canonical form, its own index and origin) and returns
 /// its leaf hash.
 pub fn check_entry(origin: &str, index: u64, bytes: &[u8]) -> Result<Hash, Problem> {
-    let entry = Entry::decode(bytes).map_err(|e| Problem::Entry {
+    check_canonical_entry(bytes, origin, index).map_err(|e| Problem::Entry {
         index,
-        why: e.to_string(),
+        why: match e {
+            EntryFault::Invalid(e) => e.to_string(),
+            EntryFault::Index(said) => {
+                format!("it says it is entry {said} (entries were deleted, reordered or copied)")
+            }
+            EntryFault::Origin(other) => format!("it belongs to log {other:?}, not {origin:?}"),
+        },
     })?;
-    if entry.index != index {
-        return Err(Problem::Entry {
-            index,
-            why: format!(
-                "it says it is entry {} (entries were deleted, reordered or copied)",
-                entry.index
-            ),
-        });
-    }
-    if entry.origin != origin {
-        return Err(Problem::Entry {
-            index,
-            why: format!("it belongs to log {:?}, not {:?}", entry.origin, origin),
-        });
-    }
     Ok(leaf_hash(bytes))
 }
 
