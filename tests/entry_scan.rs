@@ -446,6 +446,17 @@ fn strings_are_escaped_as_serde_json_escapes_them() {
     for s in &bad {
         assert!(!accepted(&string(s)), "{s:?}");
     }
+    // The same inside long strings, at every offset (strings are scanned eight bytes at a time).
+    for at in 0..20 {
+        let long = |piece: &str| format!("{}{piece}{}", "x".repeat(at), "y".repeat(20 - at));
+        for s in &ok {
+            assert!(accepted(&string(&long(s))), "{s:?} at {at}");
+        }
+        for s in &bad {
+            assert!(!accepted(&string(&long(s))), "{s:?} at {at}");
+        }
+        assert!(!accepted(&string(&long("\""))), "quote at {at}");
+    }
     // Invalid UTF-8, in a string and outside one.
     let mut b = string("ab");
     let at = b.windows(2).position(|w| w == b"ab").unwrap();
