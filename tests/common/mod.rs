@@ -79,12 +79,28 @@ pub async fn make_log(n: u64, batch: u64) -> (tempfile::TempDir, PathBuf) {
     (dir, data)
 }
 
+/// Opens the log in `data` for writing, right after whatever wrote it before closed it.
+///
+/// The writer lock is an flock on `armory.db.lock`, released when its file is closed. This test
+/// binary runs tests on many threads, and some spawn `armory` processes: a child forked in the
+/// instant between another test's open and close of the lock file holds a copy of that file
+/// until it execs (the file is close-on-exec, not close-on-fork), and the lock with it. So a
+/// lock held by this very process is waited out for a moment; any other holder fails at once.
 pub async fn open_writer(data: &Path) -> SqliteLog {
-    let signer =
-        LogSigner::from_text(&std::fs::read_to_string(data.join("node.key")).unwrap()).unwrap();
-    match SqliteLog::open_writer(&data.join("armory.db"), signer, Durability::Full).await {
-        Ok(log) => log,
-        Err(e) => panic!("cannot open the log in {} for writing: {e}", data.display()),
+    let text = std::fs::read_to_string(data.join("node.key")).unwrap();
+    let ours = format!("(pid {})", std::process::id());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let signer = LogSigner::from_text(&text).unwrap();
+        match SqliteLog::open_writer(&data.join("armory.db"), signer, Durability::Full).await {
+            Ok(log) => return log,
+            Err(e @ armory_store::StoreError::Locked { .. })
+                if e.to_string().contains(&ours) && std::time::Instant::now() < deadline =>
+            {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+            Err(e) => panic!("cannot open the log in {} for writing: {e}", data.display()),
+        }
     }
 }
 
