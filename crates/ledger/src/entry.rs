@@ -157,9 +157,9 @@ pub enum EntryFault {
     #[error(transparent)]
     Invalid(#[from] EntryError),
     /// A valid entry that gives another index.
-    #[error("it says it is entry {0}")]
+    #[error("it says it is entry {0} (entries were deleted, reordered or copied)")]
     Index(u64),
-    /// A valid entry of another log.
+    /// A valid entry of another log (named here; `verify` adds which log it was checked as).
     #[error("it belongs to log {0:?}")]
     Origin(String),
 }

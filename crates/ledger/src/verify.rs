@@ -105,11 +105,8 @@ pub fn check_entry(origin: &str, index: u64, bytes: &[u8]) -> Result<Hash, Probl
     check_canonical_entry(bytes, origin, index).map_err(|e| Problem::Entry {
         index,
         why: match e {
-            EntryFault::Invalid(e) => e.to_string(),
-            EntryFault::Index(said) => {
-                format!("it says it is entry {said} (entries were deleted, reordered or copied)")
-            }
             EntryFault::Origin(other) => format!("it belongs to log {other:?}, not {origin:?}"),
+            fault => fault.to_string(),
         },
     })?;
     Ok(leaf_hash(bytes))
