@@ -110,6 +110,11 @@ pub(crate) fn page(title: &str, caller: Option<(&Caller, &[Role])>, body: &str) 
     )
 }
 
+/// An item's fields for its page, without its history (listed below them, a page at a time).
+fn without_history<T: serde::Serialize>(item: &T) -> Value {
+    Value::Object(armory_store::fields::fields_except(item, &["history"]).unwrap_or_default())
+}
+
 /// A kind, severity or scene kind in words, as the log spells it ("near_miss" -> "near miss").
 pub(crate) fn words<T: serde::Serialize>(value: &T) -> String {
     match serde_json::to_value(value) {
@@ -638,9 +643,9 @@ pub async fn item(
                     let _ = k;
                     (json!({"summary": summary, "serial": f.serial, "make": f.make, "model": f.model, "calibre": f.calibre, "class": f.class}), f.history.as_slice(), u16::from(f.positions))
                 }
-                "container" => { let (_, x) = s.containers.iter().find(|(k, _)| k.as_ref() == id)?; (json!(x), x.history.as_slice(), 0) }
-                "lot" => { let (_, x) = s.lots.iter().find(|(k, _)| k.as_ref() == id)?; (json!(x), x.history.as_slice(), 0) }
-                "scene" => { let (_, x) = s.scenes.iter().find(|(k, _)| k.as_ref() == id)?; (json!(x), x.history.as_slice(), 0) }
+                "container" => { let (_, x) = s.containers.iter().find(|(k, _)| k.as_ref() == id)?; (without_history(x), x.history.as_slice(), 0) }
+                "lot" => { let (_, x) = s.lots.iter().find(|(k, _)| k.as_ref() == id)?; (without_history(x), x.history.as_slice(), 0) }
+                "scene" => { let (_, x) = s.scenes.iter().find(|(k, _)| k.as_ref() == id)?; (without_history(x), x.history.as_slice(), 0) }
                 "person" => { let (_, x) = s.people.iter().find(|(k, _)| k.as_ref() == id)?; (json!(x), &[][..], 0) }
                 "incident" => { let (_, x) = s.incidents.iter().find(|(k, _)| k.as_ref() == id)?; (json!(x), std::slice::from_ref(&x.entry), 0) }
                 _ => { let (_, x) = s.locations.iter().find(|(k, _)| k.as_ref() == id)?; (json!(x), &[][..], 0) }
