@@ -4,10 +4,9 @@
 //! and a location for everything, and every round accounted for).
 
 use super::super::{FormMap, esc, field, input, percent};
-use super::{Pins, as_refs, checkbox, number, open_form, person_options, select, shell, submit};
+use super::{Pins, as_refs, checkbox, number, open_form, select, shell, submit};
 use crate::App;
 use crate::api::ApiError;
-use armory_core::Role;
 use armory_core::state::Custody;
 use axum::extract::State;
 use axum::http::HeaderMap;
@@ -18,6 +17,7 @@ use std::fmt::Write;
 /// `GET /armory`: every firearm, location and container with its custodian, and a form for each
 /// act that sets up or rearranges the armory.
 pub async fn armory(State(app): State<App>, headers: HeaderMap) -> Response {
+    let custodian_roles = app.node().policy().custodian_roles();
     shell(&app, &headers, "Armory", |c, s, _| {
         let locations: Vec<(String, String)> = s
             .locations
@@ -36,8 +36,13 @@ pub async fn armory(State(app): State<App>, headers: HeaderMap) -> Response {
             .map(|(id, f)| (format!("firearm:{id}"), format!("firearm {id} (custodian {})", f.custodian)))
             .chain(s.containers.iter().map(|(id, k)| (format!("container:{id}"), format!("container {id} (custodian {})", k.custodian))))
             .collect();
-        let mut custodians = person_options(s, Some(Role::Armorer));
-        custodians.extend(person_options(s, Some(Role::PropertyMaster)));
+        // Whoever the policy lets be a custodian (a property master only where it allows).
+        let custodians: Vec<(String, String)> = s
+            .people
+            .iter()
+            .filter(|(_, p)| custodian_roles.iter().any(|r| p.acts_as(*r)))
+            .map(|(id, p)| (id.to_string(), format!("{} ({id})", p.name)))
+            .collect();
         let first = |v: &[(String, String)]| v.first().map(|x| x.0.clone()).unwrap_or_default();
 
         let mut b = String::from("<h1>Armory</h1>");
