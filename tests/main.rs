@@ -10,6 +10,7 @@ mod entry_scan;
 mod export_tamper;
 mod node;
 mod proofs;
+mod sealed;
 mod server;
 mod server_auth;
 mod server_tls;

@@ -113,7 +113,7 @@ pub fn signer(data: &Path) -> LogSigner {
 pub async fn raw(data: &Path) -> SqliteConnection {
     let url = format!("sqlite://{}", data.join("armory.db").display());
     let mut conn = SqliteConnection::connect(&url).await.unwrap();
-    for t in ["entries", "hashes", "checkpoints"] {
+    for t in ["entries", "hashes", "checkpoints", "bundles", "hash_packs"] {
         for k in ["u", "d"] {
             sqlx::raw_sql(&format!("DROP TRIGGER IF EXISTS {t}_append_only_{k}"))
                 .execute(&mut conn)

@@ -166,22 +166,27 @@ impl RightEdge {
     /// Appends a leaf hash; returns the stored hashes this creates, in stored-id order starting at
     /// `stored_hash_count(old size)`: the leaf itself, then each subtree it completes.
     pub fn push(&mut self, leaf: Hash) -> Vec<Hash> {
-        let mut created = vec![leaf];
+        let mut created = Vec::with_capacity(2);
+        self.push_each(leaf, |h| created.push(*h));
+        created
+    }
+
+    /// [`RightEdge::push`], handing each created hash to `each` in the same order instead of
+    /// collecting them (no allocation per leaf).
+    pub fn push_each(&mut self, leaf: Hash, mut each: impl FnMut(&Hash)) {
+        each(&leaf);
         self.nodes.push((0, leaf));
-        while self.nodes.len() >= 2 {
-            let n = self.nodes.len();
-            let (right_level, right) = self.nodes[n - 1];
-            let (left_level, left) = self.nodes[n - 2];
+        while let [.., (left_level, left), (right_level, right)] = self.nodes[..] {
             if left_level != right_level {
                 break;
             }
             let parent = node_hash(&left, &right);
+            let n = self.nodes.len();
             self.nodes.truncate(n - 2);
             self.nodes.push((left_level + 1, parent));
-            created.push(parent);
+            each(&parent);
         }
         self.size += 1;
-        created
     }
 
     /// The tree's root hash.

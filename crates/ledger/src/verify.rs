@@ -72,6 +72,11 @@ impl TreeCheck {
         self.edge.push(leaf)
     }
 
+    /// [`TreeCheck::push_checked`], handing each created hash to `each` (leaf first).
+    pub fn push_checked_each(&mut self, leaf: Hash, each: impl FnMut(&Hash)) {
+        self.edge.push_each(leaf, each)
+    }
+
     /// Checks a signed checkpoint against the tree as rebuilt so far (its size must be the current
     /// size) and the log's key.
     pub fn check_checkpoint(

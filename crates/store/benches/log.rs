@@ -15,7 +15,7 @@ use common::{median, scratch};
 
 use armory_ledger::Actor;
 use armory_store::check::check_log;
-use armory_store::{Draft, Store};
+use armory_store::{Draft, Rows, Store};
 use sha2::{Digest, Sha256};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sqlx::{Connection, SqliteConnection};
@@ -178,9 +178,14 @@ async fn verify(dir: &Path, n: u64) {
         let start = Instant::now();
         let mut acc = 0u8;
         let mut at = 0;
+        let mut block = Rows::default();
         while at < n {
-            for (_, d) in log.entries(at..(at + 4096).min(n)).await.unwrap() {
-                acc ^= Sha256::digest(&d)[0];
+            block = log
+                .read_entries(at..(at + 4096).min(n), block)
+                .await
+                .unwrap();
+            for (_, d) in block.iter() {
+                acc ^= Sha256::digest(d)[0];
             }
             at += 4096;
         }

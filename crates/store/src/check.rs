@@ -1,9 +1,7 @@
 //! `armory verify` over a store: every entry, every stored hash, every checkpoint, in one pass.
-//!
-//! Reading runs ahead of checking on a second task (chunks of entries with their hashes and
-//! checkpoints), so on two cores the database reads overlap with the hashing.
 
-use crate::{Store, StoreError};
+use crate::{Rows, Store, StoreError};
+use armory_ledger::Hash;
 use armory_ledger::merkle::stored_hash_count;
 use armory_ledger::verify::{Problem, TreeCheck, check_entry};
 use tokio::sync::mpsc;
@@ -25,35 +23,70 @@ pub enum CheckError {
     Store(#[from] StoreError),
 }
 
+/// Entries a chunk: 16 sealed bundles.
 const CHUNK: u64 = 4096;
 
 struct Chunk {
     start: u64,
     end: u64,
-    entries: Vec<(u64, Vec<u8>)>,
-    hashes: Vec<(u64, Vec<u8>)>,
+    entries: Rows,
+    hashes: Rows,
     checkpoints: Vec<(u64, Vec<u8>)>,
 }
 
+/// A chunk with each entry's leaf hash, or the first entry found wrong (its position in the
+/// chunk, and why).
+struct Hashed {
+    chunk: Chunk,
+    leaves: Vec<Hash>,
+    bad: Option<(usize, Problem)>,
+}
+
 /// Checks the whole log. `progress(done, total)` is called after each chunk.
+///
+/// Three stages run at once, handing chunks of 4,096 entries down bounded channels: reading
+/// (entries, stored hashes and checkpoints of a chunk), checking each entry and hashing it (on
+/// two threads), and building the tree in order, comparing every stored hash and checkpoint.
+/// The chunks' buffers go back to the reader, so a long check allocates only at its start.
 pub async fn check_log<S: Store>(
     store: &S,
     progress: &mut (dyn FnMut(u64, u64) + Send),
 ) -> Result<CheckReport, CheckError> {
     let extent = store.extent().await?;
     let end = extent.entries_end.max(extent.checkpoint_max.unwrap_or(0));
-    let (tx, mut rx) = mpsc::channel::<Result<Chunk, StoreError>>(4);
+    let (read_tx, mut read_rx) = mpsc::channel::<Result<Chunk, StoreError>>(2);
+    let (hashed_tx, mut hashed_rx) = mpsc::channel::<Result<Hashed, StoreError>>(2);
+    let (spare_tx, mut spare_rx) = mpsc::unbounded_channel::<(Rows, Rows)>();
     let reader = store.clone();
     tokio::spawn(async move {
         let mut start = 0u64;
         loop {
             let stop = (start + CHUNK).min(end);
-            let chunk = read_chunk(&reader, start, stop).await;
+            let (entries, hashes) = spare_rx.try_recv().unwrap_or_default();
+            let chunk = read_chunk(&reader, start, stop, entries, hashes).await;
             let failed = chunk.is_err();
-            if tx.send(chunk).await.is_err() || failed || stop >= end {
+            if read_tx.send(chunk).await.is_err() || failed || stop >= end {
                 break;
             }
             start = stop;
+        }
+    });
+    let origin = store.origin().to_owned();
+    tokio::spawn(async move {
+        while let Some(chunk) = read_rx.recv().await {
+            let hashed = match chunk {
+                Ok(chunk) => {
+                    let origin = origin.clone();
+                    tokio::task::spawn_blocking(move || leaf_hashes(&origin, chunk))
+                        .await
+                        .map_err(|e| StoreError::Damaged(format!("checking thread failed: {e}")))
+                }
+                Err(e) => Err(e),
+            };
+            let failed = hashed.is_err();
+            if hashed_tx.send(hashed).await.is_err() || failed {
+                break;
+            }
         }
     });
 
@@ -61,21 +94,15 @@ pub async fn check_log<S: Store>(
     let verifier = store.verifier().clone();
     let mut checkpoints = 0u64;
     let mut last_checkpoint: Option<u64> = None;
-    loop {
-        let Some(chunk) = rx.recv().await else { break };
-        let chunk = chunk?;
-        // Decode and hash the chunk's entries on both cores; build the tree in order below.
-        let origin = store.origin().to_owned();
-        let (rows, leaves) = tokio::task::spawn_blocking(move || {
-            let leaves = leaf_hashes(&origin, &chunk.entries);
-            (chunk.entries, leaves)
-        })
-        .await
-        .map_err(|e| StoreError::Damaged(format!("checking thread failed: {e}")))?;
-        let mut leaves = leaves.into_iter();
-        let mut entries = rows.into_iter().peekable();
-        let mut hashes = chunk.hashes.into_iter().peekable();
-        let mut cps = chunk.checkpoints.into_iter().peekable();
+    while let Some(hashed) = hashed_rx.recv().await {
+        let Hashed {
+            chunk,
+            leaves,
+            mut bad,
+        } = hashed?;
+        let mut entry_at = 0usize;
+        let mut hash_at = 0usize;
+        let mut cps = chunk.checkpoints.iter().peekable();
         // The checkpoint of the empty log comes before any entry.
         if chunk.start == 0
             && let Some((0, note)) = cps.peek()
@@ -86,62 +113,80 @@ pub async fn check_log<S: Store>(
             cps.next();
         }
         for index in chunk.start..chunk.end {
-            let leaf = match entries.next_if(|(i, _)| *i == index) {
-                Some(_) => leaves.next().unwrap_or_else(|| {
-                    Err(Problem::Entry {
-                        index,
-                        why: "not checked".into(),
-                    })
-                })?,
-                None => {
-                    let why = if index >= extent.entries_end {
-                        format!(
-                            "missing: the log ends at {} entries but a checkpoint was signed for {}; the tail was removed",
-                            extent.entries_end, end
-                        )
-                    } else {
-                        "missing: it was deleted, or entries were renumbered".to_owned()
-                    };
-                    return Err(Problem::Entry { index, why }.into());
-                }
-            };
-            let created = tree.push_checked(leaf);
-            let first_id = stored_hash_count(index);
-            for (level, hash) in created.iter().enumerate() {
-                let id = first_id + level as u64;
-                let position = index >> level;
-                let bad = |why: &str| Problem::StoredHash {
-                    id,
-                    level: level as u8,
-                    position,
-                    why: why.to_owned(),
+            if chunk.entries.key(entry_at) != Some(index) {
+                let why = if index >= extent.entries_end {
+                    format!(
+                        "missing: the log ends at {} entries but a checkpoint was signed for {}; the tail was removed",
+                        extent.entries_end, end
+                    )
+                } else {
+                    "missing: it was deleted, or entries were renumbered".to_owned()
                 };
-                match hashes.next_if(|(i, _)| *i == id) {
-                    Some((_, stored)) if stored == hash.0 => {}
-                    // At the leaf, the entry and its hash disagree: name the entry.
-                    Some(_) if level == 0 => {
-                        return Err(Problem::Entry {
-                            index,
-                            why: "it does not hash to its stored leaf hash: the entry (or that hash) was changed"
-                                .to_owned(),
-                        }
-                        .into());
-                    }
-                    Some(_) => {
-                        return Err(bad("differs from the hash of the entries it covers").into());
-                    }
-                    None => return Err(bad("missing").into()),
+                return Err(Problem::Entry { index, why }.into());
+            }
+            if let Some((at, _)) = &bad
+                && *at == entry_at
+                && let Some((_, problem)) = bad.take()
+            {
+                return Err(problem.into());
+            }
+            let Some(&leaf) = leaves.get(entry_at) else {
+                return Err(StoreError::Damaged(format!("entry {index} was not checked")).into());
+            };
+            entry_at += 1;
+            if chunk.entries.key(entry_at) == Some(index) {
+                return Err(Problem::Entry {
+                    index,
+                    why: "it is stored twice (as a row and in a sealed bundle)".to_owned(),
                 }
+                .into());
+            }
+            let first_id = stored_hash_count(index);
+            let mut wrong: Option<Problem> = None;
+            let mut level = 0u8;
+            tree.push_checked_each(leaf, |hash| {
+                let id = first_id + u64::from(level);
+                let found = match chunk.hashes.get(hash_at) {
+                    Some((i, stored)) if i == id => Some(stored == hash.0),
+                    _ => None,
+                };
+                if found.is_some() {
+                    hash_at += 1;
+                }
+                if wrong.is_none() {
+                    wrong = stored_hash_problem(index, id, level, found);
+                }
+                if wrong.is_none() && chunk.hashes.key(hash_at) == Some(id) {
+                    wrong = Some(Problem::StoredHash {
+                        id,
+                        level,
+                        position: index >> level,
+                        why: "it is stored twice (as a row and in a sealed pack)".to_owned(),
+                    });
+                }
+                level += 1;
+            });
+            if let Some(problem) = wrong {
+                return Err(problem.into());
             }
             if let Some((size, note)) = cps.next_if(|(s, _)| *s == index + 1) {
-                tree.check_checkpoint(&note, &verifier)?;
+                tree.check_checkpoint(note, &verifier)?;
                 checkpoints += 1;
-                last_checkpoint = Some(size);
+                last_checkpoint = Some(*size);
             }
         }
-        // The chunk's hash ids are exactly those its entries create, so none is left over here;
-        // hashes beyond the last entry are caught after the loop.
+        if let Some(id) = chunk.hashes.key(hash_at) {
+            // The chunk's ids are exactly those its entries create, each matched above once.
+            return Err(Problem::StoredHash {
+                id,
+                level: 0,
+                position: 0,
+                why: "it belongs to no entry of this part of the log".to_owned(),
+            }
+            .into());
+        }
         progress(chunk.end, end);
+        let _ = spare_tx.send((chunk.entries, chunk.hashes));
     }
     if tree.size() != end {
         return Err(StoreError::Damaged("the log could not be read to its end".into()).into());
@@ -181,36 +226,85 @@ pub async fn check_log<S: Store>(
     })
 }
 
-/// Each row's leaf hash (or what is wrong with it), computed on two threads.
-fn leaf_hashes(origin: &str, rows: &[(u64, Vec<u8>)]) -> Vec<Result<armory_ledger::Hash, Problem>> {
-    let check = |part: &[(u64, Vec<u8>)]| -> Vec<Result<armory_ledger::Hash, Problem>> {
-        part.iter()
-            .map(|(i, d)| check_entry(origin, *i, d))
-            .collect()
+/// What is wrong with stored hash `id` (tree level `level`, created by entry `index`), given
+/// whether it was found and matched (`None`: not stored).
+fn stored_hash_problem(index: u64, id: u64, level: u8, found: Option<bool>) -> Option<Problem> {
+    let bad = |why: &str| Problem::StoredHash {
+        id,
+        level,
+        position: index >> level,
+        why: why.to_owned(),
     };
-    let (first, second) = rows.split_at(rows.len() / 2);
-    std::thread::scope(|scope| {
-        let other = scope.spawn(|| check(second));
-        let mut out = check(first);
-        match other.join() {
-            Ok(rest) => out.extend(rest),
-            Err(_) => out.extend(second.iter().map(|(index, _)| {
-                Err(Problem::Entry {
-                    index: *index,
-                    why: "the checking thread failed".into(),
-                })
-            })),
-        }
-        out
-    })
+    match found {
+        Some(true) => None,
+        // At the leaf, the entry and its hash disagree: name the entry.
+        Some(false) if level == 0 => Some(Problem::Entry {
+            index,
+            why: "it does not hash to its stored leaf hash: the entry (or that hash) was changed"
+                .to_owned(),
+        }),
+        Some(false) => Some(bad("differs from the hash of the entries it covers")),
+        None => Some(bad("missing")),
+    }
 }
 
-async fn read_chunk<S: Store>(store: &S, start: u64, end: u64) -> Result<Chunk, StoreError> {
+/// Checks each entry of the chunk and hashes it, on two threads; stops at the first wrong one.
+fn leaf_hashes(origin: &str, chunk: Chunk) -> Hashed {
+    let check = |from: usize, to: usize| -> (Vec<Hash>, Option<(usize, Problem)>) {
+        let mut leaves = Vec::with_capacity(to - from);
+        for at in from..to {
+            let Some((index, bytes)) = chunk.entries.get(at) else {
+                break;
+            };
+            match check_entry(origin, index, bytes) {
+                Ok(leaf) => leaves.push(leaf),
+                Err(problem) => return (leaves, Some((at, problem))),
+            }
+        }
+        (leaves, None)
+    };
+    let n = chunk.entries.len();
+    let half = n / 2;
+    let ((mut leaves, first_bad), (rest, second_bad)) = std::thread::scope(|scope| {
+        let other = scope.spawn(|| check(half, n));
+        let first = check(0, half);
+        let second = other.join().unwrap_or_else(|_| {
+            (
+                Vec::new(),
+                Some((
+                    half,
+                    Problem::Entry {
+                        index: chunk.entries.key(half).unwrap_or(0),
+                        why: "the checking thread failed".into(),
+                    },
+                )),
+            )
+        });
+        (first, second)
+    });
+    // Leaves are good up to the first problem; the tree stage stops there.
+    let bad = match first_bad {
+        Some(b) => Some(b),
+        None => {
+            leaves.extend(rest);
+            second_bad
+        }
+    };
+    Hashed { chunk, leaves, bad }
+}
+
+async fn read_chunk<S: Store>(
+    store: &S,
+    start: u64,
+    end: u64,
+    entries: Rows,
+    hashes: Rows,
+) -> Result<Chunk, StoreError> {
     let cp_start = if start == 0 { 0 } else { start + 1 };
     // Three independent reads, on separate connections where the store has them.
     let (entries, hashes, checkpoints) = tokio::join!(
-        store.entries(start..end),
-        store.stored_hashes(stored_hash_count(start)..stored_hash_count(end)),
+        store.read_entries(start..end, entries),
+        store.read_hashes(stored_hash_count(start)..stored_hash_count(end), hashes),
         store.checkpoints(cp_start..end + 1)
     );
     Ok(Chunk {

@@ -76,6 +76,62 @@ pub struct Extent {
     pub checkpoint_max: Option<u64>,
 }
 
+/// Values read in bulk (entries, or stored hashes), each with its key (index or id): their bytes
+/// back to back in one buffer, so that reading a million of them allocates nothing per value.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Rows {
+    bytes: Vec<u8>,
+    /// (key, end of its value in `bytes`).
+    keys: Vec<(u64, usize)>,
+}
+
+impl Rows {
+    /// Empties it, keeping its memory.
+    pub fn clear(&mut self) {
+        self.bytes.clear();
+        self.keys.clear();
+    }
+
+    /// Adds a value.
+    pub fn push(&mut self, key: u64, value: &[u8]) {
+        self.bytes.extend_from_slice(value);
+        self.keys.push((key, self.bytes.len()));
+    }
+
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// The key of the i-th value.
+    pub fn key(&self, i: usize) -> Option<u64> {
+        self.keys.get(i).map(|(k, _)| *k)
+    }
+
+    /// The i-th value, with its key.
+    pub fn get(&self, i: usize) -> Option<(u64, &[u8])> {
+        let &(key, end) = self.keys.get(i)?;
+        let start = i.checked_sub(1).map_or(0, |p| self.keys[p].1);
+        Some((key, &self.bytes[start..end]))
+    }
+
+    /// The values in order, with their keys.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (u64, &[u8])> + '_ {
+        self.keys.iter().enumerate().map(|(i, &(key, end))| {
+            let start = i.checked_sub(1).map_or(0, |p| self.keys[p].1);
+            (key, &self.bytes[start..end])
+        })
+    }
+
+    /// The values as one `Vec` each.
+    pub fn to_vecs(&self) -> Vec<(u64, Vec<u8>)> {
+        self.iter().map(|(k, v)| (k, v.to_vec())).collect()
+    }
+}
+
 /// Storage errors. Each message says what to do.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -156,11 +212,22 @@ pub trait Store: Clone + Send + Sync + 'static {
     /// The latest signed checkpoint.
     fn latest_checkpoint(&self) -> impl Future<Output = Result<Vec<u8>, StoreError>> + Send;
 
-    /// Entries with indexes in `range`, as stored, in index order (gaps are absent rows).
+    /// Entries with indexes in `range`, as stored, in index order (gaps are absent rows; an
+    /// index stored twice, which only a damaged database has, comes twice), appended to `into`
+    /// (cleared first), which is given back so that a long read reuses its memory.
+    fn read_entries(
+        &self,
+        range: Range<u64>,
+        into: Rows,
+    ) -> impl Future<Output = Result<Rows, StoreError>> + Send;
+
+    /// [`Store::read_entries`] as one `Vec` per entry.
     fn entries(
         &self,
         range: Range<u64>,
-    ) -> impl Future<Output = Result<Vec<(u64, Vec<u8>)>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Vec<(u64, Vec<u8>)>, StoreError>> + Send {
+        async move { Ok(self.read_entries(range, Rows::default()).await?.to_vecs()) }
+    }
 
     /// The entries at these indexes (any order, gaps allowed), in index order; missing ones are
     /// absent. One read, for pages of an item's history.
@@ -169,11 +236,21 @@ pub trait Store: Clone + Send + Sync + 'static {
         indexes: &[u64],
     ) -> impl Future<Output = Result<Vec<(u64, Vec<u8>)>, StoreError>> + Send;
 
-    /// Stored hashes with ids in `range`, as stored (raw bytes), in id order.
+    /// Stored hashes with ids in `range`, as stored (raw bytes), in id order, into `into` as for
+    /// [`Store::read_entries`].
+    fn read_hashes(
+        &self,
+        range: Range<u64>,
+        into: Rows,
+    ) -> impl Future<Output = Result<Rows, StoreError>> + Send;
+
+    /// [`Store::read_hashes`] as one `Vec` per hash.
     fn stored_hashes(
         &self,
         range: Range<u64>,
-    ) -> impl Future<Output = Result<Vec<(u64, Vec<u8>)>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Vec<(u64, Vec<u8>)>, StoreError>> + Send {
+        async move { Ok(self.read_hashes(range, Rows::default()).await?.to_vecs()) }
+    }
 
     /// Stored hashes by id; an error if any is missing or damaged.
     fn hashes(&self, ids: &[u64]) -> impl Future<Output = Result<Vec<Hash>, StoreError>> + Send;

@@ -11,11 +11,12 @@
 //! Readers need no lock: WAL lets them read while the writer writes.
 
 use crate::projection::{self, RowWrite};
-use crate::{Appended, Batch, Draft, Extent, Pending, Store, StoreError};
+use crate::{Appended, Batch, Draft, Extent, Pending, Rows, Store, StoreError};
 use armory_ledger::checkpoint::Checkpoint;
 use armory_ledger::entry::{Entry, FORMAT_VERSION};
 use armory_ledger::keys::{LogSigner, LogVerifier};
 use armory_ledger::merkle::{Hash, RightEdge, leaf_hash, stored_hash_count};
+use armory_ledger::tiles::{TILE_WIDTH, encode_bundle};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Connection, Row, SqliteConnection, SqlitePool};
 use std::fs::File;
@@ -34,6 +35,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0001_log.sql"),
     include_str!("../migrations/sqlite/0002_projection.sql"),
     include_str!("../migrations/sqlite/0003_idempotency.sql"),
+    include_str!("../migrations/sqlite/0004_bundles.sql"),
 ];
 
 /// Durability of a commit.
@@ -68,6 +70,9 @@ struct Inner {
     origin: String,
     verifier: LogVerifier,
     pool: SqlitePool,
+    /// Whether the file has the tables of sealed bundles (schema 4 on). A log of schema 3, read
+    /// without being upgraded, keeps every entry and hash as a row.
+    sealed: bool,
     writer: Option<mpsc::Sender<Request>>,
     sequencer: tokio::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
     _lock: Option<File>,
@@ -223,7 +228,10 @@ impl SqliteLog {
         Ok(())
     }
 
-    async fn open_pool(path: &Path, verifier: &LogVerifier) -> Result<SqlitePool, StoreError> {
+    async fn open_pool(
+        path: &Path,
+        verifier: &LogVerifier,
+    ) -> Result<(SqlitePool, bool), StoreError> {
         if !path.is_file() {
             return Err(StoreError::Open(format!(
                 "no log database at {}; run `armory init` first, or pass the right --data",
@@ -250,17 +258,28 @@ impl SqliteLog {
             }
             _ => return Err(not_armory(path, "no origin or key recorded")),
         }
-        Ok(pool)
+        let version: i64 = sqlx::query_scalar("PRAGMA user_version")
+            .fetch_one(&pool)
+            .await
+            .map_err(|e| not_armory(path, e))?;
+        if version > MIGRATIONS.len() as i64 {
+            return Err(StoreError::Open(format!(
+                "{} was written by a newer Armory (schema {version}); upgrade this program",
+                path.display()
+            )));
+        }
+        Ok((pool, version >= 4))
     }
 
     /// Opens a log for reading only.
     pub async fn open_reader(path: &Path, verifier: LogVerifier) -> Result<SqliteLog, StoreError> {
-        let pool = Self::open_pool(path, &verifier).await?;
+        let (pool, sealed) = Self::open_pool(path, &verifier).await?;
         Ok(SqliteLog {
             inner: Arc::new(Inner {
                 origin: verifier.name().to_owned(),
                 verifier,
                 pool,
+                sealed,
                 writer: None,
                 sequencer: tokio::sync::Mutex::new(None),
                 _lock: None,
@@ -283,12 +302,13 @@ impl SqliteLog {
             .await
             .map_err(|e| not_armory(path, e))?;
         migrate(&mut conn, path).await?;
-        let pool = Self::open_pool(path, &verifier).await?;
+        let (pool, sealed) = Self::open_pool(path, &verifier).await?;
         let log = SqliteLog {
             inner: Arc::new(Inner {
                 origin: verifier.name().to_owned(),
                 verifier,
                 pool,
+                sealed,
                 writer: None,
                 sequencer: tokio::sync::Mutex::new(None),
                 _lock: None,
@@ -311,17 +331,22 @@ impl SqliteLog {
             )));
         }
         let (tx, rx) = mpsc::channel(1024);
-        let sequencer = Sequencer {
+        let mut sequencer = Sequencer {
             conn,
             signer,
             edge,
             origin: log.inner.origin.clone(),
+            sealed: 0,
+            tail: Vec::new(),
+            tail_hashes: Vec::new(),
         };
+        sequencer.load_tail().await?;
         let handle = tokio::spawn(sequencer.run(rx));
         let inner = Inner {
             origin: log.inner.origin.clone(),
             verifier: log.inner.verifier.clone(),
             pool: log.inner.pool.clone(),
+            sealed: log.inner.sealed,
             writer: Some(tx),
             sequencer: tokio::sync::Mutex::new(Some(handle)),
             _lock: Some(lock),
@@ -351,6 +376,19 @@ struct Sequencer {
     signer: LogSigner,
     edge: RightEdge,
     origin: String,
+    /// Bundles sealed: every entry below `sealed * BUNDLE` is in `bundles`.
+    sealed: u64,
+    /// The entries after the last sealed bundle (rows of `entries`), in index order.
+    tail: Vec<Vec<u8>>,
+    /// Their stored hashes (rows of `hashes`), ids from `stored_hash_count(sealed * BUNDLE)`.
+    tail_hashes: Vec<[u8; 32]>,
+}
+
+/// One request's entries, encoded, with the index of the first.
+struct Accepted {
+    request: Append,
+    first: u64,
+    entries: Vec<Vec<u8>>,
 }
 
 impl Sequencer {
@@ -392,6 +430,96 @@ impl Sequencer {
         let _ = self.conn.close().await;
     }
 
+    /// Finds the last sealed bundle and loads the rows after it. Full bundles' worth of rows (a
+    /// log written before bundles existed, schema 3) are sealed first, 64 bundles a transaction.
+    async fn load_tail(&mut self) -> Result<(), StoreError> {
+        let last: Option<i64> = sqlx::query_scalar("SELECT max(n) FROM bundles")
+            .fetch_one(&mut self.conn)
+            .await?;
+        self.sealed = last.map_or(0, |n| u64::try_from(n).map_or(0, |n| n + 1));
+        let size = self.edge.size();
+        loop {
+            let base = self.sealed * BUNDLE;
+            if size < base {
+                return Err(StoreError::Damaged(format!(
+                    "sealed bundles reach entry {base} but the log has {size} entries; refusing to write"
+                )));
+            }
+            let end = size.min(base + 64 * BUNDLE);
+            let (a, b) = range_i64(&(base..end))?;
+            let rows = rows_u64_blob(
+                sqlx::query(
+                    "SELECT idx, data FROM entries WHERE idx >= ? AND idx < ? ORDER BY idx",
+                )
+                .bind(a)
+                .bind(b)
+                .fetch_all(&mut self.conn)
+                .await?,
+            )?;
+            let ids = stored_hash_count(base)..stored_hash_count(end);
+            let (ha, hb) = range_i64(&ids)?;
+            let hash_rows = rows_u64_blob(
+                sqlx::query("SELECT id, hash FROM hashes WHERE id >= ? AND id < ? ORDER BY id")
+                    .bind(ha)
+                    .bind(hb)
+                    .fetch_all(&mut self.conn)
+                    .await?,
+            )?;
+            let damaged = |what: &str| {
+                StoreError::Damaged(format!(
+                    "the {what} after sealed bundle {} are not the log's {} entries up to {end}; refusing to write",
+                    self.sealed,
+                    end - base
+                ))
+            };
+            if rows.len() as u64 != end - base || rows.iter().zip(base..).any(|((i, _), w)| *i != w)
+            {
+                return Err(damaged("entries"));
+            }
+            let hashes: Vec<[u8; 32]> = hash_rows
+                .iter()
+                .zip(ids.clone())
+                .map(|((id, h), want)| {
+                    (*id == want)
+                        .then(|| <[u8; 32]>::try_from(h.as_slice()).ok())
+                        .flatten()
+                })
+                .collect::<Option<_>>()
+                .ok_or_else(|| damaged("stored hashes"))?;
+            if hashes.len() as u64 != ids.end - ids.start {
+                return Err(damaged("stored hashes"));
+            }
+            let full = (end - base) / BUNDLE;
+            if full == 0 {
+                self.tail = rows.into_iter().map(|(_, d)| d).collect();
+                self.tail_hashes = hashes;
+                return Ok(());
+            }
+            let entries: Vec<&[u8]> = rows.iter().map(|(_, d)| d.as_slice()).collect();
+            let mut seals = Vec::new();
+            for k in 0..full {
+                let n = self.sealed + k;
+                let pack = pack_ids(n);
+                let (from, to) = (pack.start - ids.start, pack.end - ids.start);
+                seals.push(Seal::new(
+                    n,
+                    &entries[(k * BUNDLE) as usize..((k + 1) * BUNDLE) as usize],
+                    &hashes[from as usize..to as usize],
+                )?);
+            }
+            let sql = Seal::statements(seals.len());
+            let query = Seal::bind(sqlx::query(&sql), &seals, base..base + full * BUNDLE)?;
+            let mut tx = self.conn.begin().await?;
+            query.execute(&mut *tx).await?;
+            tx.commit().await?;
+            tracing::info!(
+                "sealed entries {base}..{} into bundles",
+                base + full * BUNDLE
+            );
+            self.sealed += full;
+        }
+    }
+
     async fn reset_projection(&mut self, rows: &[RowWrite]) -> Result<(), StoreError> {
         let mut tx = self.conn.begin().await?;
         sqlx::query("DELETE FROM projection")
@@ -406,7 +534,9 @@ impl Sequencer {
     /// own), writes the rest in one transaction, and answers everyone.
     async fn commit(&mut self, batch: Vec<Append>) {
         let mut edge = self.edge.clone();
-        let mut accepted: Vec<(Append, u64, Vec<Vec<u8>>)> = Vec::new();
+        // Every stored hash the new entries create, ids from `stored_hash_count(old size)`.
+        let mut hashes: Vec<[u8; 32]> = Vec::new();
+        let mut accepted: Vec<Accepted> = Vec::new();
         for request in batch {
             let first = edge.size();
             let encoded: Result<Vec<Vec<u8>>, StoreError> = request
@@ -429,9 +559,13 @@ impl Sequencer {
             match encoded {
                 Ok(entries) if !entries.is_empty() => {
                     for bytes in &entries {
-                        edge.push(leaf_hash(bytes));
+                        edge.push_each(leaf_hash(bytes), |h| hashes.push(h.0));
                     }
-                    accepted.push((request, first, entries));
+                    accepted.push(Accepted {
+                        request,
+                        first,
+                        entries,
+                    });
                 }
                 Ok(_) => {
                     let _ = request
@@ -446,14 +580,26 @@ impl Sequencer {
         if accepted.is_empty() {
             return;
         }
-        match self.write(&accepted, &edge).await {
+        match self.write(&accepted, &hashes, &edge).await {
             Ok(note) => {
+                // Only now, with the commit durable, does memory follow the disk.
                 self.edge = edge;
+                self.tail
+                    .extend(accepted.iter().flat_map(|a| a.entries.iter().cloned()));
+                self.tail_hashes.extend_from_slice(&hashes);
+                let full = self.tail.len() as u64 / BUNDLE;
+                if full > 0 {
+                    let base = self.sealed * BUNDLE;
+                    let cut = stored_hash_count(base + full * BUNDLE) - stored_hash_count(base);
+                    self.tail.drain(..(full * BUNDLE) as usize);
+                    self.tail_hashes.drain(..cut as usize);
+                    self.sealed += full;
+                }
                 let size = self.edge.size();
-                for (request, first, entries) in accepted {
-                    let _ = request.reply.send(Ok(Appended {
-                        first_index: first,
-                        count: entries.len() as u64,
+                for a in accepted {
+                    let _ = a.request.reply.send(Ok(Appended {
+                        first_index: a.first,
+                        count: a.entries.len() as u64,
                         checkpoint: note.clone(),
                         size,
                     }));
@@ -462,8 +608,9 @@ impl Sequencer {
             Err(e) => {
                 tracing::error!("append failed, nothing written: {e}");
                 let message = e.to_string();
-                for (request, _, _) in accepted {
-                    let _ = request
+                for a in accepted {
+                    let _ = a
+                        .request
                         .reply
                         .send(Err(StoreError::Database(message.clone())));
                 }
@@ -471,9 +618,15 @@ impl Sequencer {
         }
     }
 
+    /// Writes the accepted entries (`hashes`: the stored hashes they create), their projection
+    /// rows and idempotency keys, and a checkpoint signed over `edge`, in one transaction. Every
+    /// bundle they complete is sealed in it too: the bundle and its hash pack are inserted and
+    /// the rows of its earlier entries deleted; only what follows the last full bundle is written
+    /// as rows.
     async fn write(
         &mut self,
-        accepted: &[(Append, u64, Vec<Vec<u8>>)],
+        accepted: &[Accepted],
+        hashes: &[[u8; 32]],
         edge: &RightEdge,
     ) -> Result<Vec<u8>, StoreError> {
         let checkpoint = Checkpoint {
@@ -485,24 +638,58 @@ impl Sequencer {
         let note = checkpoint
             .sign(&self.signer)
             .map_err(|e| StoreError::Sign(e.to_string()))?;
+        let old_size = self.edge.size();
+        let base = self.sealed * BUNDLE;
+        let full = (edge.size() - base) / BUNDLE;
+        let sealed_end = base + full * BUNDLE;
+        let mut seals = Vec::new();
+        if full > 0 {
+            let entries: Vec<&[u8]> = self
+                .tail
+                .iter()
+                .chain(accepted.iter().flat_map(|a| a.entries.iter()))
+                .map(Vec::as_slice)
+                .collect();
+            let all_hashes: Vec<[u8; 32]> = [&self.tail_hashes[..], hashes].concat();
+            let hash_base = stored_hash_count(base);
+            for k in 0..full {
+                let n = self.sealed + k;
+                let ids = pack_ids(n);
+                let bundle = entries
+                    .get((k * BUNDLE) as usize..((k + 1) * BUNDLE) as usize)
+                    .ok_or_else(|| {
+                        StoreError::Damaged("the tail is shorter than its size".into())
+                    })?;
+                let pack = all_hashes
+                    .get((ids.start - hash_base) as usize..(ids.end - hash_base) as usize)
+                    .ok_or_else(|| StoreError::Damaged("the tail's hashes are short".into()))?;
+                seals.push(Seal::new(n, bundle, pack)?);
+            }
+        }
+        // The new entries and hashes that stay rows: those after the last sealed bundle.
         let mut entry_rows: Vec<(i64, &[u8])> = Vec::new();
-        let mut hash_rows: Vec<(i64, [u8; 32])> = Vec::new();
-        let mut tree = self.edge.clone();
-        for (_, first, entries) in accepted {
-            for (i, bytes) in entries.iter().enumerate() {
-                let index = first + i as u64;
-                entry_rows.push((to_i64(index)?, bytes));
-                let first_id = stored_hash_count(index);
-                for (k, hash) in tree.push(leaf_hash(bytes)).iter().enumerate() {
-                    hash_rows.push((to_i64(first_id + k as u64)?, hash.0));
+        for a in accepted {
+            for (i, bytes) in a.entries.iter().enumerate() {
+                let index = a.first + i as u64;
+                if index >= sealed_end {
+                    entry_rows.push((to_i64(index)?, bytes));
                 }
             }
         }
+        let first_new_hash = stored_hash_count(old_size);
+        let keep_hashes_from = stored_hash_count(sealed_end);
+        let mut hash_rows: Vec<(i64, &[u8; 32])> = Vec::new();
+        for (k, hash) in hashes.iter().enumerate() {
+            let id = first_new_hash + k as u64;
+            if id >= keep_hashes_from {
+                hash_rows.push((to_i64(id)?, hash));
+            }
+        }
         let mut tx = self.conn.begin().await?;
-        write_rows(&mut tx, accepted.iter().flat_map(|(a, _, _)| a.rows.iter())).await?;
+        write_rows(&mut tx, accepted.iter().flat_map(|a| a.request.rows.iter())).await?;
         for (key, outcome) in accepted
             .iter()
-            .filter_map(|(a, _, _)| a.idempotency.as_ref())
+            .filter_map(|a| a.request.idempotency.as_ref())
         {
             sqlx::query("INSERT INTO idempotency (key, outcome) VALUES (?, ?)")
                 .bind(key)
@@ -510,10 +697,13 @@ impl Sequencer {
                 .execute(&mut *tx)
                 .await?;
         }
-        // The entries, their stored hashes and the checkpoint as one query of several
+        // The entries, their stored hashes, the seals and the checkpoint as one query of several
         // statements: each query is a round trip to SQLite's worker thread, and with one writer
         // these round trips, not SQLite, were most of what an append cost besides its fsync.
         let mut sql = String::new();
+        if !seals.is_empty() {
+            sql.push_str(&Seal::statements(seals.len()));
+        }
         for chunk in entry_rows.chunks(ROWS_PER_STATEMENT) {
             sql.push_str(&format!(
                 "INSERT INTO entries (idx, data) VALUES {};",
@@ -528,6 +718,9 @@ impl Sequencer {
         }
         sql.push_str("INSERT INTO checkpoints (size, note) VALUES (?, ?)");
         let mut query = sqlx::query(&sql);
+        if !seals.is_empty() {
+            query = Seal::bind(query, &seals, base..old_size.min(sealed_end))?;
+        }
         for (key, blob) in &entry_rows {
             query = query.bind(*key).bind(*blob);
         }
@@ -541,6 +734,80 @@ impl Sequencer {
             .await?;
         tx.commit().await?;
         Ok(note)
+    }
+}
+
+/// Entries per sealed bundle: one C2SP entry bundle (a full tile's width).
+pub const BUNDLE: u64 = TILE_WIDTH;
+
+/// The ids of the stored hashes that bundle `n`'s entries create (its hash pack).
+fn pack_ids(n: u64) -> Range<u64> {
+    stored_hash_count(n * BUNDLE)..stored_hash_count((n + 1) * BUNDLE)
+}
+
+/// The bundle whose hash pack holds stored hash `id`.
+fn pack_of(id: u64) -> u64 {
+    // pack_ids(n).start grows with n: the last n whose pack starts at or before `id`.
+    let (mut lo, mut hi) = (0u64, id / (2 * BUNDLE - 1) + 1);
+    while lo < hi {
+        let mid = lo + (hi - lo).div_ceil(2);
+        if pack_ids(mid).start <= id {
+            lo = mid;
+        } else {
+            hi = mid - 1;
+        }
+    }
+    lo
+}
+
+/// One sealed bundle's two rows.
+struct Seal {
+    n: i64,
+    bundle: Vec<u8>,
+    first: i64,
+    hashes: Vec<u8>,
+}
+
+impl Seal {
+    fn new(n: u64, entries: &[&[u8]], hashes: &[[u8; 32]]) -> Result<Seal, StoreError> {
+        Ok(Seal {
+            n: to_i64(n)?,
+            bundle: encode_bundle(entries.iter().copied())
+                .map_err(|e| StoreError::Damaged(e.to_string()))?,
+            first: to_i64(pack_ids(n).start)?,
+            hashes: hashes.concat(),
+        })
+    }
+
+    /// The statements inserting `count` seals and deleting the rows they replace (the delete
+    /// triggers allow that once the bundle is there), for [`Seal::bind`].
+    fn statements(count: usize) -> String {
+        format!(
+            "INSERT INTO bundles (n, data) VALUES {};INSERT INTO hash_packs (first, data) VALUES {};\
+             DELETE FROM entries WHERE idx >= ? AND idx < ?;DELETE FROM hashes WHERE id >= ? AND id < ?;",
+            placeholders(count, "(?, ?)"),
+            placeholders(count, "(?, ?)")
+        )
+    }
+
+    /// Binds [`Seal::statements`]: the seals, and `rows`, the entries stored as rows that they
+    /// now hold (with those entries' hashes).
+    fn bind<'q>(
+        mut query: sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>,
+        seals: &'q [Seal],
+        rows: Range<u64>,
+    ) -> Result<sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>, StoreError>
+    {
+        for s in seals {
+            query = query.bind(s.n).bind(&s.bundle[..]);
+        }
+        for s in seals {
+            query = query.bind(s.first).bind(&s.hashes[..]);
+        }
+        let (a, b) = range_i64(&rows)?;
+        let hashes = stored_hash_count(rows.start)..stored_hash_count(rows.end);
+        let (ha, hb) = range_i64(&hashes)?;
+        Ok(query.bind(a).bind(b).bind(ha).bind(hb))
     }
 }
 
@@ -611,136 +878,122 @@ fn range_i64(range: &Range<u64>) -> Result<(i64, i64), StoreError> {
     Ok((to_i64(range.start)?, to_i64(range.end)?))
 }
 
-/// Rows per packed read: each pack crosses from SQLite's worker thread as one value of about
-/// 150 KB, which stays in the allocators' reused memory (a multi-megabyte value is mapped and
-/// faulted in afresh every time).
-const PACK: i64 = 512;
+/// Bundles (or hash packs) read per query in a long read: 4,096 entries.
+const PACKS_PER_QUERY: i64 = 16;
 
-/// The position of the first newline in `b`, or its length. Eight bytes at a time (a word holds
-/// a newline exactly when the zero-byte test of it XOR newlines is non-zero): a byte-by-byte
-/// search was the largest cost of reading a pack.
-fn next_newline(b: &[u8]) -> usize {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let mut i = 0;
-    for word in b.chunks_exact(8) {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(word);
-        let x = u64::from_le_bytes(w) ^ (ONES * u64::from(b'\n'));
-        if x.wrapping_sub(ONES) & !x & HIGH != 0 {
-            break;
+/// Adds the entries of sealed bundle `n` that fall in `range` to `out`. The bundle holds exactly
+/// the indexes `256n..256n+256`, each entry after its two-byte length. A damaged bundle still
+/// gives each index the bytes found at its place (a length that runs past the end takes the rest;
+/// bytes left after the last entry are part of it), so a check names the first entry that is
+/// wrong; indexes past where the bytes end are absent.
+fn split_bundle(n: u64, data: &[u8], range: &Range<u64>, out: &mut Rows) {
+    let mut rest = data;
+    for index in n * BUNDLE..(n + 1) * BUNDLE {
+        let [hi, lo, after @ ..] = rest else { break };
+        let len = usize::from(u16::from_be_bytes([*hi, *lo]));
+        let last = index + 1 == (n + 1) * BUNDLE;
+        let (entry, next) = if last || len > after.len() {
+            (after, &[][..])
+        } else {
+            after.split_at(len)
+        };
+        if range.contains(&index) {
+            out.push(index, entry);
         }
-        i += 8;
+        rest = next;
     }
-    let rest = b.get(i..).unwrap_or_default();
-    i + rest.iter().position(|&c| c == b'\n').unwrap_or(rest.len())
+}
+
+/// Adds the hashes of the pack starting at id `first` that fall in `range` to `out`, 32 bytes
+/// each (a short last piece as it is, to be found wrong).
+fn split_pack(first: u64, data: &[u8], range: &Range<u64>, out: &mut Rows) {
+    for (k, hash) in data.chunks(32).enumerate() {
+        let id = first + k as u64;
+        if range.contains(&id) {
+            out.push(id, hash);
+        }
+    }
+}
+
+/// `sealed` (from bundles or packs) and `rows` (from one row each), both in key order, as one
+/// in key order. Rows normally come after everything sealed, so this is usually an append.
+fn merge(mut sealed: Rows, rows: Vec<(u64, Vec<u8>)>) -> Rows {
+    let after = match (sealed.key(sealed.len().wrapping_sub(1)), rows.first()) {
+        (Some(last), Some((first, _))) => *first > last,
+        _ => true,
+    };
+    if after {
+        for (k, v) in &rows {
+            sealed.push(*k, v);
+        }
+        return sealed;
+    }
+    let mut out = Rows::default();
+    let mut rows = rows.into_iter().peekable();
+    for (key, value) in sealed.iter() {
+        while let Some((k, v)) = rows.next_if(|(k, _)| *k < key) {
+            out.push(k, &v);
+        }
+        out.push(key, value);
+    }
+    for (k, v) in rows {
+        out.push(k, &v);
+    }
+    sealed.clear();
+    out
 }
 
 impl SqliteLog {
-    /// Appends the entries `start..stop` to `out` as stored. Fast path: one row holding every
-    /// entry joined by a newline, in index order (the subquery's ORDER BY is kept for an aggregate
-    /// other than count/min/max, and is met by the rowid search without a sort). It is used only
-    /// when all `stop - start` rows are there (indexes are unique integers, so the count says
-    /// that) and the joined value splits into exactly that many pieces, i.e. no entry holds a
-    /// newline of its own (a canonical entry never does: JSON escapes it). Anything else is read
-    /// row by row, so a damaged row is checked as it is stored.
-    async fn entries_packed(
+    /// The stored rows of `table` (`entries` or `hashes`) with keys in `range`.
+    async fn plain_rows(
         &self,
-        start: i64,
-        stop: i64,
-        out: &mut Vec<(u64, Vec<u8>)>,
-    ) -> Result<(), StoreError> {
-        let packed = sqlx::query(
-            "SELECT count(*), group_concat(data, '\n') \
-             FROM (SELECT data FROM entries WHERE idx >= ? AND idx < ? ORDER BY idx)",
-        )
-        .bind(start)
-        .bind(stop)
-        .fetch_one(&self.inner.pool)
-        .await?;
-        let count: i64 = packed.try_get(0)?;
-        if count == 0 {
-            return Ok(());
-        }
-        let joined: Option<&[u8]> = packed.try_get(1)?;
-        if let Some(joined) = joined
-            && count == stop - start
-        {
-            let first = u64::try_from(start)
-                .map_err(|_| StoreError::Damaged(format!("negative index {start}")))?;
-            let before = out.len();
-            let mut rest = joined;
-            let mut index = first;
-            loop {
-                let piece = rest.get(..next_newline(rest)).unwrap_or(rest);
-                out.push((index, piece.to_vec()));
-                index += 1;
-                match rest.get(piece.len() + 1..) {
-                    Some(after) => rest = after,
-                    None => break,
-                }
-            }
-            if (out.len() - before) as i64 == count {
-                return Ok(());
-            }
-            // Some entry holds a newline of its own: read the rows as they are.
-            out.truncate(before);
-        }
-        let rows =
-            sqlx::query("SELECT idx, data FROM entries WHERE idx >= ? AND idx < ? ORDER BY idx")
-                .bind(start)
-                .bind(stop)
+        sql: &'static str,
+        range: &Range<u64>,
+    ) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+        let (a, b) = range_i64(range)?;
+        rows_u64_blob(
+            sqlx::query(sql)
+                .bind(a)
+                .bind(b)
                 .fetch_all(&self.inner.pool)
-                .await?;
-        out.extend(rows_u64_blob(rows)?);
-        Ok(())
+                .await?,
+        )
     }
 
-    /// Appends the stored hashes `start..stop` to `out` as stored. Fast path as for entries: one
-    /// row of the hashes concatenated in id order, used only when every id is there and every
-    /// hash is 32 bytes (`length` of a value never exceeds its bytes, so no short value hides
-    /// behind a long one once the total is 32 a row); anything else is read row by row.
-    async fn hashes_packed(
+    /// Reads sealed rows (bundles or packs) keyed from `from` on, `PACKS_PER_QUERY` a query, up
+    /// to the key `through`, handing each to `each`.
+    async fn sealed_rows(
         &self,
-        start: i64,
-        stop: i64,
-        out: &mut Vec<(u64, Vec<u8>)>,
+        sql: &'static str,
+        from: i64,
+        through: i64,
+        mut each: impl FnMut(u64, &[u8]),
     ) -> Result<(), StoreError> {
-        let packed = sqlx::query(
-            "SELECT count(*), sum(length(hash) <> 32), group_concat(hash, '') \
-             FROM (SELECT hash FROM hashes WHERE id >= ? AND id < ? ORDER BY id)",
-        )
-        .bind(start)
-        .bind(stop)
-        .fetch_one(&self.inner.pool)
-        .await?;
-        let count: i64 = packed.try_get(0)?;
-        if count == 0 {
+        if !self.inner.sealed {
             return Ok(());
         }
-        let odd: Option<i64> = packed.try_get(1)?;
-        let joined: Option<&[u8]> = packed.try_get(2)?;
-        if let (Some(0), Some(joined)) = (odd, joined)
-            && count == stop - start
-            && joined.len() as i64 == count * 32
-        {
-            let first = u64::try_from(start)
-                .map_err(|_| StoreError::Damaged(format!("negative id {start}")))?;
-            out.extend(
-                joined
-                    .chunks_exact(32)
-                    .enumerate()
-                    .map(|(i, h)| (first + i as u64, h.to_vec())),
-            );
-            return Ok(());
+        let mut from = from;
+        loop {
+            let rows = sqlx::query(sql)
+                .bind(from)
+                .bind(through)
+                .bind(PACKS_PER_QUERY)
+                .fetch_all(&self.inner.pool)
+                .await?;
+            let mut last = None;
+            for row in &rows {
+                let key: i64 = row.try_get(0)?;
+                let data: &[u8] = row.try_get(1)?;
+                let key = u64::try_from(key)
+                    .map_err(|_| StoreError::Damaged(format!("negative key {key}")))?;
+                each(key, data);
+                last = Some(key);
+            }
+            match last {
+                Some(key) if rows.len() as i64 == PACKS_PER_QUERY => from = to_i64(key + 1)?,
+                _ => return Ok(()),
+            }
         }
-        let rows = sqlx::query("SELECT id, hash FROM hashes WHERE id >= ? AND id < ? ORDER BY id")
-            .bind(start)
-            .bind(stop)
-            .fetch_all(&self.inner.pool)
-            .await?;
-        out.extend(rows_u64_blob(rows)?);
-        Ok(())
     }
 }
 
@@ -810,42 +1063,92 @@ impl Store for SqliteLog {
             .ok_or_else(|| StoreError::Damaged("the log has no checkpoint".into()))
     }
 
-    async fn entries(&self, range: Range<u64>) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
-        let (a, b) = range_i64(&range)?;
-        // Clamped to the table, so an open-ended range is read in packs too (O(log n) query).
-        let last: Option<i64> = sqlx::query_scalar("SELECT max(idx) FROM entries")
-            .fetch_one(&self.inner.pool)
-            .await?;
-        let b = b.min(last.map_or(a, |m| m.saturating_add(1)));
-        let mut out = Vec::with_capacity(usize::try_from(b.saturating_sub(a)).unwrap_or(0));
-        let mut start = a;
-        while start < b {
-            let stop = start.saturating_add(PACK).min(b);
-            self.entries_packed(start, stop, &mut out).await?;
-            start = stop;
+    async fn read_entries(&self, range: Range<u64>, into: Rows) -> Result<Rows, StoreError> {
+        let mut out = into;
+        out.clear();
+        if range.is_empty() {
+            return Ok(out);
         }
-        Ok(out)
+        self.sealed_rows(
+            "SELECT n, data FROM bundles WHERE n >= ? AND n <= ? ORDER BY n LIMIT ?",
+            to_i64(range.start / BUNDLE)?,
+            to_i64((range.end - 1) / BUNDLE)?,
+            |n, data| split_bundle(n, data, &range, &mut out),
+        )
+        .await?;
+        let rows = self
+            .plain_rows(
+                "SELECT idx, data FROM entries WHERE idx >= ? AND idx < ? ORDER BY idx",
+                &range,
+            )
+            .await?;
+        Ok(merge(out, rows))
     }
 
-    async fn stored_hashes(&self, range: Range<u64>) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
-        let (a, b) = range_i64(&range)?;
-        let last: Option<i64> = sqlx::query_scalar("SELECT max(id) FROM hashes")
-            .fetch_one(&self.inner.pool)
-            .await?;
-        let b = b.min(last.map_or(a, |m| m.saturating_add(1)));
-        let mut out = Vec::with_capacity(usize::try_from(b.saturating_sub(a)).unwrap_or(0));
-        let mut start = a;
-        while start < b {
-            let stop = start.saturating_add(2 * PACK).min(b);
-            self.hashes_packed(start, stop, &mut out).await?;
-            start = stop;
+    async fn read_hashes(&self, range: Range<u64>, into: Rows) -> Result<Rows, StoreError> {
+        let mut out = into;
+        out.clear();
+        if range.is_empty() {
+            return Ok(out);
         }
-        Ok(out)
+        // The pack that starts at or before the range's first id, and those after it.
+        let (a, b) = range_i64(&range)?;
+        let from: i64 = if self.inner.sealed {
+            sqlx::query_scalar("SELECT coalesce(max(first), 0) FROM hash_packs WHERE first <= ?")
+                .bind(a)
+                .fetch_one(&self.inner.pool)
+                .await?
+        } else {
+            0
+        };
+        self.sealed_rows(
+            "SELECT first, data FROM hash_packs WHERE first >= ? AND first < ? ORDER BY first LIMIT ?",
+            from,
+            b,
+            |first, data| split_pack(first, data, &range, &mut out),
+        )
+        .await?;
+        let rows = self
+            .plain_rows(
+                "SELECT id, hash FROM hashes WHERE id >= ? AND id < ? ORDER BY id",
+                &range,
+            )
+            .await?;
+        Ok(merge(out, rows))
     }
 
     async fn entries_at(&self, indexes: &[u64]) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
-        let mut out = Vec::with_capacity(indexes.len());
-        for chunk in indexes.chunks(500) {
+        let mut wanted: Vec<u64> = indexes.to_vec();
+        wanted.sort_unstable();
+        wanted.dedup();
+        let mut bundles: Vec<u64> = wanted.iter().map(|i| i / BUNDLE).collect();
+        bundles.dedup();
+        if !self.inner.sealed {
+            bundles.clear();
+        }
+        let mut sealed = Rows::default();
+        let mut whole = Rows::default();
+        for chunk in bundles.chunks(500) {
+            let sql = format!(
+                "SELECT n, data FROM bundles WHERE n IN ({}) ORDER BY n",
+                placeholders(chunk.len(), "?")
+            );
+            let mut query = sqlx::query(&sql);
+            for n in chunk {
+                query = query.bind(to_i64(*n)?);
+            }
+            for (n, data) in rows_u64_blob(query.fetch_all(&self.inner.pool).await?)? {
+                whole.clear();
+                split_bundle(n, &data, &(0..u64::MAX), &mut whole);
+                for (i, entry) in whole.iter() {
+                    if wanted.binary_search(&i).is_ok() {
+                        sealed.push(i, entry);
+                    }
+                }
+            }
+        }
+        let mut rows = Vec::new();
+        for chunk in wanted.chunks(500) {
             let sql = format!(
                 "SELECT idx, data FROM entries WHERE idx IN ({}) ORDER BY idx",
                 placeholders(chunk.len(), "?")
@@ -854,37 +1157,52 @@ impl Store for SqliteLog {
             for i in chunk {
                 query = query.bind(to_i64(*i)?);
             }
-            out.extend(rows_u64_blob(query.fetch_all(&self.inner.pool).await?)?);
+            rows.extend(rows_u64_blob(query.fetch_all(&self.inner.pool).await?)?);
         }
-        out.sort_by_key(|(i, _)| *i);
-        Ok(out)
+        Ok(merge(sealed, rows).to_vecs())
     }
 
     async fn hashes(&self, ids: &[u64]) -> Result<Vec<Hash>, StoreError> {
-        let mut out = Vec::with_capacity(ids.len());
-        // One statement per batch of ids; SQLite limits bound parameters.
-        for chunk in ids.chunks(500) {
-            let sql = format!(
-                "SELECT id, hash FROM hashes WHERE id IN ({})",
-                placeholders(chunk.len(), "?")
-            );
-            let mut query = sqlx::query(&sql);
-            for id in chunk {
-                query = query.bind(to_i64(*id)?);
-            }
-            let rows = rows_u64_blob(query.fetch_all(&self.inner.pool).await?)?;
-            let found: std::collections::HashMap<u64, Vec<u8>> = rows.into_iter().collect();
-            for id in chunk {
-                let hash = found
-                    .get(id)
-                    .and_then(|b| Hash::from_slice(b))
-                    .ok_or_else(|| {
-                        StoreError::Damaged(format!("stored hash {id} is missing or malformed"))
-                    })?;
-                out.push(hash);
+        let mut firsts: Vec<u64> = ids.iter().map(|id| pack_ids(pack_of(*id)).start).collect();
+        firsts.sort_unstable();
+        firsts.dedup();
+        let mut packs: std::collections::HashMap<u64, Vec<u8>> = Default::default();
+        let mut found: std::collections::HashMap<u64, Vec<u8>> = Default::default();
+        // One statement per batch of keys; SQLite limits bound parameters.
+        if !self.inner.sealed {
+            firsts.clear();
+        }
+        for (sql, keys, into) in [
+            (
+                "SELECT first, data FROM hash_packs WHERE first IN",
+                &firsts[..],
+                &mut packs,
+            ),
+            ("SELECT id, hash FROM hashes WHERE id IN", ids, &mut found),
+        ] {
+            for chunk in keys.chunks(500) {
+                let sql = format!("{sql} ({})", placeholders(chunk.len(), "?"));
+                let mut query = sqlx::query(&sql);
+                for key in chunk {
+                    query = query.bind(to_i64(*key)?);
+                }
+                into.extend(rows_u64_blob(query.fetch_all(&self.inner.pool).await?)?);
             }
         }
-        Ok(out)
+        ids.iter()
+            .map(|id| {
+                let first = pack_ids(pack_of(*id)).start;
+                let at = usize::try_from((id - first) * 32).unwrap_or(usize::MAX);
+                packs
+                    .get(&first)
+                    .and_then(|data| data.get(at..at.saturating_add(32)))
+                    .or_else(|| found.get(id).map(Vec::as_slice))
+                    .and_then(Hash::from_slice)
+                    .ok_or_else(|| {
+                        StoreError::Damaged(format!("stored hash {id} is missing or malformed"))
+                    })
+            })
+            .collect()
     }
 
     async fn checkpoints(&self, range: Range<u64>) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
@@ -900,16 +1218,26 @@ impl Store for SqliteLog {
     }
 
     async fn extent(&self) -> Result<Extent, StoreError> {
-        let row = sqlx::query(
-            "SELECT (SELECT max(idx) FROM entries), (SELECT max(id) FROM hashes), (SELECT max(size) FROM checkpoints)",
-        )
+        // A sealed bundle counts as full here; a short one is found missing entries by a check.
+        let row = sqlx::query(if self.inner.sealed {
+            "SELECT (SELECT max(idx) + 1 FROM entries), (SELECT (max(n) + 1) * 256 FROM bundles), \
+             (SELECT max(id) + 1 FROM hashes), \
+             (SELECT first + length(data) / 32 FROM hash_packs ORDER BY first DESC LIMIT 1), \
+             (SELECT max(size) FROM checkpoints)"
+        } else {
+            "SELECT (SELECT max(idx) + 1 FROM entries), NULL, (SELECT max(id) + 1 FROM hashes), \
+             NULL, (SELECT max(size) FROM checkpoints)"
+        })
         .fetch_one(&self.inner.pool)
         .await?;
-        let end = |v: Option<i64>| v.map_or(0, |m| u64::try_from(m).map_or(0, |m| m + 1));
-        let cp: Option<i64> = row.try_get(2)?;
+        let end = |i: usize| -> Result<u64, StoreError> {
+            let v: Option<i64> = row.try_get(i)?;
+            Ok(v.map_or(0, |m| u64::try_from(m).unwrap_or(0)))
+        };
+        let cp: Option<i64> = row.try_get(4)?;
         Ok(Extent {
-            entries_end: end(row.try_get(0)?),
-            hashes_end: end(row.try_get(1)?),
+            entries_end: end(0)?.max(end(1)?),
+            hashes_end: end(2)?.max(end(3)?),
             checkpoint_max: cp.and_then(|m| u64::try_from(m).ok()),
         })
     }

@@ -1,0 +1,343 @@
+//! Sealed bundles: every 256 entries are kept as one C2SP entry bundle and one pack of the stored
+//! hashes they create. The log reads back the same through them, a log written before them is
+//! sealed when it is next opened for writing, and a bundle or pack edited behind the log's back is
+//! named at the first entry or hash that is wrong.
+
+use crate::common::{
+    Rng, armory, assert_fails_with, copy_dir, draft, make_log, open_writer, raw, stdout,
+};
+use armory_ledger::merkle::stored_hash_count;
+use armory_store::Store;
+use sqlx::SqliteConnection;
+use std::path::{Path, PathBuf};
+
+/// 700 entries: bundles 0 and 1 sealed, 188 entries after them as rows.
+const SIZE: u64 = 700;
+
+fn copy(base: &Path, scratch: &Path, name: &str) -> PathBuf {
+    let to = scratch.join(name);
+    copy_dir(base, &to);
+    to
+}
+
+async fn count(conn: &mut SqliteConnection, sql: &str) -> i64 {
+    sqlx::query_scalar(sql).fetch_one(&mut *conn).await.unwrap()
+}
+
+async fn blob(conn: &mut SqliteConnection, sql: &str) -> Vec<u8> {
+    sqlx::query_scalar(sql).fetch_one(&mut *conn).await.unwrap()
+}
+
+async fn exec(conn: &mut SqliteConnection, sql: &str) {
+    sqlx::raw_sql(sql).execute(&mut *conn).await.unwrap();
+}
+
+/// Where each entry of a bundle starts (at its two length bytes), and where the last ends.
+fn framing(bundle: &[u8]) -> Vec<usize> {
+    let mut starts = vec![0];
+    let mut at = 0;
+    while at < bundle.len() {
+        at += 2 + usize::from(u16::from_be_bytes([bundle[at], bundle[at + 1]]));
+        starts.push(at);
+    }
+    starts
+}
+
+/// What `armory verify` names when stored hash `id` is wrong: the entry whose leaf hash it is,
+/// or the hash.
+fn named(id: u64) -> String {
+    let mut i = 0;
+    while stored_hash_count(i + 1) <= id {
+        i += 1;
+    }
+    if stored_hash_count(i) == id {
+        format!("entry {i}: it does not hash to its stored leaf hash")
+    } else {
+        format!("stored hash {id} ")
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn full_bundles_are_sealed_and_read_back_as_written() {
+    // Batches of 7 cross each bundle boundary inside a commit.
+    let (_dir, data) = make_log(SIZE, 7).await;
+    let mut conn = raw(&data).await;
+    assert_eq!(count(&mut conn, "SELECT count(*) FROM bundles").await, 2);
+    assert_eq!(count(&mut conn, "SELECT count(*) FROM hash_packs").await, 2);
+    assert_eq!(count(&mut conn, "SELECT count(*) FROM entries").await, 188);
+    assert_eq!(count(&mut conn, "SELECT min(idx) FROM entries").await, 512);
+    assert_eq!(
+        count(&mut conn, "SELECT count(*) FROM hashes").await as u64,
+        stored_hash_count(SIZE) - stored_hash_count(512)
+    );
+    // A bundle is the C2SP entry bundle of its 256 entries.
+    let bundle = blob(&mut conn, "SELECT data FROM bundles WHERE n = 1").await;
+    let entries = armory_ledger::tiles::decode_bundle(&bundle).unwrap();
+    assert_eq!(entries.len(), 256);
+    drop(conn);
+
+    let log = open_writer(&data).await;
+    let all = log.entries(0..SIZE).await.unwrap();
+    assert_eq!(all.len() as u64, SIZE);
+    for (i, (index, bytes)) in all.iter().enumerate() {
+        assert_eq!(*index, i as u64);
+        let entry = armory_ledger::Entry::decode(bytes).unwrap();
+        assert_eq!(entry.index, i as u64);
+        assert_eq!(entry.event["text"], format!("entry {i}"));
+    }
+    assert_eq!(entries[0], &all[256].1[..]);
+    // Ranges that start and end inside bundles, and scattered indexes.
+    let part = log.entries(250..520).await.unwrap();
+    assert_eq!(part, all[250..520].to_vec());
+    let picked = log.entries_at(&[699, 3, 256, 255, 3, 600]).await.unwrap();
+    let want: Vec<_> = [3, 255, 256, 600, 699]
+        .iter()
+        .map(|&i| all[i].clone())
+        .collect();
+    assert_eq!(picked, want);
+    // Every stored hash, through packs and rows, in id order.
+    let hashes = log.stored_hashes(0..stored_hash_count(SIZE)).await.unwrap();
+    assert_eq!(hashes.len() as u64, stored_hash_count(SIZE));
+    assert!(
+        hashes
+            .iter()
+            .zip(0..)
+            .all(|((id, h), want)| *id == want && h.len() == 32)
+    );
+    let by_id = log.hashes(&[0, 510, 511, 1022, 1023, 1300]).await.unwrap();
+    for (h, id) in by_id.iter().zip([0usize, 510, 511, 1022, 1023, 1300]) {
+        assert_eq!(h.0[..], hashes[id].1[..]);
+    }
+    // Appending goes on after the tail; the next bundle seals at 768.
+    log.append((SIZE..800).map(|i| draft(&format!("entry {i}"))).collect())
+        .await
+        .unwrap();
+    log.close().await;
+    let mut conn = raw(&data).await;
+    assert_eq!(count(&mut conn, "SELECT count(*) FROM bundles").await, 3);
+    assert_eq!(count(&mut conn, "SELECT min(idx) FROM entries").await, 768);
+    drop(conn);
+    let out = armory(&data, &["verify"]);
+    assert!(out.status.success(), "{}", crate::common::stderr(&out));
+    // Entries and proofs by index, from a bundle and from the rows.
+    for index in ["0", "300", "799"] {
+        let out = armory(&data, &["log", "entry", index]);
+        assert!(
+            stdout(&out).contains(&format!("\"index\":{index}")),
+            "{}",
+            stdout(&out)
+        );
+        assert!(armory(&data, &["log", "proof", index]).status.success());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_log_written_before_bundles_is_read_as_it_is_and_sealed_at_its_next_write() {
+    let (dir, sealed) = make_log(SIZE, 50).await;
+    let log = open_writer(&sealed).await;
+    let entries = log.entries(0..SIZE).await.unwrap();
+    let hashes = log.stored_hashes(0..stored_hash_count(SIZE)).await.unwrap();
+    log.close().await;
+    // The same log as schema 3 kept it: every entry and hash a row, no bundle tables.
+    let data = copy(&sealed, dir.path(), "schema3");
+    let mut conn = raw(&data).await;
+    exec(
+        &mut conn,
+        "DROP TABLE bundles; DROP TABLE hash_packs; DELETE FROM entries; DELETE FROM hashes;",
+    )
+    .await;
+    for (i, e) in &entries {
+        sqlx::query("INSERT INTO entries (idx, data) VALUES (?, ?)")
+            .bind(*i as i64)
+            .bind(e)
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    }
+    for (i, h) in &hashes {
+        sqlx::query("INSERT INTO hashes (id, hash) VALUES (?, ?)")
+            .bind(*i as i64)
+            .bind(h)
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    }
+    let schema1 = include_str!("../crates/store/migrations/sqlite/0001_log.sql");
+    let triggers: String = schema1
+        .lines()
+        .filter(|l| l.starts_with("CREATE TRIGGER"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    exec(&mut conn, &triggers).await;
+    exec(&mut conn, "PRAGMA user_version = 3").await;
+    drop(conn);
+    // Read as it is (a reader does not upgrade a file).
+    let out = armory(&data, &["verify"]);
+    assert!(out.status.success(), "{}", crate::common::stderr(&out));
+    let out = armory(&data, &["log", "entry", "300"]);
+    assert!(stdout(&out).contains("\"index\":300"), "{}", stdout(&out));
+    // The next writer upgrades and seals, and the log is the same log.
+    let out = armory(&data, &["note", "after the upgrade"]);
+    assert!(out.status.success(), "{}", crate::common::stderr(&out));
+    let mut conn = raw(&data).await;
+    assert_eq!(count(&mut conn, "PRAGMA user_version").await, 4);
+    assert_eq!(count(&mut conn, "SELECT count(*) FROM bundles").await, 2);
+    assert_eq!(count(&mut conn, "SELECT count(*) FROM entries").await, 189);
+    let upgraded = blob(&mut conn, "SELECT data FROM bundles WHERE n = 1").await;
+    drop(conn);
+    let mut conn = raw(&sealed).await;
+    assert_eq!(
+        upgraded,
+        blob(&mut conn, "SELECT data FROM bundles WHERE n = 1").await
+    );
+    drop(conn);
+    let out = armory(&data, &["verify"]);
+    assert!(out.status.success(), "{}", crate::common::stderr(&out));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn any_flipped_byte_of_a_sealed_bundle_is_named_at_its_entry() {
+    let (dir, base) = make_log(SIZE, 50).await;
+    let original = blob(
+        &mut raw(&base).await,
+        "SELECT data FROM bundles WHERE n = 1",
+    )
+    .await;
+    let starts = framing(&original);
+    assert_eq!(starts.len(), 257);
+    let mut rng = Rng::from_env();
+    for case in 0..20 {
+        let data = copy(&base, dir.path(), &format!("flip{case}"));
+        let mut bytes = original.clone();
+        // Every fourth case hits a length prefix.
+        let at = if case % 4 == 0 {
+            starts[rng.below(256) as usize] + rng.below(2) as usize
+        } else {
+            rng.below(bytes.len() as u64) as usize
+        };
+        bytes[at] ^= 1 << rng.below(8);
+        let k = starts.iter().rposition(|&s| s <= at).unwrap();
+        let mut conn = raw(&data).await;
+        sqlx::query("UPDATE bundles SET data = ? WHERE n = 1")
+            .bind(&bytes)
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        drop(conn);
+        assert_fails_with(&armory(&data, &["verify"]), &format!("entry {}: ", 256 + k));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleted_swapped_cut_and_doubled_bundles_are_named() {
+    let (dir, base) = make_log(SIZE, 50).await;
+    let cases: [(&str, &str); 6] = [
+        ("DELETE FROM bundles WHERE n = 0", "entry 0: missing"),
+        (
+            "UPDATE bundles SET n = -1 WHERE n = 0; UPDATE bundles SET n = 0 WHERE n = 1; UPDATE bundles SET n = 1 WHERE n = -1;",
+            "entry 0: it says it is entry 256",
+        ),
+        (
+            "UPDATE bundles SET data = substr(data, 1, length(data) - 10) WHERE n = 1",
+            "entry 511: ",
+        ),
+        (
+            "UPDATE bundles SET data = CAST(data || x'0000' AS BLOB) WHERE n = 0",
+            "entry 255: ",
+        ),
+        (
+            "INSERT INTO entries (idx, data) SELECT 300, data FROM entries WHERE idx = 600",
+            "entry 300: ",
+        ),
+        (
+            "DELETE FROM bundles WHERE n = 1; DELETE FROM entries",
+            "entry 256: missing",
+        ),
+    ];
+    for (i, (sql, named)) in cases.iter().enumerate() {
+        let data = copy(&base, dir.path(), &format!("case{i}"));
+        exec(&mut raw(&data).await, sql).await;
+        assert_fails_with(&armory(&data, &["verify"]), named);
+    }
+    // The same entry twice, in its bundle and as a row.
+    let data = copy(&base, dir.path(), "twice");
+    let mut conn = raw(&data).await;
+    let log_entry = armory(&base, &["log", "entry", "300"]);
+    let bytes = stdout(&log_entry);
+    sqlx::query("INSERT INTO entries (idx, data) VALUES (300, ?)")
+        .bind(bytes.trim_end().as_bytes())
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    drop(conn);
+    assert_fails_with(&armory(&data, &["verify"]), "entry 300: it is stored twice");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flipped_byte_of_a_sealed_hash_pack_is_named_at_its_hash() {
+    let (dir, base) = make_log(SIZE, 50).await;
+    let first: i64 = count(&mut raw(&base).await, "SELECT max(first) FROM hash_packs").await;
+    let original = blob(
+        &mut raw(&base).await,
+        "SELECT data FROM hash_packs WHERE first = (SELECT max(first) FROM hash_packs)",
+    )
+    .await;
+    let mut rng = Rng::from_env();
+    for case in 0..10 {
+        let data = copy(&base, dir.path(), &format!("hash{case}"));
+        let mut bytes = original.clone();
+        let at = rng.below(bytes.len() as u64) as usize;
+        bytes[at] ^= 1 << rng.below(8);
+        let id = first as u64 + (at / 32) as u64;
+        let mut conn = raw(&data).await;
+        sqlx::query("UPDATE hash_packs SET data = ? WHERE first = ?")
+            .bind(&bytes)
+            .bind(first)
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        drop(conn);
+        assert_fails_with(&armory(&data, &["verify"]), &named(id));
+    }
+    // A pack cut short, and one gone.
+    let data = copy(&base, dir.path(), "short");
+    exec(
+        &mut raw(&data).await,
+        &format!("UPDATE hash_packs SET data = substr(data, 1, 100) WHERE first = {first}"),
+    )
+    .await;
+    assert_fails_with(&armory(&data, &["verify"]), &named(first as u64 + 3));
+    let data = copy(&base, dir.path(), "gone");
+    exec(
+        &mut raw(&data).await,
+        &format!("DELETE FROM hash_packs WHERE first = {first}"),
+    )
+    .await;
+    assert_fails_with(
+        &armory(&data, &["verify"]),
+        &format!("stored hash {first} "),
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sealed_rows_are_append_only_through_sqlite() {
+    let (_dir, data) = make_log(300, 50).await;
+    let url = format!("sqlite://{}", data.join("armory.db").display());
+    let mut conn = <SqliteConnection as sqlx::Connection>::connect(&url)
+        .await
+        .unwrap();
+    for sql in [
+        "UPDATE bundles SET data = x'00' WHERE n = 0",
+        "DELETE FROM bundles",
+        "UPDATE hash_packs SET data = x'00'",
+        "DELETE FROM hash_packs",
+        // Rows after the last bundle are not sealed: they cannot be deleted.
+        "DELETE FROM entries WHERE idx = 299",
+        "DELETE FROM hashes WHERE id = (SELECT max(id) FROM hashes)",
+    ] {
+        let err = sqlx::raw_sql(sql).execute(&mut conn).await.unwrap_err();
+        assert!(err.to_string().contains("append-only"), "{sql}: {err}");
+    }
+    drop(conn);
+    assert!(armory(&data, &["verify"]).status.success());
+}
