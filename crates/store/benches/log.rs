@@ -7,7 +7,8 @@
 //! 3. verify of a 1,000,000-entry log vs raw SHA-256 over the same entry bytes (in memory, and read
 //!    from the same SQLite file).
 //!
-//! Run: `cargo bench -p armory-store --bench log` (ARMORY_BENCH_ENTRIES=N to change the verify size).
+//! Run: `cargo bench -p armory-store --bench log` (ARMORY_BENCH_ENTRIES=N to change the verify size,
+//! ARMORY_BENCH_ONLY=verify for the verify benchmark alone).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -161,7 +162,7 @@ async fn verify(dir: &Path, n: u64) {
     let mut ours = Vec::new();
     let mut raw_mem = Vec::new();
     let mut raw_db = Vec::new();
-    for _ in 0..3 {
+    for _ in 0..5 {
         let start = Instant::now();
         let report = check_log(&log, &mut |_, _| {}).await.unwrap();
         assert_eq!(report.entries, n);
@@ -192,14 +193,7 @@ async fn verify(dir: &Path, n: u64) {
         std::hint::black_box(acc);
         raw_db.push(n as f64 / start.elapsed().as_secs_f64());
     }
-    let start = Instant::now();
-    for (_, d) in &rows {
-        std::hint::black_box(armory_ledger::Entry::decode(d).unwrap());
-    }
-    eprintln!(
-        "(entry decode alone: {:.0}/s)",
-        n as f64 / start.elapsed().as_secs_f64()
-    );
+    parts(&log, &rows).await;
     let (o, m, d) = (median(ours), median(raw_mem), median(raw_db));
     println!(
         "verify {n} entries ({:.0} MB, {checkpoints} checkpoints): armory verify {o:.0} entries/s; raw SHA-256 in memory {m:.0}/s (ratio {:.2}); read from SQLite + SHA-256 {d:.0}/s (ratio {:.2})",
@@ -208,6 +202,52 @@ async fn verify(dir: &Path, n: u64) {
         o / d
     );
     log.close().await;
+}
+
+/// Where verify's time goes: each part alone, on one thread, in µs per entry (median of 3).
+async fn parts(log: &armory_store::sqlite::SqliteLog, rows: &[(u64, Vec<u8>)]) {
+    use armory_ledger::merkle::{RightEdge, stored_hash_count};
+    let n = rows.len() as u64;
+    let per_entry = |start: Instant| start.elapsed().as_secs_f64() / n as f64 * 1e6;
+    let (mut entries, mut hashes, mut check, mut tree) = (vec![], vec![], vec![], vec![]);
+    let (mut block, mut runs) = (Rows::default(), Rows::default());
+    for _ in 0..3 {
+        let start = Instant::now();
+        for at in (0..n).step_by(16384) {
+            block = log
+                .read_entries(at..(at + 16384).min(n), block)
+                .await
+                .unwrap();
+        }
+        entries.push(per_entry(start));
+        let start = Instant::now();
+        for at in (0..n).step_by(16384) {
+            let ids = stored_hash_count(at)..stored_hash_count((at + 16384).min(n));
+            runs = log.read_hashes(ids, runs).await.unwrap();
+        }
+        hashes.push(per_entry(start));
+        let start = Instant::now();
+        let leaves: Vec<_> = rows
+            .iter()
+            .map(|(i, d)| armory_ledger::verify::check_entry(log.origin(), *i, d).unwrap())
+            .collect();
+        check.push(per_entry(start));
+        let start = Instant::now();
+        let mut edge = RightEdge::new();
+        for leaf in leaves {
+            edge.push_each(leaf, |h| {
+                std::hint::black_box(h);
+            });
+        }
+        tree.push(per_entry(start));
+    }
+    println!(
+        "verify's parts, each alone on one thread, per entry: read entries {:.3} µs, read stored hashes {:.3} µs, check canonical + leaf hash {:.3} µs, interior hashes {:.3} µs",
+        median(entries),
+        median(hashes),
+        median(check),
+        median(tree)
+    );
 }
 
 fn main() {
@@ -225,7 +265,13 @@ fn main() {
         std::thread::available_parallelism().map_or(0, |n| n.get()),
         dir.path().display()
     );
+    // ARMORY_BENCH_ONLY=verify skips the append benchmarks.
+    let only_verify = std::env::var("ARMORY_BENCH_ONLY").is_ok_and(|v| v == "verify");
     rt.block_on(async {
+        if only_verify {
+            verify(dir.path(), entries).await;
+            return;
+        }
         let rounds = 5;
         let (mut ours, mut plain) = (Vec::new(), Vec::new());
         for r in 0..rounds {

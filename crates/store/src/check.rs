@@ -1,6 +1,6 @@
 //! `armory verify` over a store: every entry, every stored hash, every checkpoint, in one pass.
 
-use crate::{Rows, Store, StoreError};
+use crate::{Rows, Store, StoreError, hash_pieces};
 use armory_ledger::Hash;
 use armory_ledger::merkle::stored_hash_count;
 use armory_ledger::verify::{Problem, TreeCheck, check_entry};
@@ -24,7 +24,11 @@ pub enum CheckError {
 }
 
 /// Entries a chunk: 16 sealed bundles.
-const CHUNK: u64 = 4096;
+/// What a chunk of the check aims to hold: its entries' bytes. The first chunk is one bundle;
+/// each next one is sized from the entries read so far, in whole bundles, at most `MAX_CHUNK`.
+const CHUNK_BYTES: u64 = 4 << 20;
+const MAX_CHUNK: u64 = 64 * BUNDLE;
+const BUNDLE: u64 = armory_ledger::tiles::TILE_WIDTH;
 
 struct Chunk {
     start: u64,
@@ -32,6 +36,16 @@ struct Chunk {
     entries: Rows,
     hashes: Rows,
     checkpoints: Vec<(u64, Vec<u8>)>,
+    /// A buffer for the leaf hashes.
+    leaves: Vec<Hash>,
+}
+
+/// A checked chunk's buffers, back to the reader for the next one.
+#[derive(Default)]
+struct Spare {
+    entries: Rows,
+    hashes: Rows,
+    leaves: Vec<Hash>,
 }
 
 /// A chunk with each entry's leaf hash, or the first entry found wrong (its position in the
@@ -56,15 +70,23 @@ pub async fn check_log<S: Store>(
     let end = extent.entries_end.max(extent.checkpoint_max.unwrap_or(0));
     let (read_tx, mut read_rx) = mpsc::channel::<Result<Chunk, StoreError>>(2);
     let (hashed_tx, mut hashed_rx) = mpsc::channel::<Result<Hashed, StoreError>>(2);
-    let (spare_tx, mut spare_rx) = mpsc::unbounded_channel::<(Rows, Rows)>();
+    let (spare_tx, mut spare_rx) = mpsc::unbounded_channel::<Spare>();
     let reader = store.clone();
     tokio::spawn(async move {
-        let mut start = 0u64;
+        let (mut start, mut bytes) = (0u64, 0u64);
         loop {
-            let stop = (start + CHUNK).min(end);
-            let (entries, hashes) = spare_rx.try_recv().unwrap_or_default();
-            let chunk = read_chunk(&reader, start, stop, entries, hashes).await;
+            // Whole bundles, as many as fill CHUNK_BYTES at the mean entry size so far.
+            let size = match bytes.checked_div(start) {
+                None | Some(0) => BUNDLE,
+                Some(mean) => (CHUNK_BYTES / mean / BUNDLE * BUNDLE).clamp(BUNDLE, MAX_CHUNK),
+            };
+            let stop = (start + size).min(end);
+            let spare = spare_rx.try_recv().unwrap_or_default();
+            let chunk = read_chunk(&reader, start, stop, spare).await;
             let failed = chunk.is_err();
+            if let Ok(chunk) = &chunk {
+                bytes += chunk.entries.bytes_len() as u64;
+            }
             if read_tx.send(chunk).await.is_err() || failed || stop >= end {
                 break;
             }
@@ -75,9 +97,10 @@ pub async fn check_log<S: Store>(
     tokio::spawn(async move {
         while let Some(chunk) = read_rx.recv().await {
             let hashed = match chunk {
-                Ok(chunk) => {
+                Ok(mut chunk) => {
                     let origin = origin.clone();
-                    tokio::task::spawn_blocking(move || leaf_hashes(&origin, chunk))
+                    let leaves = std::mem::take(&mut chunk.leaves);
+                    tokio::task::spawn_blocking(move || leaf_hashes(&origin, chunk, leaves))
                         .await
                         .map_err(|e| StoreError::Damaged(format!("checking thread failed: {e}")))
                 }
@@ -101,7 +124,7 @@ pub async fn check_log<S: Store>(
             mut bad,
         } = hashed?;
         let mut entry_at = 0usize;
-        let mut hash_at = 0usize;
+        let mut hashes = hash_pieces(&chunk.hashes).peekable();
         let mut cps = chunk.checkpoints.iter().peekable();
         // The checkpoint of the empty log comes before any entry.
         if chunk.start == 0
@@ -146,17 +169,13 @@ pub async fn check_log<S: Store>(
             let mut level = 0u8;
             tree.push_checked_each(leaf, |hash| {
                 let id = first_id + u64::from(level);
-                let found = match chunk.hashes.get(hash_at) {
-                    Some((i, stored)) if i == id => Some(stored == hash.0),
-                    _ => None,
-                };
-                if found.is_some() {
-                    hash_at += 1;
-                }
+                let found = hashes
+                    .next_if(|(i, _)| *i == id)
+                    .map(|(_, stored)| stored == hash.0);
                 if wrong.is_none() {
                     wrong = stored_hash_problem(index, id, level, found);
                 }
-                if wrong.is_none() && chunk.hashes.key(hash_at) == Some(id) {
+                if wrong.is_none() && hashes.peek().is_some_and(|(i, _)| *i == id) {
                     wrong = Some(Problem::StoredHash {
                         id,
                         level,
@@ -175,7 +194,7 @@ pub async fn check_log<S: Store>(
                 last_checkpoint = Some(*size);
             }
         }
-        if let Some(id) = chunk.hashes.key(hash_at) {
+        if let Some((id, _)) = hashes.next() {
             // The chunk's ids are exactly those its entries create, each matched above once.
             return Err(Problem::StoredHash {
                 id,
@@ -185,8 +204,13 @@ pub async fn check_log<S: Store>(
             }
             .into());
         }
+        drop(hashes);
         progress(chunk.end, end);
-        let _ = spare_tx.send((chunk.entries, chunk.hashes));
+        let _ = spare_tx.send(Spare {
+            entries: chunk.entries,
+            hashes: chunk.hashes,
+            leaves,
+        });
     }
     if tree.size() != end {
         return Err(StoreError::Damaged("the log could not be read to its end".into()).into());
@@ -248,48 +272,39 @@ fn stored_hash_problem(index: u64, id: u64, level: u8, found: Option<bool>) -> O
     }
 }
 
-/// Checks each entry of the chunk and hashes it, on two threads; stops at the first wrong one.
-fn leaf_hashes(origin: &str, chunk: Chunk) -> Hashed {
-    let check = |from: usize, to: usize| -> (Vec<Hash>, Option<(usize, Problem)>) {
-        let mut leaves = Vec::with_capacity(to - from);
-        for at in from..to {
-            let Some((index, bytes)) = chunk.entries.get(at) else {
-                break;
-            };
+/// Checks each entry of the chunk and hashes it into `leaves`, on two threads; each thread stops
+/// at its first wrong entry (only the first of all is reported: the tree stops there).
+fn leaf_hashes(origin: &str, chunk: Chunk, mut leaves: Vec<Hash>) -> Hashed {
+    let entries = &chunk.entries;
+    let check = |from: usize, out: &mut [Hash]| -> Option<(usize, Problem)> {
+        for (k, slot) in out.iter_mut().enumerate() {
+            let (index, bytes) = entries.get(from + k)?;
             match check_entry(origin, index, bytes) {
-                Ok(leaf) => leaves.push(leaf),
-                Err(problem) => return (leaves, Some((at, problem))),
+                Ok(leaf) => *slot = leaf,
+                Err(problem) => return Some((from + k, problem)),
             }
         }
-        (leaves, None)
+        None
     };
-    let n = chunk.entries.len();
+    let n = entries.len();
     let half = n / 2;
-    let ((mut leaves, first_bad), (rest, second_bad)) = std::thread::scope(|scope| {
-        let other = scope.spawn(|| check(half, n));
-        let first = check(0, half);
-        let second = other.join().unwrap_or_else(|_| {
-            (
-                Vec::new(),
-                Some((
-                    half,
-                    Problem::Entry {
-                        index: chunk.entries.key(half).unwrap_or(0),
-                        why: "the checking thread failed".into(),
-                    },
-                )),
-            )
+    leaves.clear();
+    leaves.resize(n, Hash([0; 32]));
+    let (first, second) = leaves.split_at_mut(half);
+    let bad = std::thread::scope(|scope| {
+        let other = scope.spawn(|| check(half, second));
+        let first_bad = check(0, first);
+        let second_bad = other.join().unwrap_or_else(|_| {
+            Some((
+                half,
+                Problem::Entry {
+                    index: entries.key(half).unwrap_or(0),
+                    why: "the checking thread failed".into(),
+                },
+            ))
         });
-        (first, second)
+        first_bad.or(second_bad)
     });
-    // Leaves are good up to the first problem; the tree stage stops there.
-    let bad = match first_bad {
-        Some(b) => Some(b),
-        None => {
-            leaves.extend(rest);
-            second_bad
-        }
-    };
     Hashed { chunk, leaves, bad }
 }
 
@@ -297,14 +312,16 @@ async fn read_chunk<S: Store>(
     store: &S,
     start: u64,
     end: u64,
-    entries: Rows,
-    hashes: Rows,
+    spare: Spare,
 ) -> Result<Chunk, StoreError> {
     let cp_start = if start == 0 { 0 } else { start + 1 };
     // Three independent reads, on separate connections where the store has them.
     let (entries, hashes, checkpoints) = tokio::join!(
-        store.read_entries(start..end, entries),
-        store.read_hashes(stored_hash_count(start)..stored_hash_count(end), hashes),
+        store.read_entries(start..end, spare.entries),
+        store.read_hashes(
+            stored_hash_count(start)..stored_hash_count(end),
+            spare.hashes
+        ),
         store.checkpoints(cp_start..end + 1)
     );
     Ok(Chunk {
@@ -313,5 +330,6 @@ async fn read_chunk<S: Store>(
         entries: entries?,
         hashes: hashes?,
         checkpoints: checkpoints?,
+        leaves: spare.leaves,
     })
 }

@@ -106,6 +106,11 @@ impl Rows {
         self.keys.is_empty()
     }
 
+    /// The values' bytes, all together.
+    pub fn bytes_len(&self) -> usize {
+        self.bytes.len()
+    }
+
     /// The key of the i-th value.
     pub fn key(&self, i: usize) -> Option<u64> {
         self.keys.get(i).map(|(k, _)| *k)
@@ -130,6 +135,16 @@ impl Rows {
     pub fn to_vecs(&self) -> Vec<(u64, Vec<u8>)> {
         self.iter().map(|(k, v)| (k, v.to_vec())).collect()
     }
+}
+
+/// The stored hashes of runs read by [`Store::read_hashes`], one by one: each id with its (at most
+/// 32) bytes.
+pub fn hash_pieces(runs: &Rows) -> impl Iterator<Item = (u64, &[u8])> + '_ {
+    runs.iter().flat_map(|(first, run)| {
+        run.chunks(32)
+            .enumerate()
+            .map(move |(k, hash)| (first + k as u64, hash))
+    })
 }
 
 /// Storage errors. Each message says what to do.
@@ -236,8 +251,9 @@ pub trait Store: Clone + Send + Sync + 'static {
         indexes: &[u64],
     ) -> impl Future<Output = Result<Vec<(u64, Vec<u8>)>, StoreError>> + Send;
 
-    /// Stored hashes with ids in `range`, as stored (raw bytes), in id order, into `into` as for
-    /// [`Store::read_entries`].
+    /// Stored hashes with ids in `range`, as stored, into `into` as for [`Store::read_entries`],
+    /// in runs: a value holds the hashes with ids `key`, `key + 1`, … back to back, 32 bytes each
+    /// (a damaged run may end in a shorter piece). Runs come in key order; see [`hash_pieces`].
     fn read_hashes(
         &self,
         range: Range<u64>,
@@ -249,7 +265,10 @@ pub trait Store: Clone + Send + Sync + 'static {
         &self,
         range: Range<u64>,
     ) -> impl Future<Output = Result<Vec<(u64, Vec<u8>)>, StoreError>> + Send {
-        async move { Ok(self.read_hashes(range, Rows::default()).await?.to_vecs()) }
+        async move {
+            let runs = self.read_hashes(range, Rows::default()).await?;
+            Ok(hash_pieces(&runs).map(|(id, h)| (id, h.to_vec())).collect())
+        }
     }
 
     /// Stored hashes by id; an error if any is missing or damaged.

@@ -240,6 +240,7 @@ impl SqliteLog {
         }
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
+            .test_before_acquire(false)
             .connect_with(options(path, Durability::Full).read_only(true))
             .await
             .map_err(|e| not_armory(path, e))?;
@@ -904,14 +905,16 @@ fn split_bundle(n: u64, data: &[u8], range: &Range<u64>, out: &mut Rows) {
     }
 }
 
-/// Adds the hashes of the pack starting at id `first` that fall in `range` to `out`, 32 bytes
-/// each (a short last piece as it is, to be found wrong).
-fn split_pack(first: u64, data: &[u8], range: &Range<u64>, out: &mut Rows) {
-    for (k, hash) in data.chunks(32).enumerate() {
-        let id = first + k as u64;
-        if range.contains(&id) {
-            out.push(id, hash);
-        }
+/// Adds the part of the pack starting at id `first` that falls in `range` to `out`, as one run
+/// (a damaged pack as it is: its short last piece is found wrong).
+fn pack_run(first: u64, data: &[u8], range: &Range<u64>, out: &mut Rows) {
+    let from = range.start.max(first);
+    let skip = usize::try_from((from - first).saturating_mul(32)).unwrap_or(usize::MAX);
+    let take = usize::try_from((range.end - from).saturating_mul(32)).unwrap_or(usize::MAX);
+    if let Some(run) = data.get(skip..)
+        && !run.is_empty()
+    {
+        out.push(from, &run[..run.len().min(take)]);
     }
 }
 
@@ -1105,7 +1108,7 @@ impl Store for SqliteLog {
             "SELECT first, data FROM hash_packs WHERE first >= ? AND first < ? ORDER BY first LIMIT ?",
             from,
             b,
-            |first, data| split_pack(first, data, &range, &mut out),
+            |first, data| pack_run(first, data, &range, &mut out),
         )
         .await?;
         let rows = self
