@@ -220,13 +220,14 @@ fn is_rfc3339_millis_bytes(b: &[u8]) -> bool {
     if b.len() != 24 {
         return false;
     }
-    let shape_ok = b.iter().enumerate().all(|(i, &c)| match i {
-        4 | 7 => c == b'-',
-        10 => c == b'T',
-        13 | 16 => c == b':',
-        19 => c == b'.',
-        23 => c == b'Z',
-        _ => c.is_ascii_digit(),
+    // `0` marks a digit; anything else must be there as it is.
+    const SHAPE: &[u8; 24] = b"0000-00-00T00:00:00.000Z";
+    let shape_ok = b.iter().zip(SHAPE).all(|(&c, &s)| {
+        if s == b'0' {
+            c.is_ascii_digit()
+        } else {
+            c == s
+        }
     });
     if !shape_ok {
         return false;

@@ -6,7 +6,7 @@
 //! construction, consistent with every other checkpoint checked the same way: all are prefixes of
 //! the one verified sequence of entries.
 
-use crate::checkpoint::Checkpoint;
+use crate::checkpoint::{Checkpoint, CheckpointError};
 use crate::entry::{EntryFault, check_canonical_entry};
 use crate::keys::LogVerifier;
 use crate::merkle::{Hash, RightEdge, leaf_hash};
@@ -84,9 +84,18 @@ impl TreeCheck {
         note: &[u8],
         verifier: &LogVerifier,
     ) -> Result<Checkpoint, Problem> {
+        self.check_opened_checkpoint(Checkpoint::open(note, verifier))
+    }
+
+    /// [`TreeCheck::check_checkpoint`] for a note already opened with [`Checkpoint::open`] (so
+    /// that signatures can be checked on other threads, ahead of the tree).
+    pub fn check_opened_checkpoint(
+        &self,
+        opened: Result<Checkpoint, CheckpointError>,
+    ) -> Result<Checkpoint, Problem> {
         let size = self.size();
         let bad = |why: String| Problem::Checkpoint { size, why };
-        let checkpoint = Checkpoint::open(note, verifier).map_err(|e| bad(e.to_string()))?;
+        let checkpoint = opened.map_err(|e| bad(e.to_string()))?;
         if checkpoint.origin != self.origin {
             return Err(bad(format!("it is for log {:?}", checkpoint.origin)));
         }

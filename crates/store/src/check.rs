@@ -1,7 +1,9 @@
 //! `armory verify` over a store: every entry, every stored hash, every checkpoint, in one pass.
 
-use crate::{Rows, Store, StoreError, hash_pieces};
+use crate::{Rows, Store, StoreError};
 use armory_ledger::Hash;
+use armory_ledger::checkpoint::{Checkpoint, CheckpointError};
+use armory_ledger::keys::LogVerifier;
 use armory_ledger::merkle::stored_hash_count;
 use armory_ledger::verify::{Problem, TreeCheck, check_entry};
 use tokio::sync::mpsc;
@@ -54,27 +56,94 @@ struct Hashed {
     chunk: Chunk,
     leaves: Vec<Hash>,
     bad: Option<(usize, Problem)>,
+    /// The chunk's checkpoints, opened (signature checked), by size.
+    opened: Vec<(u64, Result<Checkpoint, CheckpointError>)>,
 }
+
+/// A chunk's stored hashes one by one, in id order, from its runs.
+struct HashCursor<'a> {
+    runs: &'a Rows,
+    next_run: usize,
+    id: u64,
+    /// What is left of the current run (`None` once it is used up; an empty run yields one
+    /// empty, and so wrong, hash).
+    rest: Option<&'a [u8]>,
+}
+
+impl<'a> HashCursor<'a> {
+    fn new(runs: &'a Rows) -> HashCursor<'a> {
+        HashCursor {
+            runs,
+            next_run: 0,
+            id: 0,
+            rest: None,
+        }
+    }
+
+    /// The id of the next stored hash.
+    fn peek(&mut self) -> Option<u64> {
+        if self.rest.is_none() {
+            let (first, run) = self.runs.get(self.next_run)?;
+            self.next_run += 1;
+            self.id = first;
+            self.rest = Some(run);
+        }
+        Some(self.id)
+    }
+
+    /// The next stored hash (at most 32 bytes), if its id is `id`.
+    fn take(&mut self, id: u64) -> Option<&'a [u8]> {
+        if self.peek()? != id {
+            return None;
+        }
+        let rest = self.rest?;
+        let (hash, after) = rest.split_at(rest.len().min(32));
+        self.rest = (!after.is_empty()).then_some(after);
+        self.id += 1;
+        Some(hash)
+    }
+}
+
+/// Checkers, each taking every other chunk: both cores hash without waiting for each other.
+const CHECKERS: usize = 2;
 
 /// Checks the whole log. `progress(done, total)` is called after each chunk.
 ///
-/// Three stages run at once, handing chunks of 4,096 entries down bounded channels: reading
-/// (entries, stored hashes and checkpoints of a chunk), checking each entry and hashing it (on
-/// two threads), and building the tree in order, comparing every stored hash and checkpoint.
-/// The chunks' buffers go back to the reader, so a long check allocates only at its start.
+/// The work runs in three stages at once, handing chunks of about 4 MB of entries down bounded
+/// channels: a reader (a chunk's entries, stored hashes and checkpoints), two checkers taking
+/// the chunks in turn (each entry checked canonical and hashed, each checkpoint's signature
+/// checked), and the tree, built in order here, comparing every stored hash and checkpoint. The
+/// chunks' buffers go back to the reader, so a long check allocates only at its start.
 pub async fn check_log<S: Store>(
     store: &S,
     progress: &mut (dyn FnMut(u64, u64) + Send),
 ) -> Result<CheckReport, CheckError> {
     let extent = store.extent().await?;
     let end = extent.entries_end.max(extent.checkpoint_max.unwrap_or(0));
-    let (read_tx, mut read_rx) = mpsc::channel::<Result<Chunk, StoreError>>(2);
-    let (hashed_tx, mut hashed_rx) = mpsc::channel::<Result<Hashed, StoreError>>(2);
     let (spare_tx, mut spare_rx) = mpsc::unbounded_channel::<Spare>();
+    let mut to_checkers = Vec::new();
+    let mut from_checkers = Vec::new();
+    for _ in 0..CHECKERS {
+        let (chunk_tx, mut chunk_rx) = mpsc::channel::<Result<Chunk, StoreError>>(1);
+        let (hashed_tx, hashed_rx) = mpsc::channel::<Result<Hashed, StoreError>>(1);
+        let origin = store.origin().to_owned();
+        let verifier = store.verifier().clone();
+        tokio::task::spawn_blocking(move || {
+            while let Some(chunk) = chunk_rx.blocking_recv() {
+                let hashed = chunk.map(|chunk| check_chunk(&origin, &verifier, chunk));
+                let failed = hashed.is_err();
+                if hashed_tx.blocking_send(hashed).is_err() || failed {
+                    break;
+                }
+            }
+        });
+        to_checkers.push(chunk_tx);
+        from_checkers.push(hashed_rx);
+    }
     let reader = store.clone();
     tokio::spawn(async move {
         let (mut start, mut bytes) = (0u64, 0u64);
-        loop {
+        for turn in 0usize.. {
             // Whole bundles, as many as fill CHUNK_BYTES at the mean entry size so far.
             let size = match bytes.checked_div(start) {
                 None | Some(0) => BUNDLE,
@@ -87,53 +156,39 @@ pub async fn check_log<S: Store>(
             if let Ok(chunk) = &chunk {
                 bytes += chunk.entries.bytes_len() as u64;
             }
-            if read_tx.send(chunk).await.is_err() || failed || stop >= end {
+            let checker = &to_checkers[turn % CHECKERS];
+            if checker.send(chunk).await.is_err() || failed || stop >= end {
                 break;
             }
             start = stop;
         }
     });
-    let origin = store.origin().to_owned();
-    tokio::spawn(async move {
-        while let Some(chunk) = read_rx.recv().await {
-            let hashed = match chunk {
-                Ok(mut chunk) => {
-                    let origin = origin.clone();
-                    let leaves = std::mem::take(&mut chunk.leaves);
-                    tokio::task::spawn_blocking(move || leaf_hashes(&origin, chunk, leaves))
-                        .await
-                        .map_err(|e| StoreError::Damaged(format!("checking thread failed: {e}")))
-                }
-                Err(e) => Err(e),
-            };
-            let failed = hashed.is_err();
-            if hashed_tx.send(hashed).await.is_err() || failed {
-                break;
-            }
-        }
-    });
 
     let mut tree = TreeCheck::new(store.origin());
-    let verifier = store.verifier().clone();
     let mut checkpoints = 0u64;
     let mut last_checkpoint: Option<u64> = None;
-    while let Some(hashed) = hashed_rx.recv().await {
+    for turn in 0usize.. {
+        // In the reader's order: the checkers took the chunks in turn.
+        let Some(hashed) = from_checkers[turn % CHECKERS].recv().await else {
+            break;
+        };
         let Hashed {
             chunk,
             leaves,
             mut bad,
+            opened,
         } = hashed?;
         let mut entry_at = 0usize;
-        let mut hashes = hash_pieces(&chunk.hashes).peekable();
-        let mut cps = chunk.checkpoints.iter().peekable();
+        let mut hashes = HashCursor::new(&chunk.hashes);
+        let mut cps = opened.into_iter().peekable();
         // The checkpoint of the empty log comes before any entry.
         if chunk.start == 0
-            && let Some((0, note)) = cps.peek()
+            && let Some((0, _)) = cps.peek()
+            && let Some((_, cp)) = cps.next()
         {
-            tree.check_checkpoint(note, &verifier)?;
+            tree.check_opened_checkpoint(cp)?;
             checkpoints += 1;
             last_checkpoint = Some(0);
-            cps.next();
         }
         for index in chunk.start..chunk.end {
             if chunk.entries.key(entry_at) != Some(index) {
@@ -169,13 +224,11 @@ pub async fn check_log<S: Store>(
             let mut level = 0u8;
             tree.push_checked_each(leaf, |hash| {
                 let id = first_id + u64::from(level);
-                let found = hashes
-                    .next_if(|(i, _)| *i == id)
-                    .map(|(_, stored)| stored == hash.0);
+                let found = hashes.take(id).map(|stored| stored == hash.0);
                 if wrong.is_none() {
                     wrong = stored_hash_problem(index, id, level, found);
                 }
-                if wrong.is_none() && hashes.peek().is_some_and(|(i, _)| *i == id) {
+                if wrong.is_none() && hashes.peek() == Some(id) {
                     wrong = Some(Problem::StoredHash {
                         id,
                         level,
@@ -188,13 +241,13 @@ pub async fn check_log<S: Store>(
             if let Some(problem) = wrong {
                 return Err(problem.into());
             }
-            if let Some((size, note)) = cps.next_if(|(s, _)| *s == index + 1) {
-                tree.check_checkpoint(note, &verifier)?;
+            if let Some((size, cp)) = cps.next_if(|(s, _)| *s == index + 1) {
+                tree.check_opened_checkpoint(cp)?;
                 checkpoints += 1;
-                last_checkpoint = Some(*size);
+                last_checkpoint = Some(size);
             }
         }
-        if let Some((id, _)) = hashes.next() {
+        if let Some(id) = hashes.peek() {
             // The chunk's ids are exactly those its entries create, each matched above once.
             return Err(Problem::StoredHash {
                 id,
@@ -204,7 +257,6 @@ pub async fn check_log<S: Store>(
             }
             .into());
         }
-        drop(hashes);
         progress(chunk.end, end);
         let _ = spare_tx.send(Spare {
             entries: chunk.entries,
@@ -272,40 +324,32 @@ fn stored_hash_problem(index: u64, id: u64, level: u8, found: Option<bool>) -> O
     }
 }
 
-/// Checks each entry of the chunk and hashes it into `leaves`, on two threads; each thread stops
-/// at its first wrong entry (only the first of all is reported: the tree stops there).
-fn leaf_hashes(origin: &str, chunk: Chunk, mut leaves: Vec<Hash>) -> Hashed {
-    let entries = &chunk.entries;
-    let check = |from: usize, out: &mut [Hash]| -> Option<(usize, Problem)> {
-        for (k, slot) in out.iter_mut().enumerate() {
-            let (index, bytes) = entries.get(from + k)?;
-            match check_entry(origin, index, bytes) {
-                Ok(leaf) => *slot = leaf,
-                Err(problem) => return Some((from + k, problem)),
+/// Checks each entry of the chunk and hashes it, up to the first wrong one, and opens (checks the
+/// signature of) each of its checkpoints.
+fn check_chunk(origin: &str, verifier: &LogVerifier, mut chunk: Chunk) -> Hashed {
+    let mut leaves = std::mem::take(&mut chunk.leaves);
+    leaves.clear();
+    let mut bad = None;
+    for (at, (index, bytes)) in chunk.entries.iter().enumerate() {
+        match check_entry(origin, index, bytes) {
+            Ok(leaf) => leaves.push(leaf),
+            Err(problem) => {
+                bad = Some((at, problem));
+                break;
             }
         }
-        None
-    };
-    let n = entries.len();
-    let half = n / 2;
-    leaves.clear();
-    leaves.resize(n, Hash([0; 32]));
-    let (first, second) = leaves.split_at_mut(half);
-    let bad = std::thread::scope(|scope| {
-        let other = scope.spawn(|| check(half, second));
-        let first_bad = check(0, first);
-        let second_bad = other.join().unwrap_or_else(|_| {
-            Some((
-                half,
-                Problem::Entry {
-                    index: entries.key(half).unwrap_or(0),
-                    why: "the checking thread failed".into(),
-                },
-            ))
-        });
-        first_bad.or(second_bad)
-    });
-    Hashed { chunk, leaves, bad }
+    }
+    let opened = chunk
+        .checkpoints
+        .iter()
+        .map(|(size, note)| (*size, Checkpoint::open(note, verifier)))
+        .collect();
+    Hashed {
+        chunk,
+        leaves,
+        bad,
+        opened,
+    }
 }
 
 async fn read_chunk<S: Store>(

@@ -10,6 +10,9 @@
 //! One process writes a log: a lock file beside the database is held for the writer's lifetime.
 //! Readers need no lock: WAL lets them read while the writer writes.
 
+mod bulk;
+use bulk::Mapping;
+
 use crate::projection::{self, RowWrite};
 use crate::{Appended, Batch, Draft, Extent, Pending, Rows, Store, StoreError};
 use armory_ledger::checkpoint::Checkpoint;
@@ -73,6 +76,8 @@ struct Inner {
     /// Whether the file has the tables of sealed bundles (schema 4 on). A log of schema 3, read
     /// without being upgraded, keeps every entry and hash as a row.
     sealed: bool,
+    /// Where entries and stored hashes are read (see [`bulk`]).
+    bulk: Arc<bulk::Bulk>,
     writer: Option<mpsc::Sender<Request>>,
     sequencer: tokio::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
     _lock: Option<File>,
@@ -281,6 +286,7 @@ impl SqliteLog {
                 verifier,
                 pool,
                 sealed,
+                bulk: bulk::Bulk::new(path.to_owned(), sealed, Mapping::Mapped),
                 writer: None,
                 sequencer: tokio::sync::Mutex::new(None),
                 _lock: None,
@@ -310,6 +316,7 @@ impl SqliteLog {
                 verifier,
                 pool,
                 sealed,
+                bulk: bulk::Bulk::new(path.to_owned(), sealed, Mapping::Read),
                 writer: None,
                 sequencer: tokio::sync::Mutex::new(None),
                 _lock: None,
@@ -348,6 +355,7 @@ impl SqliteLog {
             verifier: log.inner.verifier.clone(),
             pool: log.inner.pool.clone(),
             sealed: log.inner.sealed,
+            bulk: log.inner.bulk.clone(),
             writer: Some(tx),
             sequencer: tokio::sync::Mutex::new(Some(handle)),
             _lock: Some(lock),
@@ -879,9 +887,6 @@ fn range_i64(range: &Range<u64>) -> Result<(i64, i64), StoreError> {
     Ok((to_i64(range.start)?, to_i64(range.end)?))
 }
 
-/// Bundles (or hash packs) read per query in a long read: 4,096 entries.
-const PACKS_PER_QUERY: i64 = 16;
-
 /// Adds the entries of sealed bundle `n` that fall in `range` to `out`. The bundle holds exactly
 /// the indexes `256n..256n+256`, each entry after its two-byte length. A damaged bundle still
 /// gives each index the bytes found at its place (a length that runs past the end takes the rest;
@@ -944,60 +949,6 @@ fn merge(mut sealed: Rows, rows: Vec<(u64, Vec<u8>)>) -> Rows {
     }
     sealed.clear();
     out
-}
-
-impl SqliteLog {
-    /// The stored rows of `table` (`entries` or `hashes`) with keys in `range`.
-    async fn plain_rows(
-        &self,
-        sql: &'static str,
-        range: &Range<u64>,
-    ) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
-        let (a, b) = range_i64(range)?;
-        rows_u64_blob(
-            sqlx::query(sql)
-                .bind(a)
-                .bind(b)
-                .fetch_all(&self.inner.pool)
-                .await?,
-        )
-    }
-
-    /// Reads sealed rows (bundles or packs) keyed from `from` on, `PACKS_PER_QUERY` a query, up
-    /// to the key `through`, handing each to `each`.
-    async fn sealed_rows(
-        &self,
-        sql: &'static str,
-        from: i64,
-        through: i64,
-        mut each: impl FnMut(u64, &[u8]),
-    ) -> Result<(), StoreError> {
-        if !self.inner.sealed {
-            return Ok(());
-        }
-        let mut from = from;
-        loop {
-            let rows = sqlx::query(sql)
-                .bind(from)
-                .bind(through)
-                .bind(PACKS_PER_QUERY)
-                .fetch_all(&self.inner.pool)
-                .await?;
-            let mut last = None;
-            for row in &rows {
-                let key: i64 = row.try_get(0)?;
-                let data: &[u8] = row.try_get(1)?;
-                let key = u64::try_from(key)
-                    .map_err(|_| StoreError::Damaged(format!("negative key {key}")))?;
-                each(key, data);
-                last = Some(key);
-            }
-            match last {
-                Some(key) if rows.len() as i64 == PACKS_PER_QUERY => from = to_i64(key + 1)?,
-                _ => return Ok(()),
-            }
-        }
-    }
 }
 
 impl Store for SqliteLog {
@@ -1067,145 +1018,33 @@ impl Store for SqliteLog {
     }
 
     async fn read_entries(&self, range: Range<u64>, into: Rows) -> Result<Rows, StoreError> {
-        let mut out = into;
-        out.clear();
-        if range.is_empty() {
-            return Ok(out);
-        }
-        self.sealed_rows(
-            "SELECT n, data FROM bundles WHERE n >= ? AND n <= ? ORDER BY n LIMIT ?",
-            to_i64(range.start / BUNDLE)?,
-            to_i64((range.end - 1) / BUNDLE)?,
-            |n, data| split_bundle(n, data, &range, &mut out),
-        )
-        .await?;
-        let rows = self
-            .plain_rows(
-                "SELECT idx, data FROM entries WHERE idx >= ? AND idx < ? ORDER BY idx",
-                &range,
-            )
-            .await?;
-        Ok(merge(out, rows))
+        self.inner
+            .bulk
+            .run(move |conn, sealed| bulk::read_entries(conn, sealed, range, into))
+            .await
     }
 
     async fn read_hashes(&self, range: Range<u64>, into: Rows) -> Result<Rows, StoreError> {
-        let mut out = into;
-        out.clear();
-        if range.is_empty() {
-            return Ok(out);
-        }
-        // The pack that starts at or before the range's first id, and those after it.
-        let (a, b) = range_i64(&range)?;
-        let from: i64 = if self.inner.sealed {
-            sqlx::query_scalar("SELECT coalesce(max(first), 0) FROM hash_packs WHERE first <= ?")
-                .bind(a)
-                .fetch_one(&self.inner.pool)
-                .await?
-        } else {
-            0
-        };
-        self.sealed_rows(
-            "SELECT first, data FROM hash_packs WHERE first >= ? AND first < ? ORDER BY first LIMIT ?",
-            from,
-            b,
-            |first, data| pack_run(first, data, &range, &mut out),
-        )
-        .await?;
-        let rows = self
-            .plain_rows(
-                "SELECT id, hash FROM hashes WHERE id >= ? AND id < ? ORDER BY id",
-                &range,
-            )
-            .await?;
-        Ok(merge(out, rows))
+        self.inner
+            .bulk
+            .run(move |conn, sealed| bulk::read_hashes(conn, sealed, range, into))
+            .await
     }
 
     async fn entries_at(&self, indexes: &[u64]) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
-        let mut wanted: Vec<u64> = indexes.to_vec();
-        wanted.sort_unstable();
-        wanted.dedup();
-        let mut bundles: Vec<u64> = wanted.iter().map(|i| i / BUNDLE).collect();
-        bundles.dedup();
-        if !self.inner.sealed {
-            bundles.clear();
-        }
-        let mut sealed = Rows::default();
-        let mut whole = Rows::default();
-        for chunk in bundles.chunks(500) {
-            let sql = format!(
-                "SELECT n, data FROM bundles WHERE n IN ({}) ORDER BY n",
-                placeholders(chunk.len(), "?")
-            );
-            let mut query = sqlx::query(&sql);
-            for n in chunk {
-                query = query.bind(to_i64(*n)?);
-            }
-            for (n, data) in rows_u64_blob(query.fetch_all(&self.inner.pool).await?)? {
-                whole.clear();
-                split_bundle(n, &data, &(0..u64::MAX), &mut whole);
-                for (i, entry) in whole.iter() {
-                    if wanted.binary_search(&i).is_ok() {
-                        sealed.push(i, entry);
-                    }
-                }
-            }
-        }
-        let mut rows = Vec::new();
-        for chunk in wanted.chunks(500) {
-            let sql = format!(
-                "SELECT idx, data FROM entries WHERE idx IN ({}) ORDER BY idx",
-                placeholders(chunk.len(), "?")
-            );
-            let mut query = sqlx::query(&sql);
-            for i in chunk {
-                query = query.bind(to_i64(*i)?);
-            }
-            rows.extend(rows_u64_blob(query.fetch_all(&self.inner.pool).await?)?);
-        }
-        Ok(merge(sealed, rows).to_vecs())
+        let indexes = indexes.to_vec();
+        self.inner
+            .bulk
+            .run(move |conn, sealed| bulk::entries_at(conn, sealed, &indexes))
+            .await
     }
 
     async fn hashes(&self, ids: &[u64]) -> Result<Vec<Hash>, StoreError> {
-        let mut firsts: Vec<u64> = ids.iter().map(|id| pack_ids(pack_of(*id)).start).collect();
-        firsts.sort_unstable();
-        firsts.dedup();
-        let mut packs: std::collections::HashMap<u64, Vec<u8>> = Default::default();
-        let mut found: std::collections::HashMap<u64, Vec<u8>> = Default::default();
-        // One statement per batch of keys; SQLite limits bound parameters.
-        if !self.inner.sealed {
-            firsts.clear();
-        }
-        for (sql, keys, into) in [
-            (
-                "SELECT first, data FROM hash_packs WHERE first IN",
-                &firsts[..],
-                &mut packs,
-            ),
-            ("SELECT id, hash FROM hashes WHERE id IN", ids, &mut found),
-        ] {
-            for chunk in keys.chunks(500) {
-                let sql = format!("{sql} ({})", placeholders(chunk.len(), "?"));
-                let mut query = sqlx::query(&sql);
-                for key in chunk {
-                    query = query.bind(to_i64(*key)?);
-                }
-                into.extend(rows_u64_blob(query.fetch_all(&self.inner.pool).await?)?);
-            }
-        }
-        ids.iter()
-            .map(|id| {
-                let first = pack_ids(pack_of(*id)).start;
-                let at = usize::try_from((id - first) * 32).unwrap_or(usize::MAX);
-                packs
-                    .get(&first)
-                    .and_then(|data| data.get(at..at.saturating_add(32)))
-                    .or_else(|| found.get(id).map(Vec::as_slice))
-                    .and_then(Hash::from_slice)
-                    .ok_or_else(|| {
-                        StoreError::Damaged(format!("stored hash {id} is missing or malformed"))
-                    })
-            })
-            .collect()
+        let ids = ids.to_vec();
+        self.inner
+            .bulk
+            .run(move |conn, sealed| bulk::hashes(conn, sealed, &ids))
+            .await
     }
 
     async fn checkpoints(&self, range: Range<u64>) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
