@@ -341,3 +341,60 @@ async fn sealed_rows_are_append_only_through_sqlite() {
     drop(conn);
     assert!(armory(&data, &["verify"]).status.success());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_while_bundles_are_sealed_see_every_entry() {
+    // Appends of 1 to 40 entries cross bundle boundaries while two readers (the writer's own,
+    // and one that opened the file read-only) read the whole log again and again: each read must
+    // see the log whole at some moment, though a seal moves entries from rows into a bundle.
+    let (_dir, data) = make_log(0, 1).await;
+    let log = open_writer(&data).await;
+    let reader = armory_store::sqlite::SqliteLog::open_reader(
+        &data.join("armory.db"),
+        log.verifier().clone(),
+    )
+    .await
+    .unwrap();
+    let writer = log.clone();
+    let appends = tokio::spawn(async move {
+        let mut rng = Rng::from_env();
+        let mut size = 0u64;
+        while size < 1500 {
+            let k = 1 + rng.below(40);
+            writer
+                .append(
+                    (size..size + k)
+                        .map(|i| draft(&format!("entry {i}")))
+                        .collect(),
+                )
+                .await
+                .unwrap();
+            size += k;
+        }
+    });
+    let mut reads = 0;
+    while !appends.is_finished() {
+        for store in [&log, &reader] {
+            let size = store.extent().await.unwrap().entries_end;
+            let all = store.entries(0..u64::MAX / 2).await.unwrap();
+            assert!(
+                all.len() as u64 >= size,
+                "read {} of {size} entries",
+                all.len()
+            );
+            for (want, (index, _)) in all.iter().enumerate() {
+                assert_eq!(*index, want as u64, "entry {want} is missing from a read");
+            }
+            let hashes = store
+                .stored_hashes(0..stored_hash_count(all.len() as u64))
+                .await
+                .unwrap();
+            assert_eq!(hashes.len() as u64, stored_hash_count(all.len() as u64));
+            reads += 1;
+        }
+    }
+    appends.await.unwrap();
+    assert!(reads > 10, "only {reads} reads ran during the appends");
+    log.close().await;
+    assert!(armory(&data, &["verify"]).status.success());
+}
