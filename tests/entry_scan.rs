@@ -556,4 +556,10 @@ fn index_and_origin_faults_are_named() {
     assert!(head.origin_is(&e.origin));
     assert!(!head.origin_is("a\"b\\c\u{1}\n/"));
     assert!(!head.origin_is("a\"b\\c\u{2}\n/é"));
+    // An origin whose stored (escaped) form is spelled like another origin unescaped.
+    e.origin = "a\\b".into();
+    let bytes = bytes_of(&e);
+    let head = scan_entry(&bytes).unwrap();
+    assert!(head.origin_is("a\\b"));
+    assert!(!head.origin_is("a\\\\b"));
 }
