@@ -135,9 +135,12 @@ impl<'a> Cursor<'a> {
         }
     }
 
-    fn lit(&mut self, s: &[u8]) -> Option<()> {
-        let end = self.i.checked_add(s.len())?;
-        (self.b.get(self.i..end)? == s).then(|| self.i = end)
+    /// Reads the literal `s`. Its length is a constant, so the comparison is a few compares of
+    /// words in place, not a call to `memcmp` (a `&[u8]` of unknown length was one per literal).
+    fn lit<const N: usize>(&mut self, s: &[u8; N]) -> Option<()> {
+        let end = self.i.checked_add(N)?;
+        let here: &[u8; N] = self.b.get(self.i..end)?.try_into().ok()?;
+        (here == s).then(|| self.i = end)
     }
 
     /// `{"assertion":X,"method":"...","person":"...","role":"..."}`, `assertion` optional, not null.
