@@ -173,14 +173,26 @@ impl RightEdge {
 
     /// [`RightEdge::push`], handing each created hash to `each` in the same order instead of
     /// collecting them (no allocation per leaf).
-    pub fn push_each(&mut self, leaf: Hash, mut each: impl FnMut(&Hash)) {
+    pub fn push_each(&mut self, leaf: Hash, each: impl FnMut(&Hash)) {
+        self.push_each_with(leaf, |_, left, right| node_hash(left, right), each)
+    }
+
+    /// [`RightEdge::push_each`], with each parent hash given by `parent(level, left, right)`
+    /// (`level` the parent's) instead of computed here: for a caller that has computed some of
+    /// them already, on another thread. `parent` must return `node_hash(left, right)`.
+    pub fn push_each_with(
+        &mut self,
+        leaf: Hash,
+        mut parent: impl FnMut(u8, &Hash, &Hash) -> Hash,
+        mut each: impl FnMut(&Hash),
+    ) {
         each(&leaf);
         self.nodes.push((0, leaf));
         while let [.., (left_level, left), (right_level, right)] = self.nodes[..] {
             if left_level != right_level {
                 break;
             }
-            let parent = node_hash(&left, &right);
+            let parent = parent(left_level + 1, &left, &right);
             let n = self.nodes.len();
             self.nodes.truncate(n - 2);
             self.nodes.push((left_level + 1, parent));

@@ -72,9 +72,15 @@ impl TreeCheck {
         self.edge.push(leaf)
     }
 
-    /// [`TreeCheck::push_checked`], handing each created hash to `each` (leaf first).
-    pub fn push_checked_each(&mut self, leaf: Hash, each: impl FnMut(&Hash)) {
-        self.edge.push_each(leaf, each)
+    /// [`TreeCheck::push_checked`], handing each created hash to `each` (leaf first), with the
+    /// parent hashes from `parent` as [`RightEdge::push_each_with`] says.
+    pub fn push_checked_each_with(
+        &mut self,
+        leaf: Hash,
+        parent: impl FnMut(u8, &Hash, &Hash) -> Hash,
+        each: impl FnMut(&Hash),
+    ) {
+        self.edge.push_each_with(leaf, parent, each)
     }
 
     /// Checks a signed checkpoint against the tree as rebuilt so far (its size must be the current

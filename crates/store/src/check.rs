@@ -4,7 +4,7 @@ use crate::{Rows, Store, StoreError};
 use armory_ledger::Hash;
 use armory_ledger::checkpoint::{Checkpoint, CheckpointError};
 use armory_ledger::keys::LogVerifier;
-use armory_ledger::merkle::stored_hash_count;
+use armory_ledger::merkle::{RightEdge, node_hash, stored_hash_count};
 use armory_ledger::verify::{Problem, TreeCheck, check_entry};
 use tokio::sync::mpsc;
 
@@ -31,6 +31,8 @@ pub enum CheckError {
 const CHUNK_BYTES: u64 = 4 << 20;
 const MAX_CHUNK: u64 = 64 * BUNDLE;
 const BUNDLE: u64 = armory_ledger::tiles::TILE_WIDTH;
+/// The levels of a bundle's subtree above its leaves (`BUNDLE` is 2 to this power).
+const BUNDLE_LEVELS: u8 = armory_ledger::tiles::TILE_HEIGHT;
 
 struct Chunk {
     start: u64,
@@ -38,8 +40,9 @@ struct Chunk {
     entries: Rows,
     hashes: Rows,
     checkpoints: Vec<(u64, Vec<u8>)>,
-    /// A buffer for the leaf hashes.
+    /// Buffers for the leaf hashes and the parents within bundles.
     leaves: Vec<Hash>,
+    parents: Vec<Hash>,
 }
 
 /// A checked chunk's buffers, back to the reader for the next one.
@@ -48,6 +51,7 @@ struct Spare {
     entries: Rows,
     hashes: Rows,
     leaves: Vec<Hash>,
+    parents: Vec<Hash>,
 }
 
 /// A chunk with each entry's leaf hash, or the first entry found wrong (its position in the
@@ -55,6 +59,9 @@ struct Spare {
 struct Hashed {
     chunk: Chunk,
     leaves: Vec<Hash>,
+    /// The parent hashes of levels 1 to 8 (within one bundle) that the leaves make, in the
+    /// order the tree makes them: the tree computes only those above.
+    parents: Vec<Hash>,
     bad: Option<(usize, Problem)>,
     /// The chunk's checkpoints, opened (signature checked), by size.
     opened: Vec<(u64, Result<Checkpoint, CheckpointError>)>,
@@ -175,9 +182,11 @@ pub async fn check_log<S: Store>(
         let Hashed {
             chunk,
             leaves,
+            parents,
             mut bad,
             opened,
         } = hashed?;
+        let mut precomputed = parents.iter();
         let mut entry_at = 0usize;
         let mut hashes = HashCursor::new(&chunk.hashes);
         let mut cps = opened.into_iter().peekable();
@@ -222,7 +231,13 @@ pub async fn check_log<S: Store>(
             let first_id = stored_hash_count(index);
             let mut wrong: Option<Problem> = None;
             let mut level = 0u8;
-            tree.push_checked_each(leaf, |hash| {
+            let parent = |level: u8, left: &Hash, right: &Hash| {
+                let made = (level <= BUNDLE_LEVELS)
+                    .then(|| precomputed.next())
+                    .flatten();
+                made.copied().unwrap_or_else(|| node_hash(left, right))
+            };
+            tree.push_checked_each_with(leaf, parent, |hash| {
                 let id = first_id + u64::from(level);
                 let found = hashes.take(id).map(|stored| stored == hash.0);
                 if wrong.is_none() {
@@ -262,6 +277,7 @@ pub async fn check_log<S: Store>(
             entries: chunk.entries,
             hashes: chunk.hashes,
             leaves,
+            parents,
         });
     }
     if tree.size() != end {
@@ -328,11 +344,27 @@ fn stored_hash_problem(index: u64, id: u64, level: u8, found: Option<bool>) -> O
 /// signature of) each of its checkpoints.
 fn check_chunk(origin: &str, verifier: &LogVerifier, mut chunk: Chunk) -> Hashed {
     let mut leaves = std::mem::take(&mut chunk.leaves);
+    let mut parents = std::mem::take(&mut chunk.parents);
     leaves.clear();
+    parents.clear();
     let mut bad = None;
+    // Each bundle's subtree, from an empty edge at its first entry (chunks start at a bundle):
+    // its parents are the tree's own, up to the bundle's root at level 8.
+    let mut bundle = RightEdge::new();
     for (at, (index, bytes)) in chunk.entries.iter().enumerate() {
         match check_entry(origin, index, bytes) {
-            Ok(leaf) => leaves.push(leaf),
+            Ok(leaf) => {
+                if index % BUNDLE == 0 {
+                    bundle = RightEdge::new();
+                }
+                let mut first = true;
+                bundle.push_each(leaf, |hash| {
+                    if !std::mem::take(&mut first) {
+                        parents.push(*hash);
+                    }
+                });
+                leaves.push(leaf);
+            }
             Err(problem) => {
                 bad = Some((at, problem));
                 break;
@@ -347,6 +379,7 @@ fn check_chunk(origin: &str, verifier: &LogVerifier, mut chunk: Chunk) -> Hashed
     Hashed {
         chunk,
         leaves,
+        parents,
         bad,
         opened,
     }
@@ -375,5 +408,6 @@ async fn read_chunk<S: Store>(
         hashes: hashes?,
         checkpoints: checkpoints?,
         leaves: spare.leaves,
+        parents: spare.parents,
     })
 }
