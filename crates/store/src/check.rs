@@ -157,7 +157,19 @@ pub async fn check_log<S: Store>(
                 Some(mean) => (CHUNK_BYTES / mean / BUNDLE * BUNDLE).clamp(BUNDLE, MAX_CHUNK),
             };
             let stop = (start + size).min(end);
-            let spare = spare_rx.try_recv().unwrap_or_default();
+            let mut spare = spare_rx.try_recv().unwrap_or_default();
+            // Room for the whole chunk at once: growing a buffer of megabytes by doubling
+            // costs a copy and fresh pages each time.
+            let count = (stop - start) as usize;
+            let mean = bytes.checked_div(start).unwrap_or(0) as usize;
+            spare
+                .entries
+                .reserve(count * mean + count / 8 * mean, count);
+            spare
+                .hashes
+                .reserve(count * 64, count / BUNDLE as usize + 2);
+            spare.leaves.reserve(count);
+            spare.parents.reserve(count);
             let chunk = read_chunk(&reader, start, stop, spare).await;
             let failed = chunk.is_err();
             if let Ok(chunk) = &chunk {

@@ -92,6 +92,12 @@ impl Rows {
         self.keys.clear();
     }
 
+    /// Makes room for `values` more values of `bytes` bytes in all.
+    pub fn reserve(&mut self, bytes: usize, values: usize) {
+        self.bytes.reserve(bytes);
+        self.keys.reserve(values);
+    }
+
     /// Adds a value.
     pub fn push(&mut self, key: u64, value: &[u8]) {
         self.bytes.extend_from_slice(value);
