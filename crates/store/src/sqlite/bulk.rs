@@ -19,8 +19,9 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// Idle connections kept for the next read.
-const IDLE: usize = 4;
+/// Reads at once, each on its own connection and thread; the connections are kept for the next.
+/// More would open (and close) a connection per read under load, and add threads.
+const CONNECTIONS: usize = 4;
 
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
@@ -55,6 +56,7 @@ pub(super) struct Bulk {
     sealed: bool,
     mapping: Mapping,
     idle: Mutex<Vec<Connection>>,
+    permits: tokio::sync::Semaphore,
 }
 
 impl Bulk {
@@ -64,6 +66,7 @@ impl Bulk {
             sealed,
             mapping,
             idle: Mutex::new(Vec::new()),
+            permits: tokio::sync::Semaphore::new(CONNECTIONS),
         })
     }
 
@@ -85,6 +88,11 @@ impl Bulk {
         self: &Arc<Self>,
         read: impl FnOnce(&Connection, bool) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| StoreError::Database("the log's readers are closed".into()))?;
         let bulk = self.clone();
         tokio::task::spawn_blocking(move || {
             let idle = bulk.idle.lock().ok().and_then(|mut idle| idle.pop());
@@ -97,7 +105,7 @@ impl Bulk {
                 read(&tx, bulk.sealed)
             };
             if let Ok(mut idle) = bulk.idle.lock()
-                && idle.len() < IDLE
+                && idle.len() < CONNECTIONS
             {
                 idle.push(conn);
             }
