@@ -251,8 +251,11 @@ pub async fn check_log<S: Store>(
             };
             tree.push_checked_each_with(leaf, parent, |hash| {
                 let id = first_id + u64::from(level);
-                let found = hashes.take(id).map(|stored| stored == hash.0);
-                if wrong.is_none() {
+                // A 32-byte array compared in place (a slice against an array is a `memcmp`).
+                let found = hashes
+                    .take(id)
+                    .map(|stored| <&[u8; 32]>::try_from(stored).is_ok_and(|s| *s == hash.0));
+                if found != Some(true) && wrong.is_none() {
                     wrong = stored_hash_problem(index, id, level, found);
                 }
                 if wrong.is_none() && hashes.peek() == Some(id) {
