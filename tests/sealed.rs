@@ -155,21 +155,18 @@ async fn a_log_written_before_bundles_is_read_as_it_is_and_sealed_at_its_next_wr
         "DROP TABLE bundles; DROP TABLE hash_packs; DELETE FROM entries; DELETE FROM hashes;",
     )
     .await;
-    for (i, e) in &entries {
-        sqlx::query("INSERT INTO entries (idx, data) VALUES (?, ?)")
-            .bind(*i as i64)
-            .bind(e)
-            .execute(&mut conn)
-            .await
-            .unwrap();
-    }
-    for (i, h) in &hashes {
-        sqlx::query("INSERT INTO hashes (id, hash) VALUES (?, ?)")
-            .bind(*i as i64)
-            .bind(h)
-            .execute(&mut conn)
-            .await
-            .unwrap();
+    for (table, rows) in [
+        ("entries (idx, data)", &entries),
+        ("hashes (id, hash)", &hashes),
+    ] {
+        for (key, value) in rows {
+            sqlx::query(&format!("INSERT INTO {table} VALUES (?, ?)"))
+                .bind(*key as i64)
+                .bind(value)
+                .execute(&mut conn)
+                .await
+                .unwrap();
+        }
     }
     let schema1 = include_str!("../crates/store/migrations/sqlite/0001_log.sql");
     let triggers: String = schema1

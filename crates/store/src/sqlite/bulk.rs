@@ -120,24 +120,9 @@ fn key(k: i64) -> Result<u64, StoreError> {
     u64::try_from(k).map_err(|_| StoreError::Damaged(format!("negative key {k}")))
 }
 
-/// The rows of `sql` (two parameters, a key range) as (key, value) pairs.
-fn plain_rows(
-    conn: &Connection,
-    sql: &str,
-    a: i64,
-    b: i64,
-) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
-    let mut stmt = conn.prepare_cached(sql)?;
-    let mut rows = stmt.query((a, b))?;
-    let mut out = Vec::new();
-    while let Some(row) = rows.next()? {
-        out.push((key(row.get(0)?)?, row.get_ref(1)?.as_bytes()?.to_vec()));
-    }
-    Ok(out)
-}
-
-/// Hands each sealed row of `sql` (two parameters) to `each`, borrowed.
-fn sealed_rows(
+/// Hands each (key, value) row of `sql` (two parameters, a key range) to `each`, the value
+/// borrowed from SQLite.
+fn each_row(
     conn: &Connection,
     sql: &str,
     a: i64,
@@ -152,6 +137,18 @@ fn sealed_rows(
     Ok(())
 }
 
+/// The rows of `sql` (as [`each_row`]) as owned (key, value) pairs.
+fn plain_rows(
+    conn: &Connection,
+    sql: &str,
+    a: i64,
+    b: i64,
+) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+    let mut out = Vec::new();
+    each_row(conn, sql, a, b, |k, v| out.push((k, v.to_vec())))?;
+    Ok(out)
+}
+
 /// Entries `range` into `out` (see [`crate::Store::read_entries`]).
 pub(super) fn read_entries(
     conn: &Connection,
@@ -164,7 +161,7 @@ pub(super) fn read_entries(
         return Ok(out);
     }
     if sealed {
-        sealed_rows(
+        each_row(
             conn,
             "SELECT n, data FROM bundles WHERE n >= ?1 AND n <= ?2 ORDER BY n",
             to_i64(range.start / BUNDLE)?,
@@ -198,7 +195,7 @@ pub(super) fn read_hashes(
         let from: i64 = conn
             .prepare_cached("SELECT coalesce(max(first), 0) FROM hash_packs WHERE first <= ?1")?
             .query_row([a], |row| row.get(0))?;
-        sealed_rows(
+        each_row(
             conn,
             "SELECT first, data FROM hash_packs WHERE first >= ?1 AND first < ?2 ORDER BY first",
             from,
