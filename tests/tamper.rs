@@ -270,6 +270,32 @@ async fn odd_stored_hash_rows_are_named_too() {
     )
     .await;
     assert_fails_with(&armory(&data, &["verify"]), "stored hash 9 ");
+    let data = copy(&base, dir.path(), "empty-hash");
+    exec(
+        &mut raw(&data).await,
+        "UPDATE hashes SET hash = x'' WHERE id = 9",
+    )
+    .await;
+    assert_fails_with(
+        &armory(&data, &["verify"]),
+        "stored hash 9 (tree level 1, position 2): differs",
+    );
+    // And the store hands it back as stored: one hash of no bytes.
+    let key = std::fs::read_to_string(data.join("log.pub")).unwrap();
+    let verifier = armory_ledger::keys::LogVerifier::from_text(key.trim()).unwrap();
+    let log = armory_store::sqlite::SqliteLog::open_reader(&data.join("armory.db"), verifier)
+        .await
+        .unwrap();
+    let around = armory_store::Store::stored_hashes(&log, 8..11)
+        .await
+        .unwrap();
+    assert_eq!(
+        around
+            .iter()
+            .map(|(id, h)| (*id, h.len()))
+            .collect::<Vec<_>>(),
+        [(8, 32), (9, 0), (10, 32)]
+    );
     let data = copy(&base, dir.path(), "missing-hash");
     exec(&mut raw(&data).await, "DELETE FROM hashes WHERE id = 5").await;
     assert_fails_with(

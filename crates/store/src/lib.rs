@@ -144,10 +144,11 @@ impl Rows {
 }
 
 /// The stored hashes of runs read by [`Store::read_hashes`], one by one: each id with its (at most
-/// 32) bytes.
+/// 32) bytes. An empty stored value is one hash of no bytes (as `armory verify` reads it: wrong).
 pub fn hash_pieces(runs: &Rows) -> impl Iterator<Item = (u64, &[u8])> + '_ {
     runs.iter().flat_map(|(first, run)| {
         run.chunks(32)
+            .chain(run.is_empty().then_some(run))
             .enumerate()
             .map(move |(k, hash)| (first + k as u64, hash))
     })
