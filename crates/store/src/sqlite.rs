@@ -7,6 +7,11 @@
 //! in-memory right edge of the tree is replaced only after the commit succeeds, so a failed commit
 //! leaves memory and disk as they were.
 //!
+//! Every 256 entries are sealed into one bundle row and one hash-pack row (schema 4, see
+//! `migrations/sqlite/0004_bundles.sql`) by the commit that completes them; the sequencer keeps
+//! the entries and hashes since the last seal in memory for that. Entries and stored hashes are
+//! read through rusqlite (`sqlite/bulk.rs`); everything else through the sqlx pool.
+//!
 //! One process writes a log: a lock file beside the database is held for the writer's lifetime.
 //! Readers need no lock: WAL lets them read while the writer writes.
 
