@@ -30,6 +30,8 @@ pub enum CheckError {
 /// each next one is sized from the entries read so far, in whole bundles, at most `MAX_CHUNK`.
 const CHUNK_BYTES: u64 = 4 << 20;
 const MAX_CHUNK: u64 = 64 * BUNDLE;
+/// The checkpoints a chunk aims to hold at most: about 20 ms of Ed25519 checks.
+const CHUNK_CHECKPOINTS: u64 = 512;
 const BUNDLE: u64 = armory_ledger::tiles::TILE_WIDTH;
 /// The levels of a bundle's subtree above its leaves (`BUNDLE` is 2 to this power).
 const BUNDLE_LEVELS: u8 = armory_ledger::tiles::TILE_HEIGHT;
@@ -149,13 +151,19 @@ pub async fn check_log<S: Store>(
     }
     let reader = store.clone();
     tokio::spawn(async move {
-        let (mut start, mut bytes) = (0u64, 0u64);
+        let (mut start, mut bytes, mut notes) = (0u64, 0u64, 0u64);
         for turn in 0usize.. {
-            // Whole bundles, as many as fill CHUNK_BYTES at the mean entry size so far.
-            let size = match bytes.checked_div(start) {
+            // Whole bundles, as many as fill CHUNK_BYTES at the mean entry size so far, and no
+            // more than hold CHUNK_CHECKPOINTS at the checkpoints an entry so far (a log of
+            // single acts has one each, and their signatures are then most of the work).
+            let by_bytes = match bytes.checked_div(start) {
                 None | Some(0) => BUNDLE,
-                Some(mean) => (CHUNK_BYTES / mean / BUNDLE * BUNDLE).clamp(BUNDLE, MAX_CHUNK),
+                Some(mean) => CHUNK_BYTES / mean,
             };
+            let by_notes = (CHUNK_CHECKPOINTS * start)
+                .checked_div(notes)
+                .unwrap_or(u64::MAX);
+            let size = (by_bytes.min(by_notes) / BUNDLE * BUNDLE).clamp(BUNDLE, MAX_CHUNK);
             let stop = (start + size).min(end);
             let mut spare = spare_rx.try_recv().unwrap_or_default();
             // Room for the whole chunk at once: growing a buffer of megabytes by doubling
@@ -174,6 +182,7 @@ pub async fn check_log<S: Store>(
             let failed = chunk.is_err();
             if let Ok(chunk) = &chunk {
                 bytes += chunk.entries.bytes_len() as u64;
+                notes += chunk.checkpoints.len() as u64;
             }
             let checker = &to_checkers[turn % CHECKERS];
             if checker.send(chunk).await.is_err() || failed || stop >= end {
