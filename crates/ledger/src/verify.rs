@@ -67,13 +67,8 @@ impl TreeCheck {
     }
 
     /// Adds the next leaf hash, already checked with [`check_entry`] (so that entries can be checked
-    /// on several threads and the tree built in order).
-    pub fn push_checked(&mut self, leaf: Hash) -> Vec<Hash> {
-        self.edge.push(leaf)
-    }
-
-    /// [`TreeCheck::push_checked`], handing each created hash to `each` (leaf first), with the
-    /// parent hashes from `parent` as [`RightEdge::push_each_with`] says.
+    /// on several threads and the tree built in order), handing each created hash to `each` (leaf
+    /// first), with the parent hashes from `parent` as [`RightEdge::push_each_with`] says.
     pub fn push_checked_each_with(
         &mut self,
         leaf: Hash,
@@ -84,17 +79,8 @@ impl TreeCheck {
     }
 
     /// Checks a signed checkpoint against the tree as rebuilt so far (its size must be the current
-    /// size) and the log's key.
-    pub fn check_checkpoint(
-        &self,
-        note: &[u8],
-        verifier: &LogVerifier,
-    ) -> Result<Checkpoint, Problem> {
-        self.check_opened_checkpoint(Checkpoint::open(note, verifier))
-    }
-
-    /// [`TreeCheck::check_checkpoint`] for a note already opened with [`Checkpoint::open`] (so
-    /// that signatures can be checked on other threads, ahead of the tree).
+    /// size), given as opened with [`Checkpoint::open`] and the log's key (so that signatures can
+    /// be checked on other threads, ahead of the tree).
     pub fn check_opened_checkpoint(
         &self,
         opened: Result<Checkpoint, CheckpointError>,

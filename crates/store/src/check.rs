@@ -156,10 +156,8 @@ pub async fn check_log<S: Store>(
             // Whole bundles, as many as fill CHUNK_BYTES at the mean entry size so far, and no
             // more than hold CHUNK_CHECKPOINTS at the checkpoints an entry so far (a log of
             // single acts has one each, and their signatures are then most of the work).
-            let by_bytes = match bytes.checked_div(start) {
-                None | Some(0) => BUNDLE,
-                Some(mean) => CHUNK_BYTES / mean,
-            };
+            let mean = bytes.checked_div(start).unwrap_or(0);
+            let by_bytes = CHUNK_BYTES.checked_div(mean).unwrap_or(BUNDLE);
             let by_notes = (CHUNK_CHECKPOINTS * start)
                 .checked_div(notes)
                 .unwrap_or(u64::MAX);
@@ -168,8 +166,7 @@ pub async fn check_log<S: Store>(
             let mut spare = spare_rx.try_recv().unwrap_or_default();
             // Room for the whole chunk at once: growing a buffer of megabytes by doubling
             // costs a copy and fresh pages each time.
-            let count = (stop - start) as usize;
-            let mean = bytes.checked_div(start).unwrap_or(0) as usize;
+            let (count, mean) = ((stop - start) as usize, mean as usize);
             spare
                 .entries
                 .reserve(count * mean + count / 8 * mean, count);

@@ -78,10 +78,9 @@ struct Inner {
     origin: String,
     verifier: LogVerifier,
     pool: SqlitePool,
-    /// Whether the file has the tables of sealed bundles (schema 4 on). A log of schema 3, read
-    /// without being upgraded, keeps every entry and hash as a row.
-    sealed: bool,
-    /// Where entries and stored hashes are read (see [`bulk`]).
+    /// Where entries and stored hashes are read (see [`bulk`]), and whether the file has sealed
+    /// bundles (schema 4 on; a log of schema 3, read without being upgraded, keeps every entry and
+    /// hash as a row).
     bulk: Arc<bulk::Bulk>,
     writer: Option<mpsc::Sender<Request>>,
     sequencer: tokio::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
@@ -290,7 +289,6 @@ impl SqliteLog {
                 origin: verifier.name().to_owned(),
                 verifier,
                 pool,
-                sealed,
                 bulk: bulk::Bulk::new(path.to_owned(), sealed, Mapping::Mapped),
                 writer: None,
                 sequencer: tokio::sync::Mutex::new(None),
@@ -320,7 +318,6 @@ impl SqliteLog {
                 origin: verifier.name().to_owned(),
                 verifier,
                 pool,
-                sealed,
                 bulk: bulk::Bulk::new(path.to_owned(), sealed, Mapping::Read),
                 writer: None,
                 sequencer: tokio::sync::Mutex::new(None),
@@ -359,7 +356,6 @@ impl SqliteLog {
             origin: log.inner.origin.clone(),
             verifier: log.inner.verifier.clone(),
             pool: log.inner.pool.clone(),
-            sealed: log.inner.sealed,
             bulk: log.inner.bulk.clone(),
             writer: Some(tx),
             sequencer: tokio::sync::Mutex::new(Some(handle)),
@@ -510,17 +506,7 @@ impl Sequencer {
                 return Ok(());
             }
             let entries: Vec<&[u8]> = rows.iter().map(|(_, d)| d.as_slice()).collect();
-            let mut seals = Vec::new();
-            for k in 0..full {
-                let n = self.sealed + k;
-                let pack = pack_ids(n);
-                let (from, to) = (pack.start - ids.start, pack.end - ids.start);
-                seals.push(Seal::new(
-                    n,
-                    &entries[(k * BUNDLE) as usize..((k + 1) * BUNDLE) as usize],
-                    &hashes[from as usize..to as usize],
-                )?);
-            }
+            let seals = Seal::all(self.sealed, &entries, &hashes)?;
             let sql = Seal::statements(seals.len());
             let query = Seal::bind(sqlx::query(&sql), &seals, base..base + full * BUNDLE)?;
             let mut tx = self.conn.begin().await?;
@@ -595,20 +581,18 @@ impl Sequencer {
             return;
         }
         match self.write(&accepted, &hashes, &edge).await {
-            Ok(note) => {
+            Ok((note, sealed)) => {
                 // Only now, with the commit durable, does memory follow the disk.
                 self.edge = edge;
                 self.tail
                     .extend(accepted.iter().flat_map(|a| a.entries.iter().cloned()));
                 self.tail_hashes.extend_from_slice(&hashes);
-                let full = self.tail.len() as u64 / BUNDLE;
-                if full > 0 {
-                    let base = self.sealed * BUNDLE;
-                    let cut = stored_hash_count(base + full * BUNDLE) - stored_hash_count(base);
-                    self.tail.drain(..(full * BUNDLE) as usize);
-                    self.tail_hashes.drain(..cut as usize);
-                    self.sealed += full;
-                }
+                let base = self.sealed * BUNDLE;
+                let end = base + sealed * BUNDLE;
+                self.tail.drain(..(end - base) as usize);
+                self.tail_hashes
+                    .drain(..(stored_hash_count(end) - stored_hash_count(base)) as usize);
+                self.sealed += sealed;
                 let size = self.edge.size();
                 for a in accepted {
                     let _ = a.request.reply.send(Ok(Appended {
@@ -636,13 +620,13 @@ impl Sequencer {
     /// rows and idempotency keys, and a checkpoint signed over `edge`, in one transaction. Every
     /// bundle they complete is sealed in it too: the bundle and its hash pack are inserted and
     /// the rows of its earlier entries deleted; only what follows the last full bundle is written
-    /// as rows.
+    /// as rows. Returns the checkpoint and how many bundles it sealed.
     async fn write(
         &mut self,
         accepted: &[Accepted],
         hashes: &[[u8; 32]],
         edge: &RightEdge,
-    ) -> Result<Vec<u8>, StoreError> {
+    ) -> Result<(Vec<u8>, u64), StoreError> {
         let checkpoint = Checkpoint {
             origin: self.origin.clone(),
             size: edge.size(),
@@ -665,20 +649,7 @@ impl Sequencer {
                 .map(Vec::as_slice)
                 .collect();
             let all_hashes: Vec<[u8; 32]> = [&self.tail_hashes[..], hashes].concat();
-            let hash_base = stored_hash_count(base);
-            for k in 0..full {
-                let n = self.sealed + k;
-                let ids = pack_ids(n);
-                let bundle = entries
-                    .get((k * BUNDLE) as usize..((k + 1) * BUNDLE) as usize)
-                    .ok_or_else(|| {
-                        StoreError::Damaged("the tail is shorter than its size".into())
-                    })?;
-                let pack = all_hashes
-                    .get((ids.start - hash_base) as usize..(ids.end - hash_base) as usize)
-                    .ok_or_else(|| StoreError::Damaged("the tail's hashes are short".into()))?;
-                seals.push(Seal::new(n, bundle, pack)?);
-            }
+            seals = Seal::all(self.sealed, &entries, &all_hashes)?;
         }
         // The new entries and hashes that stay rows: those after the last sealed bundle.
         let mut entry_rows: Vec<(i64, &[u8])> = Vec::new();
@@ -747,7 +718,7 @@ impl Sequencer {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        Ok(note)
+        Ok((note, full))
     }
 }
 
@@ -783,14 +754,26 @@ struct Seal {
 }
 
 impl Seal {
-    fn new(n: u64, entries: &[&[u8]], hashes: &[[u8; 32]]) -> Result<Seal, StoreError> {
-        Ok(Seal {
-            n: to_i64(n)?,
-            bundle: encode_bundle(entries.iter().copied())
-                .map_err(|e| StoreError::Damaged(e.to_string()))?,
-            first: to_i64(pack_ids(n).start)?,
-            hashes: hashes.concat(),
-        })
+    /// The seals of every full bundle in `entries`, the entries from bundle `first` on, with
+    /// `hashes` the stored hashes they create (ids from `stored_hash_count(first * BUNDLE)`).
+    fn all(first: u64, entries: &[&[u8]], hashes: &[[u8; 32]]) -> Result<Vec<Seal>, StoreError> {
+        let hash_base = stored_hash_count(first * BUNDLE);
+        let mut seals = Vec::new();
+        for (k, bundle) in entries.chunks_exact(BUNDLE as usize).enumerate() {
+            let n = first + k as u64;
+            let ids = pack_ids(n);
+            let pack = hashes
+                .get((ids.start - hash_base) as usize..(ids.end - hash_base) as usize)
+                .ok_or_else(|| StoreError::Damaged("the tail's stored hashes are short".into()))?;
+            seals.push(Seal {
+                n: to_i64(n)?,
+                bundle: encode_bundle(bundle.iter().copied())
+                    .map_err(|e| StoreError::Damaged(e.to_string()))?,
+                first: to_i64(ids.start)?,
+                hashes: pack.concat(),
+            });
+        }
+        Ok(seals)
     }
 
     /// The statements inserting `count` seals and deleting the rows they replace (the delete
@@ -1066,7 +1049,7 @@ impl Store for SqliteLog {
 
     async fn extent(&self) -> Result<Extent, StoreError> {
         // A sealed bundle counts as full here; a short one is found missing entries by a check.
-        let row = sqlx::query(if self.inner.sealed {
+        let row = sqlx::query(if self.inner.bulk.sealed() {
             "SELECT (SELECT max(idx) + 1 FROM entries), (SELECT (max(n) + 1) * 256 FROM bundles), \
              (SELECT max(id) + 1 FROM hashes), \
              (SELECT first + length(data) / 32 FROM hash_packs ORDER BY first DESC LIMIT 1), \

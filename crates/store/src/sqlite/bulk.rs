@@ -70,6 +70,11 @@ impl Bulk {
         })
     }
 
+    /// Whether the file has sealed bundles.
+    pub(super) fn sealed(&self) -> bool {
+        self.sealed
+    }
+
     fn connect(&self) -> Result<Connection, StoreError> {
         let conn = Connection::open_with_flags(
             &self.path,
