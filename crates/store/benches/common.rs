@@ -16,10 +16,20 @@ pub fn median(mut v: Vec<f64>) -> f64 {
 
 /// A new log `name` in `dir`, open for writing with the default durability (`synchronous=FULL`).
 pub async fn new_log(dir: &Path, name: &str, origin: &str) -> SqliteLog {
+    new_log_with(dir, name, origin, Durability::Full).await
+}
+
+/// [`new_log`] with the durability given.
+pub async fn new_log_with(
+    dir: &Path,
+    name: &str,
+    origin: &str,
+    durability: Durability,
+) -> SqliteLog {
     let path = dir.join(format!("{name}.db"));
     let signer = LogSigner::generate(origin).unwrap();
     SqliteLog::create(&path, &signer).await.unwrap();
-    SqliteLog::open_writer(&path, signer, Durability::Full)
+    SqliteLog::open_writer(&path, signer, durability)
         .await
         .unwrap()
 }

@@ -158,12 +158,7 @@ async fn verify(dir: &Path, n: u64) {
         "built a {n}-entry log in {:.1} s",
         build.elapsed().as_secs_f64()
     );
-    // Verified as `armory verify` does: opened read-only.
-    let verifier = log.verifier().clone();
-    log.close().await;
-    let log = SqliteLog::open_reader(&dir.join("verify.db"), verifier)
-        .await
-        .unwrap();
+    let log = reopen_read_only(log, dir, "verify").await;
     let rows = log.entries(0..n).await.unwrap();
     let bytes: u64 = rows.iter().map(|(_, d)| d.len() as u64).sum();
     let checkpoints = log.checkpoints(0..n + 1).await.unwrap().len();
@@ -222,22 +217,30 @@ async fn verify(dir: &Path, n: u64) {
     log.close().await;
 }
 
+/// Closes `log` (the log `name` in `dir`) and opens it read-only, as `armory verify` does.
+async fn reopen_read_only(log: SqliteLog, dir: &Path, name: &str) -> SqliteLog {
+    let verifier = log.verifier().clone();
+    log.close().await;
+    SqliteLog::open_reader(&dir.join(format!("{name}.db")), verifier)
+        .await
+        .unwrap()
+}
+
 /// Verify of a log written the way a set node writes when acts come one at a time: one entry and
 /// one signed checkpoint per commit, so one Ed25519 check per entry (built with
 /// `synchronous=NORMAL`, which changes nothing in the file, only how long building it takes).
 async fn verify_one_per_commit(dir: &Path, n: u64) {
-    let path = dir.join("per-commit.db");
-    let signer = armory_ledger::keys::LogSigner::generate("bench.example/log").unwrap();
-    SqliteLog::create(&path, &signer).await.unwrap();
-    let verifier = signer.verifier().unwrap();
-    let log = SqliteLog::open_writer(&path, signer, armory_store::sqlite::Durability::Normal)
-        .await
-        .unwrap();
+    let log = common::new_log_with(
+        dir,
+        "per-commit",
+        "bench.example/log",
+        armory_store::sqlite::Durability::Normal,
+    )
+    .await;
     for i in 0..n {
         log.append(vec![draft(i)]).await.unwrap();
     }
-    log.close().await;
-    let log = SqliteLog::open_reader(&path, verifier).await.unwrap();
+    let log = reopen_read_only(log, dir, "per-commit").await;
     let mut rates = Vec::new();
     for _ in 0..5 {
         let start = Instant::now();
