@@ -152,7 +152,7 @@ async fn a_log_written_before_bundles_is_read_as_it_is_and_sealed_at_its_next_wr
     let mut conn = raw(&data).await;
     exec(
         &mut conn,
-        "DROP TABLE bundles; DROP TABLE hash_packs; DELETE FROM entries; DELETE FROM hashes;",
+        "DROP TABLE bundles; DROP TABLE hash_packs; DROP TABLE probe; DELETE FROM entries; DELETE FROM hashes;",
     )
     .await;
     for (table, rows) in [
@@ -186,7 +186,7 @@ async fn a_log_written_before_bundles_is_read_as_it_is_and_sealed_at_its_next_wr
     let out = armory(&data, &["note", "after the upgrade"]);
     assert!(out.status.success(), "{}", crate::common::stderr(&out));
     let mut conn = raw(&data).await;
-    assert_eq!(count(&mut conn, "PRAGMA user_version").await, 4);
+    assert_eq!(count(&mut conn, "PRAGMA user_version").await, 5);
     assert_eq!(count(&mut conn, "SELECT count(*) FROM bundles").await, 2);
     assert_eq!(count(&mut conn, "SELECT count(*) FROM entries").await, 189);
     let upgraded = blob(&mut conn, "SELECT data FROM bundles WHERE n = 1").await;

@@ -19,9 +19,8 @@ use armory_ledger::Actor;
 use armory_store::check::check_log;
 use armory_store::sqlite::SqliteLog;
 use armory_store::{Draft, Rows, Store};
+use rusqlite::Connection;
 use sha2::{Digest, Sha256};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
-use sqlx::{Connection, SqliteConnection};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -42,18 +41,14 @@ fn draft(i: u64) -> Draft {
     }
 }
 
-async fn plain_db(dir: &Path, name: &str) -> SqliteConnection {
-    let opts = SqliteConnectOptions::new()
-        .filename(dir.join(format!("{name}.db")))
-        .create_if_missing(true)
-        .journal_mode(SqliteJournalMode::Wal)
-        .synchronous(SqliteSynchronous::Full);
-    let mut conn = SqliteConnection::connect_with(&opts).await.unwrap();
-    sqlx::raw_sql(
+/// A plain SQLite file with one table, WAL and `synchronous=FULL`, as the log's own settings.
+fn plain_db(dir: &Path, name: &str) -> Connection {
+    let conn = Connection::open(dir.join(format!("{name}.db"))).unwrap();
+    conn.pragma_update(None, "journal_mode", "WAL").unwrap();
+    conn.pragma_update(None, "synchronous", "FULL").unwrap();
+    conn.execute_batch(
         "CREATE TABLE IF NOT EXISTS t (idx INTEGER PRIMARY KEY, data BLOB NOT NULL) STRICT",
     )
-    .execute(&mut conn)
-    .await
     .unwrap();
     conn
 }
@@ -73,15 +68,14 @@ fn entry_bytes(i: u64) -> Vec<u8> {
     .unwrap()
 }
 
-async fn plain_insert(conn: &mut SqliteConnection, i: u64, bytes: &[u8]) {
-    let mut tx = conn.begin().await.unwrap();
-    sqlx::query("INSERT INTO t (idx, data) VALUES (?, ?)")
-        .bind(i as i64)
-        .bind(bytes)
-        .execute(&mut *tx)
-        .await
+/// One row in one transaction: the plain baseline of a durable append.
+fn plain_insert(conn: &mut Connection, i: u64, bytes: &[u8]) {
+    let tx = conn.transaction().unwrap();
+    tx.prepare_cached("INSERT INTO t (idx, data) VALUES (?1, ?2)")
+        .unwrap()
+        .execute((i as i64, bytes))
         .unwrap();
-    tx.commit().await.unwrap();
+    tx.commit().unwrap();
 }
 
 async fn one_writer(dir: &Path, n: u64, round: usize) -> (f64, f64) {
@@ -93,11 +87,11 @@ async fn one_writer(dir: &Path, n: u64, round: usize) -> (f64, f64) {
     let ours = n as f64 / start.elapsed().as_secs_f64();
     log.close().await;
 
-    let mut conn = plain_db(dir, &format!("plain-one{round}")).await;
+    let mut conn = plain_db(dir, &format!("plain-one{round}"));
     let rows: Vec<Vec<u8>> = (0..n).map(entry_bytes).collect();
     let start = Instant::now();
     for (i, bytes) in rows.iter().enumerate() {
-        plain_insert(&mut conn, i as u64, bytes).await;
+        plain_insert(&mut conn, i as u64, bytes);
     }
     let plain = n as f64 / start.elapsed().as_secs_f64();
     (ours, plain)
@@ -122,9 +116,10 @@ async fn many_writers(dir: &Path, writers: u64, each: u64, round: usize) -> (f64
     let commits = log.checkpoints(1..u64::MAX / 2).await.unwrap().len() as u64;
     log.close().await;
 
-    let conn = Arc::new(tokio::sync::Mutex::new(
-        plain_db(dir, &format!("plain-many{round}")).await,
-    ));
+    let conn = Arc::new(std::sync::Mutex::new(plain_db(
+        dir,
+        &format!("plain-many{round}"),
+    )));
     let start = Instant::now();
     let mut tasks = Vec::new();
     for w in 0..writers {
@@ -133,7 +128,7 @@ async fn many_writers(dir: &Path, writers: u64, each: u64, round: usize) -> (f64
             for k in 0..each {
                 let i = w * each + k;
                 let bytes = entry_bytes(i);
-                plain_insert(&mut *conn.lock().await, i, &bytes).await;
+                plain_insert(&mut conn.lock().unwrap(), i, &bytes);
             }
         }));
     }

@@ -52,6 +52,10 @@ pub struct Batch {
     pub rows: Vec<RowWrite>,
     /// An idempotency key and the outcome to answer a retry with, stored with the entries.
     pub idempotency: Option<(String, String)>,
+    /// The index the first entry must get: the index the decision was made for. When the log is
+    /// elsewhere (an earlier append failed), nothing is written and the answer is
+    /// [`StoreError::OutOfOrder`].
+    pub expect_index: Option<u64>,
 }
 
 /// An append that has its place in the log's order and will answer once it is durable.
@@ -175,11 +179,120 @@ pub enum StoreError {
     ReadOnly,
     #[error("signing failed: {0}")]
     Sign(String),
+    /// Storage failed and the append is known not to be in the log.
+    #[error(
+        "not recorded: {0}. Nothing of it was written; retry it (with the same Idempotency-Key) once storage works"
+    )]
+    NotRecorded(Fault),
+    /// Storage failed in a way that leaves the append's fate open (a failed fsync may still have
+    /// written it), and the writer could not settle it.
+    #[error(
+        "the outcome is unknown: {0}. The act may or may not be in the log: check `armory log`, or retry it with the same Idempotency-Key, which records it at most once"
+    )]
+    Unknown(Fault),
+    /// The append was decided for an index the log is no longer at: an earlier append failed.
+    #[error(
+        "not recorded: the act was decided for entry {expected}, but the log is at entry {at} because an earlier act was not stored; retry it"
+    )]
+    OutOfOrder { expected: u64, at: u64 },
+    /// The log is shorter than, or differs from, a checkpoint this node signed: it was put back
+    /// from an older copy, or lost commits.
+    #[error("{0}")]
+    RolledBack(String),
 }
 
-impl From<sqlx::Error> for StoreError {
-    fn from(e: sqlx::Error) -> Self {
-        StoreError::Database(e.to_string())
+impl StoreError {
+    /// Whether this says storage is (or was) failing, so that a retry later may succeed: the
+    /// answer to a user is "try again" (HTTP 503), not "this is wrong".
+    pub fn is_storage_fault(&self) -> bool {
+        matches!(
+            self,
+            StoreError::NotRecorded(_) | StoreError::Unknown(_) | StoreError::OutOfOrder { .. }
+        )
+    }
+}
+
+/// What kind of storage fault stopped a write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FaultKind {
+    /// No space left (or a file-size limit reached).
+    Full,
+    /// The file, or its directory, cannot be written by this process.
+    ReadOnly,
+    /// The disk or the file system reported an I/O error.
+    Io,
+    /// Anything else the database reported while writing.
+    Other,
+}
+
+/// A storage fault: which file, what kind, and the database's or the system's own words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fault {
+    pub kind: FaultKind,
+    pub file: String,
+    pub detail: String,
+}
+
+impl std::fmt::Display for Fault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let Fault { file, detail, .. } = self;
+        match self.kind {
+            FaultKind::Full => write!(
+                f,
+                "{file} cannot grow: the disk is full or a file-size limit was reached ({detail}); free space, and writing resumes by itself"
+            ),
+            FaultKind::ReadOnly => write!(
+                f,
+                "{file} cannot be written ({detail}); make it and its directory writable for the user running Armory"
+            ),
+            FaultKind::Io => write!(
+                f,
+                "the disk reported an I/O error writing {file} ({detail}); check the disk and free space"
+            ),
+            FaultKind::Other => write!(f, "writing {file} failed: {detail}"),
+        }
+    }
+}
+
+/// Whether a log's storage is working, for `/healthz`, `/metrics` and the UI: the fault while one
+/// lasts, and how many storage errors there were since the log was opened.
+#[derive(Debug, Default)]
+pub struct Health {
+    fault: std::sync::Mutex<Option<(Fault, std::time::SystemTime)>>,
+    errors: std::sync::atomic::AtomicU64,
+}
+
+impl Health {
+    /// Records a storage error: counted, kept as the current fault, and printed (stderr).
+    pub fn failed(&self, fault: &Fault) {
+        self.errors
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        tracing::error!("storage fault: {fault}");
+        let mut now = self.fault.lock().unwrap_or_else(|e| e.into_inner());
+        let since = now
+            .as_ref()
+            .map_or_else(std::time::SystemTime::now, |(_, since)| *since);
+        *now = Some((fault.clone(), since));
+    }
+
+    /// Storage works again (a write was made durable).
+    pub fn recovered(&self) {
+        let mut now = self.fault.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((fault, since)) = now.take() {
+            let secs = since.elapsed().map_or(0.0, |d| d.as_secs_f64());
+            tracing::warn!("storage works again after {secs:.1} s (the fault was: {fault})");
+        }
+    }
+
+    /// The fault while storage is failing, with when it began.
+    pub fn fault(&self) -> Option<(Fault, std::time::SystemTime)> {
+        self.fault.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Storage errors since the log was opened.
+    pub fn errors(&self) -> u64 {
+        self.errors.load(std::sync::atomic::Ordering::Relaxed)
     }
 }
 
@@ -196,8 +309,11 @@ pub trait Store: Clone + Send + Sync + 'static {
     /// before it, and the returned [`Pending`] answers when they are durable. Contract: when the
     /// answer is `Ok`, the entries, their stored hashes, the projection rows and a signed
     /// checkpoint covering them are durably persisted (committed and, with the default settings,
-    /// fsynced) in one transaction; on `Err` none of them is. Concurrent batches share
-    /// transactions (group commit), each with its own indexes.
+    /// fsynced) in one transaction. On `Err` none of them is, except for
+    /// [`StoreError::Unknown`]: storage failed in a way that may have written them (a failed
+    /// fsync) and the store could not find out; the idempotency key, written in the same
+    /// transaction, tells a retry. Concurrent batches share transactions (group commit), each
+    /// with its own indexes.
     fn submit(&self, batch: Batch) -> impl Future<Output = Result<Pending, StoreError>> + Send;
 
     /// Appends `drafts` and waits until they are durable (see [`Store::submit`]).

@@ -10,10 +10,13 @@
 //! each one decides against the state every earlier command left.
 //!
 //! If a queued append fails, memory is ahead of the log: the node marks itself stale and rebuilds
-//! the state from the log before the next command.
+//! the state from the log before the next command. Commands queued behind the failed one were
+//! decided against that state too; each is queued with the index it was decided for, and the
+//! store refuses, unwritten, one the log is no longer at ([`StoreError::OutOfOrder`]).
 
 use crate::projection::{Row, RowWrite, changed_rows, state_from_rows};
 use crate::{Appended, Batch, Draft, Store, StoreError};
+
 use armory_core::event::Event;
 use armory_core::time::Timestamp;
 use armory_core::{Actor, Command, Policy, Refusal, RuleId, State, apply_at, decide, differences};
@@ -328,6 +331,7 @@ impl<S: Store> Node<S> {
                     drafts,
                     rows,
                     idempotency,
+                    expect_index: Some(first),
                 })
                 .await
             {

@@ -1,7 +1,8 @@
-//! Reads of entries and stored hashes: on plain SQLite connections (rusqlite) in a blocking
-//! thread, each read in one transaction, each value borrowed where SQLite holds it.
+//! Reads: on plain SQLite connections (rusqlite) in a blocking thread, each read in one
+//! transaction, each value borrowed where SQLite holds it. The functions take a connection, so
+//! the writer reads its tail with them on its own connection too.
 //!
-//! Why not sqlx, which everything else uses: sqlx hands every row from its worker thread to the
+//! Why not sqlx: sqlx hands every row from its worker thread to the
 //! async side as an owned copy of each value. For a sealed bundle of ~75 KB that copy, the hand
 //! over and the allocator's churn cost more than SQLite's own read: reading a 1,000,000-entry
 //! log's bundles took 0.29 µs an entry through sqlx (the log bench), more than the entries' leaf
@@ -11,7 +12,8 @@
 //! committed in between (which moves entries from rows into a bundle) cannot hide them.
 
 use super::{BUNDLE, merge, pack_ids, pack_of, pack_run, split_bundle, to_i64};
-use crate::{Rows, StoreError};
+use crate::projection::Row;
+use crate::{Extent, Rows, StoreError};
 use armory_ledger::Hash;
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use std::ops::Range;
@@ -70,17 +72,8 @@ impl Bulk {
         })
     }
 
-    /// Whether the file has sealed bundles.
-    pub(super) fn sealed(&self) -> bool {
-        self.sealed
-    }
-
     fn connect(&self) -> Result<Connection, StoreError> {
-        let conn = Connection::open_with_flags(
-            &self.path,
-            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?;
-        conn.busy_timeout(Duration::from_secs(10))?;
+        let conn = connect_read_only(&self.path)?;
         if self.mapping == Mapping::Mapped {
             // SQLite caps this at its compile-time maximum (2 GB unless set otherwise).
             conn.pragma_update(None, "mmap_size", 1i64 << 40)?;
@@ -121,6 +114,16 @@ impl Bulk {
     }
 }
 
+/// A read-only connection to the log at `path`.
+pub(super) fn connect_read_only(path: &std::path::Path) -> Result<Connection, rusqlite::Error> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(Duration::from_secs(10))?;
+    Ok(conn)
+}
+
 fn key(k: i64) -> Result<u64, StoreError> {
     u64::try_from(k).map_err(|_| StoreError::Damaged(format!("negative key {k}")))
 }
@@ -143,7 +146,7 @@ fn each_row(
 }
 
 /// The rows of `sql` (as [`each_row`]) as owned (key, value) pairs.
-fn plain_rows(
+pub(super) fn rows(
     conn: &Connection,
     sql: &str,
     a: i64,
@@ -174,7 +177,7 @@ pub(super) fn read_entries(
             |n, data| split_bundle(n, data, &range, &mut out),
         )?;
     }
-    let rows = plain_rows(
+    let rows = rows(
         conn,
         "SELECT idx, data FROM entries WHERE idx >= ?1 AND idx < ?2 ORDER BY idx",
         to_i64(range.start)?,
@@ -208,7 +211,7 @@ pub(super) fn read_hashes(
             |first, data| pack_run(first, data, &range, &mut out),
         )?;
     }
-    let rows = plain_rows(
+    let rows = rows(
         conn,
         "SELECT id, hash FROM hashes WHERE id >= ?1 AND id < ?2 ORDER BY id",
         a,
@@ -293,4 +296,65 @@ pub(super) fn hashes(
         })?);
     }
     Ok(out)
+}
+
+/// The outcome recorded with an idempotency key.
+pub(super) fn idempotent(conn: &Connection, key: &str) -> Result<Option<String>, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT outcome FROM idempotency WHERE key = ?1")?
+        .query_row([key], |r| r.get(0))
+        .optional()?)
+}
+
+/// Every projection row.
+pub(super) fn projection(conn: &Connection) -> Result<Vec<Row>, StoreError> {
+    let mut stmt = conn
+        .prepare_cached("SELECT collection, key, value FROM projection ORDER BY collection, key")?;
+    let rows = stmt.query_map([], |r| {
+        Ok(Row {
+            collection: r.get(0)?,
+            key: r.get(1)?,
+            value: r.get(2)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The latest signed checkpoint.
+pub(super) fn latest_checkpoint(conn: &Connection) -> Result<Vec<u8>, StoreError> {
+    conn.prepare_cached("SELECT note FROM checkpoints ORDER BY size DESC LIMIT 1")?
+        .query_row([], |r| r.get(0))
+        .optional()?
+        .ok_or_else(|| StoreError::Damaged("the log has no checkpoint".into()))
+}
+
+/// The checkpoint of `size` entries, if the log holds one.
+pub(super) fn checkpoint_at(conn: &Connection, size: u64) -> Result<Option<Vec<u8>>, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT note FROM checkpoints WHERE size = ?1")?
+        .query_row([to_i64(size)?], |r| r.get(0))
+        .optional()?)
+}
+
+/// How far each table reaches. A sealed bundle counts as full here; a short one is found
+/// missing entries by a check.
+pub(super) fn extent(conn: &Connection, sealed: bool) -> Result<Extent, StoreError> {
+    let sql = if sealed {
+        "SELECT (SELECT max(idx) + 1 FROM entries), (SELECT (max(n) + 1) * 256 FROM bundles), \
+         (SELECT max(id) + 1 FROM hashes), \
+         (SELECT first + length(data) / 32 FROM hash_packs ORDER BY first DESC LIMIT 1), \
+         (SELECT max(size) FROM checkpoints)"
+    } else {
+        "SELECT (SELECT max(idx) + 1 FROM entries), NULL, (SELECT max(id) + 1 FROM hashes), \
+         NULL, (SELECT max(size) FROM checkpoints)"
+    };
+    let ends: [Option<i64>; 5] = conn.prepare_cached(sql)?.query_row([], |r| {
+        Ok([r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?])
+    })?;
+    let end = |i: usize| ends[i].map_or(0, |m| u64::try_from(m).unwrap_or(0));
+    Ok(Extent {
+        entries_end: end(0).max(end(1)),
+        hashes_end: end(2).max(end(3)),
+        checkpoint_max: ends[4].and_then(|m| u64::try_from(m).ok()),
+    })
 }
