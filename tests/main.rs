@@ -8,6 +8,7 @@ mod cli_errors;
 mod crash;
 mod entry_scan;
 mod export_tamper;
+mod faults;
 mod node;
 mod proofs;
 mod sealed;

@@ -127,8 +127,25 @@ fn stdout_closed(e: std::io::Error) -> ! {
     std::process::exit(1)
 }
 
+/// Log output on stderr: storage faults, recoveries, rebuilt tables are evidence, not noise.
+/// `RUST_LOG` overrides the level (`info` for `serve`, `warn` for the other commands).
+fn init_tracing(serving: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(if serving { "info" } else { "warn" })
+    });
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        // A failed write to stderr (a log file on the full disk Armory is reporting) must not
+        // panic the thread that was logging: that thread may be the log's writer.
+        .log_internal_errors(false)
+        .init();
+}
+
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    init_tracing(matches!(cli.command, Command::Serve(_)));
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -157,7 +174,22 @@ fn main() -> std::process::ExitCode {
     }
 }
 
+/// A file-size limit (`ulimit -f`) must fail a write with an error the log handles (EFBIG), not
+/// end the process: SIGXFSZ's default action is replaced by a handler that does nothing.
+fn survive_file_size_limit() {
+    #[cfg(target_os = "linux")]
+    {
+        const SIGXFSZ: i32 = 25;
+        if let Err(e) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::from_raw(SIGXFSZ))
+        {
+            tracing::warn!("cannot handle SIGXFSZ ({e}); a file-size limit would end Armory");
+        }
+    }
+}
+
 async fn run(cli: Cli) -> Result<()> {
+    survive_file_size_limit();
     let data = DataDir::new(cli.data);
     match cli.command {
         Command::Init { origin } => {

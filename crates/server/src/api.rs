@@ -323,6 +323,12 @@ pub async fn run_command(
     let outcome = match app.node().execute_once(key, actor, command, at).await {
         Ok(outcome) => outcome,
         Err(NodeError::Invalid(refusal)) => return Err(ApiError::refused(refusal, None)),
+        Err(NodeError::Store(e)) if e.is_storage_fault() => {
+            return Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                e.to_string(),
+            ));
+        }
         Err(e) => return Err(ApiError::internal(e)),
     };
     let m = app.metrics();

@@ -3,7 +3,7 @@
 
 use crate::App;
 use axum::extract::{Request, State};
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -25,8 +25,22 @@ impl Metrics {
     }
 }
 
-pub async fn healthz() -> &'static str {
-    "ok\n"
+/// `ok` while the log's storage works; 503 with the fault while it fails (a full disk, a
+/// read-only file, an I/O error), so a monitor sees what the armorer sees.
+pub async fn healthz(State(app): State<App>) -> Response {
+    match storage_fault(&app) {
+        None => "ok\n".into_response(),
+        Some(text) => (StatusCode::SERVICE_UNAVAILABLE, format!("{text}\n")).into_response(),
+    }
+}
+
+/// What to tell people while the log's storage fails: the fault and since when.
+pub fn storage_fault(app: &App) -> Option<String> {
+    let (fault, since) = app.node().store().health().fault()?;
+    let secs = since.elapsed().map_or(0, |d| d.as_secs());
+    Some(format!(
+        "storage failing for {secs} s: {fault}. Acts are not being recorded; Armory retries by itself"
+    ))
 }
 
 pub async fn metrics(State(app): State<App>) -> Response {
@@ -63,6 +77,19 @@ pub async fn metrics(State(app): State<App>) -> Response {
         "armory_sign_in_failures_total {}\n",
         m.sign_in_failures.load(Ordering::Relaxed)
     ));
+    let health = app.node().store().health();
+    out.push_str("# HELP armory_storage_errors_total Writes of the log that failed (disk full, read-only, I/O error).\n");
+    out.push_str("# TYPE armory_storage_errors_total counter\n");
+    out.push_str(&format!(
+        "armory_storage_errors_total {}\n",
+        health.errors()
+    ));
+    out.push_str("# HELP armory_storage_ok 1 while the log's storage works, 0 while it fails.\n");
+    out.push_str("# TYPE armory_storage_ok gauge\n");
+    out.push_str(&format!(
+        "armory_storage_ok {}\n",
+        u8::from(health.fault().is_none())
+    ));
     out.push_str(
         "# HELP armory_log_entries Entries in the log.\n# TYPE armory_log_entries gauge\n",
     );
@@ -86,6 +113,9 @@ pub async fn metrics(State(app): State<App>) -> Response {
 /// Counts each response by class and adds the security headers.
 pub async fn count_and_secure(State(app): State<App>, request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
+    if let Some(text) = storage_fault(&app) {
+        response = with_banner(response, &text).await;
+    }
     let class = (response.status().as_u16() / 100).clamp(1, 5) as usize - 1;
     Metrics::add(&app.metrics().responses[class]);
     let h = response.headers_mut();
@@ -105,4 +135,37 @@ pub async fn count_and_secure(State(app): State<App>, request: Request, next: Ne
         ),
     );
     response
+}
+
+/// Puts a banner saying storage is failing at the top of an HTML page, for everyone, on every
+/// page, while the fault lasts (pages are built without the node's health at hand; this is the
+/// one place every page passes through). Other responses pass unchanged.
+async fn with_banner(response: Response, text: &str) -> Response {
+    let html = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    if !html {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 16 << 20).await else {
+        return (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the page could not be read",
+        )
+            .into_response();
+    };
+    let page = String::from_utf8_lossy(&bytes);
+    let banner = format!(
+        "<div class=storage-fault role=alert><b>Not recording.</b> {}</div>",
+        crate::web::esc(text)
+    );
+    let page = match page.find("<main") {
+        Some(at) => format!("{}{banner}{}", &page[..at], &page[at..]),
+        None => format!("{banner}{page}"),
+    };
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, axum::body::Body::from(page))
 }

@@ -88,6 +88,14 @@ impl std::fmt::Debug for SqliteLog {
     }
 }
 
+/// An error opening or reading `path` at start: a storage fault in its words, else "not a log".
+fn open_failed(path: &Path, e: &rusqlite::Error) -> StoreError {
+    match storage_fault(path, e) {
+        Some(fault) => StoreError::Open(format!("cannot open {}: {fault}", path.display())),
+        None => not_armory(path, e),
+    }
+}
+
 fn not_armory(path: &Path, e: impl std::fmt::Display) -> StoreError {
     StoreError::Open(format!(
         "{} is not an Armory log database ({e}); point --data at the directory `armory init` made",
@@ -176,7 +184,7 @@ fn lock(path: &Path) -> Result<File, StoreError> {
 fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
-        .map_err(|e| not_armory(path, e))?;
+        .map_err(|e| open_failed(path, &e))?;
     let version =
         usize::try_from(version).map_err(|_| not_armory(path, "negative schema version"))?;
     if version > MIGRATIONS.len() {
@@ -207,10 +215,10 @@ fn check_identity(
     let meta = |key: &str| -> Result<Option<String>, StoreError> {
         let mut stmt = conn
             .prepare_cached("SELECT value FROM meta WHERE key = ?1")
-            .map_err(|e| not_armory(path, e))?;
-        let mut rows = stmt.query([key]).map_err(|e| not_armory(path, e))?;
-        match rows.next().map_err(|e| not_armory(path, e))? {
-            Some(row) => Ok(Some(row.get(0).map_err(|e| not_armory(path, e))?)),
+            .map_err(|e| open_failed(path, &e))?;
+        let mut rows = stmt.query([key]).map_err(|e| open_failed(path, &e))?;
+        match rows.next().map_err(|e| open_failed(path, &e))? {
+            Some(row) => Ok(Some(row.get(0).map_err(|e| open_failed(path, &e))?)),
             None => Ok(None),
         }
     };
@@ -227,7 +235,7 @@ fn check_identity(
     }
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
-        .map_err(|e| not_armory(path, e))?;
+        .map_err(|e| open_failed(path, &e))?;
     if version > MIGRATIONS.len() as i64 {
         return Err(StoreError::Open(format!(
             "{} was written by a newer Armory (schema {version}); upgrade this program",
@@ -326,7 +334,7 @@ impl SqliteLog {
         let path = path.to_owned();
         let verifier = verifier.clone();
         blocking(move || {
-            let conn = bulk::connect_read_only(&path).map_err(|e| not_armory(&path, e))?;
+            let conn = bulk::connect_read_only(&path).map_err(|e| open_failed(&path, &e))?;
             check_identity(&conn, &path, &verifier)
         })
         .await
@@ -346,18 +354,38 @@ impl SqliteLog {
         let lock = lock(path)?;
         Self::identify(path, &verifier).await?;
         let health: Arc<Health> = Arc::default();
-        let writer = {
+        // Everything the writer does, opening included, happens on its own thread: one
+        // connection, never shared, and one thread whose system calls are the log's writes.
+        let (tx, rx) = std::sync::mpsc::channel();
+        let (ready, opened) = oneshot::channel();
+        let thread = {
             let path = path.to_owned();
             let health = health.clone();
             let verifier = verifier.clone();
-            blocking(move || Self::start_writer(&path, signer, durability, &verifier, health))
-                .await?
+            std::thread::Builder::new()
+                .name("armory-log-writer".into())
+                .spawn(move || {
+                    match Self::start_writer(&path, signer, durability, &verifier, health) {
+                        Ok(writer) => {
+                            let _ = ready.send(Ok(()));
+                            writer.run(rx);
+                        }
+                        Err(e) => {
+                            let _ = ready.send(Err(e));
+                        }
+                    }
+                })
+                .map_err(|e| StoreError::Open(format!("cannot start the log's writer: {e}")))?
         };
-        let (tx, rx) = std::sync::mpsc::channel();
-        let thread = std::thread::Builder::new()
-            .name("armory-log-writer".into())
-            .spawn(move || writer.run(rx))
-            .map_err(|e| StoreError::Open(format!("cannot start the log's writer: {e}")))?;
+        let started = opened.await.unwrap_or_else(|_| {
+            Err(StoreError::Open(
+                "the log's writer stopped while opening".into(),
+            ))
+        });
+        if let Err(e) = started {
+            let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+            return Err(e);
+        }
         Ok(SqliteLog {
             inner: Arc::new(Inner {
                 origin: verifier.name().to_owned(),

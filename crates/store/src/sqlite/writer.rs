@@ -16,7 +16,8 @@
 //! 2. re-reads the log's tail from the file and rebuilds its memory (tree edge, unsealed tail,
 //!    latest checkpoint) from what the file holds, checked as at start;
 //! 3. answers the failed group by what the file now holds: if its checkpoint is there, the group
-//!    is recorded (a commit that reported failure may still have reached the disk); if the log is
+//!    is recorded (a commit that reported failure may still have reached the disk; after a failed
+//!    fsync, only once a later write was durable: until then it is unknown); if the log is
 //!    where it was, the group is not recorded, and the writer makes sure it never will be by
 //!    committing one small write (the `probe` row): a failed fsync can leave the group's frames in
 //!    the WAL without SQLite's index knowing them, and SQLite would find them again at the next
@@ -551,7 +552,18 @@ impl Writer {
             };
         }
         if self.note == note {
-            return Settled::Recorded;
+            // There, but written by a commit whose fsync failed: recorded only once a later
+            // write is durable (the next checkpoint of the WAL copies it into the database).
+            if !maybe_written {
+                return Settled::Recorded;
+            }
+            return match self.probe() {
+                Ok(()) => Settled::Recorded,
+                Err(_) => {
+                    self.conn = None;
+                    Settled::Unknown
+                }
+            };
         }
         if self.edge.size() != old_size {
             tracing::error!(

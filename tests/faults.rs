@@ -1,0 +1,419 @@
+//! Storage faults that are not crashes: writes that fail with a real error while the node runs
+//! (a file-size limit set on the running process with `prlimit --fsize=1`: every write then fails
+//! with EFBIG), a failed fsync (`strace` injecting EIO), a full disk at start, and a log put back
+//! from a backup. What must hold: every act answered 2xx is in the log after a restart, exactly
+//! once; every act answered with an error is absent or, retried with its key, present once; the
+//! node says it is failing while it fails, and resumes by itself.
+
+use crate::common::{armory, stderr, stdout};
+use crate::server::{Server, Who};
+use armory_ledger::keys::LogVerifier;
+use armory_store::Store;
+use armory_store::sqlite::SqliteLog;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+/// Sets the soft file-size limit of a running process (`unlimited` lifts it; the hard limit
+/// stays, so no privilege is needed to lift it again).
+fn prlimit(pid: u32, fsize: &str) {
+    let out = Command::new("prlimit")
+        .args(["--pid", &pid.to_string(), &format!("--fsize={fsize}:")])
+        .output()
+        .expect("prlimit (util-linux) runs");
+    assert!(out.status.success(), "prlimit: {}", stderr(&out));
+}
+
+/// Every note's text in the log, with the indexes it is at.
+fn notes_in_log(data: &Path) -> HashMap<String, Vec<u64>> {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let key = std::fs::read_to_string(data.join("log.pub")).unwrap();
+        let verifier = LogVerifier::from_text(key.trim()).unwrap();
+        let log = SqliteLog::open_reader(&data.join("armory.db"), verifier)
+            .await
+            .unwrap();
+        let end = log.extent().await.unwrap().entries_end;
+        let mut notes: HashMap<String, Vec<u64>> = HashMap::new();
+        for (index, bytes) in log.entries(0..end).await.unwrap() {
+            let entry: Value = serde_json::from_slice(&bytes).unwrap();
+            if entry["event"]["type"] == "note" {
+                let text = entry["event"]["text"].as_str().unwrap().to_owned();
+                notes.entry(text).or_default().push(index);
+            }
+        }
+        notes
+    })
+}
+
+/// One act as a client sent it, and what it was answered.
+struct Sent {
+    key: String,
+    status: u16,
+    body: Value,
+}
+
+fn note(server: &Server, who: &Who, key: &str) -> Sent {
+    let r = server.post_json(
+        "/api/commands",
+        who,
+        &json!({"command": {"type": "note", "text": key}}),
+        &[("Idempotency-Key", key)],
+    );
+    let body = serde_json::from_str(&r.body).unwrap_or(Value::Null);
+    Sent {
+        key: key.to_owned(),
+        status: r.status,
+        body,
+    }
+}
+
+#[test]
+fn a_full_disk_under_load_acknowledges_only_what_it_saved_and_resumes_by_itself() {
+    let mut server = Server::start(&[]);
+    let hannah = Arc::new(server.sign_in("hannah"));
+    assert_eq!(server.get("/healthz", &Who::nobody()).status, 200);
+    let stop = Arc::new(AtomicBool::new(false));
+    // Stops the clients however the scope ends (a failed assertion included).
+    struct StopOnDrop(Arc<AtomicBool>);
+    impl Drop for StopOnDrop {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::Relaxed);
+        }
+    }
+    let addr_server = &server;
+    let sent: Vec<Sent> = std::thread::scope(|scope| {
+        let _stop = StopOnDrop(stop.clone());
+        let clients: Vec<_> = (0..3)
+            .map(|t| {
+                let stop = stop.clone();
+                let hannah = hannah.clone();
+                scope.spawn(move || {
+                    let mut sent = Vec::new();
+                    let mut n = 0;
+                    while !stop.load(Ordering::Relaxed) {
+                        sent.push(note(addr_server, &hannah, &format!("client-{t}-act-{n}")));
+                        n += 1;
+                    }
+                    sent
+                })
+            })
+            .collect();
+        std::thread::sleep(Duration::from_millis(400));
+        prlimit(server.pid(), "1");
+        std::thread::sleep(Duration::from_millis(800));
+        // While it lasts: health says so, metrics count it, every page carries a banner.
+        let health = server.get("/healthz", &Who::nobody());
+        assert_eq!(health.status, 503, "{}", health.body);
+        assert!(health.body.contains("storage failing"), "{}", health.body);
+        let metrics = server.get("/metrics", &Who::nobody()).body;
+        assert!(metrics.contains("armory_storage_ok 0"), "{metrics}");
+        let errors: u64 = metrics
+            .lines()
+            .find_map(|l| l.strip_prefix("armory_storage_errors_total "))
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(errors >= 1, "{metrics}");
+        let board = server.get("/", &hannah);
+        assert!(
+            board.body.contains("class=storage-fault") && board.body.contains("Not recording"),
+            "{}",
+            board.body
+        );
+        prlimit(server.pid(), "unlimited");
+        // It resumes by itself, acts or no acts.
+        let start = Instant::now();
+        while server.get("/healthz", &Who::nobody()).status != 200 {
+            assert!(start.elapsed() < Duration::from_secs(10), "never resumed");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        std::thread::sleep(Duration::from_millis(300));
+        stop.store(true, Ordering::Relaxed);
+        clients
+            .into_iter()
+            .flat_map(|c| c.join().unwrap())
+            .collect()
+    });
+    let board = server.get("/", &hannah);
+    assert!(
+        !board.body.contains("class=storage-fault"),
+        "{}",
+        board.body
+    );
+    // With nobody acting, the node still finds out by itself that storage works again.
+    prlimit(server.pid(), "1");
+    let idle = note(&server, &hannah, "idle-fault");
+    assert_eq!(idle.status, 503, "{}", idle.body);
+    assert_eq!(server.get("/healthz", &Who::nobody()).status, 503);
+    prlimit(server.pid(), "unlimited");
+    let start = Instant::now();
+    while server.get("/healthz", &Who::nobody()).status != 200 {
+        assert!(start.elapsed() < Duration::from_secs(10), "never resumed");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    let done: Vec<&Sent> = sent.iter().filter(|s| s.status == 200).collect();
+    let failed: Vec<&Sent> = sent
+        .iter()
+        .chain(std::iter::once(&idle))
+        .filter(|s| s.status != 200)
+        .collect();
+    assert!(
+        done.len() >= 10 && failed.len() >= 3,
+        "{} done, {} failed",
+        done.len(),
+        failed.len()
+    );
+    for s in &failed {
+        // Refused as "not now", never as a server error, and never as done.
+        assert_eq!(s.status, 503, "{}: {}", s.key, s.body);
+        let error = s.body["error"].as_str().unwrap();
+        assert!(
+            error.starts_with("not recorded") || error.starts_with("the outcome is unknown"),
+            "{error}"
+        );
+    }
+    // Every failed act retried with its key is recorded once: now, or found from before.
+    let mut retried = Vec::new();
+    for s in &failed {
+        let again = note(&server, &hannah, &s.key);
+        assert_eq!(again.status, 200, "{}: {}", s.key, again.body);
+        retried.push(again);
+    }
+    let twice = note(&server, &hannah, &retried[0].key);
+    assert_eq!(twice.body["outcome"], "repeated", "{}", twice.body);
+    assert_eq!(twice.body["first_index"], retried[0].body["first_index"]);
+    assert!(server.stop().success());
+
+    let out = armory(&server.data, &["verify", "--replay"]);
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    let notes = notes_in_log(&server.data);
+    for s in done.iter().copied().chain(retried.iter()) {
+        let at = notes.get(&s.key).map(Vec::as_slice).unwrap_or_default();
+        let index = s.body["first_index"].as_u64().unwrap();
+        assert_eq!(
+            at,
+            [index],
+            "{} answered {} but the log has it at {at:?}",
+            s.key,
+            s.body
+        );
+    }
+    // Nothing else was written: every note in the log was answered done, now or on retry.
+    assert_eq!(notes.len(), done.len() + retried.len());
+}
+
+/// Runs `armory note` under strace, failing the writer's fsyncs from the `when`-th on (strace's
+/// syntax: `4` only the fourth, `4+` the fourth and every later one). The writer thread's first
+/// three fsyncs are its start (the probe write of a new WAL: the WAL, its directory, the WAL).
+fn note_with_failing_fsync(data: &Path, when: &str) -> std::process::Output {
+    Command::new("strace")
+        .args(["-f", "-qq", "-o", "/dev/null", "-e", "trace=fsync"])
+        .arg(format!("--inject=fsync:error=EIO:when={when}"))
+        .arg(env!("CARGO_BIN_EXE_armory"))
+        .arg("--data")
+        .arg(data)
+        .args(["note", "written while the disk fails"])
+        .output()
+        .expect("strace runs (apt-get install strace)")
+}
+
+fn log_size(data: &Path) -> u64 {
+    let out = armory(data, &["log"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    stdout(&out).lines().nth(1).unwrap().parse().unwrap()
+}
+
+#[test]
+fn a_failed_fsync_is_answered_by_what_the_log_holds() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    assert!(
+        armory(&data, &["init", "--origin", "armory.test/fsync"])
+            .status
+            .success()
+    );
+    assert!(armory(&data, &["note", "before"]).status.success());
+
+    // One failed fsync, at the commit: not recorded, and it stays out of the log for good: the
+    // writer's probe write overwrote the frames the failed commit left in the WAL, so even a
+    // crash now (a reader keeps the WAL from being checkpointed; the copy has no -shm, so SQLite
+    // recovers the WAL from its frames, as after a power cut) does not bring them back.
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let reader = runtime.block_on(async {
+        let key = std::fs::read_to_string(data.join("log.pub")).unwrap();
+        let verifier = LogVerifier::from_text(key.trim()).unwrap();
+        let log = SqliteLog::open_reader(&data.join("armory.db"), verifier)
+            .await
+            .unwrap();
+        log.extent().await.unwrap();
+        log
+    });
+    let out = note_with_failing_fsync(&data, "4");
+    assert!(!out.status.success(), "{}", stdout(&out));
+    assert!(
+        stderr(&out).contains("error: not recorded"),
+        "{}",
+        stderr(&out)
+    );
+    let crashed = dir.path().join("crashed");
+    std::fs::create_dir(&crashed).unwrap();
+    for f in ["armory.db", "armory.db-wal", "log.pub", "node.key"] {
+        std::fs::copy(data.join(f), crashed.join(f)).unwrap();
+    }
+    drop(reader);
+    assert_eq!(log_size(&crashed), 1);
+    assert_eq!(log_size(&data), 1);
+    assert!(armory(&data, &["verify"]).status.success());
+    assert!(armory(&data, &["note", "after"]).status.success());
+    assert_eq!(log_size(&data), 2);
+
+    // Every fsync failing from the commit on: the writer cannot settle it and says so; whatever
+    // the log holds afterwards is the act once or not at all, and checks out.
+    let out = note_with_failing_fsync(&data, "4+");
+    assert!(!out.status.success(), "{}", stdout(&out));
+    assert!(
+        stderr(&out).contains("error: the outcome is unknown"),
+        "{}",
+        stderr(&out)
+    );
+    let size = log_size(&data);
+    assert!(size == 2 || size == 3, "{size}");
+    let out = armory(&data, &["verify"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let notes = notes_in_log(&data);
+    assert!(
+        notes
+            .get("written while the disk fails")
+            .is_none_or(|at| at.len() == 1)
+    );
+}
+
+#[test]
+fn a_full_disk_at_start_is_refused_with_words() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    assert!(
+        armory(&data, &["init", "--origin", "armory.test/full"])
+            .status
+            .success()
+    );
+    let out = Command::new("prlimit")
+        .arg("--fsize=1")
+        .arg(env!("CARGO_BIN_EXE_armory"))
+        .arg("--data")
+        .arg(&data)
+        .args(["note", "on a full disk"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.starts_with("error: cannot")
+            && err.contains("armory.db")
+            && err.contains("check the disk"),
+        "{err}"
+    );
+    assert_eq!(log_size(&data), 0);
+}
+
+fn copy_log(from: &Path, to: &Path, files: &[&str]) {
+    for f in files {
+        let _ = std::fs::remove_file(to.join(f));
+        if from.join(f).exists() {
+            std::fs::copy(from.join(f), to.join(f)).unwrap();
+        }
+    }
+}
+
+#[test]
+fn a_log_put_back_from_a_backup_is_refused_and_never_forked() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let backup = dir.path().join("backup");
+    std::fs::create_dir(&backup).unwrap();
+    assert!(
+        armory(&data, &["init", "--origin", "armory.test/restore"])
+            .status
+            .success()
+    );
+    // A reader holds the database open, so the five notes stay in the WAL: the copy is taken
+    // as a backup tool would take it from a live node, WAL and all.
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let reader = runtime.block_on(async {
+        let key = std::fs::read_to_string(data.join("log.pub")).unwrap();
+        let verifier = LogVerifier::from_text(key.trim()).unwrap();
+        let log = SqliteLog::open_reader(&data.join("armory.db"), verifier)
+            .await
+            .unwrap();
+        log.extent().await.unwrap();
+        log
+    });
+    assert!(
+        armory(&data, &["note", "one", "--repeat", "5"])
+            .status
+            .success()
+    );
+    copy_log(
+        &data,
+        &backup,
+        &["armory.db", "armory.db-wal", "armory.db-shm"],
+    );
+    drop(reader);
+    assert!(
+        armory(&data, &["note", "two", "--repeat", "3"])
+            .status
+            .success()
+    );
+    assert_eq!(log_size(&data), 8);
+    let newest = dir.path().join("newest");
+    std::fs::create_dir(&newest).unwrap();
+    copy_log(
+        &data,
+        &newest,
+        &["armory.db", "armory.db-wal", "armory.db-shm"],
+    );
+
+    // Put back with its WAL: the writer refuses, naming both sizes; nothing is signed.
+    copy_log(
+        &backup,
+        &data,
+        &["armory.db", "armory.db-wal", "armory.db-shm"],
+    );
+    let out = armory(&data, &["note", "three"]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("holds 5 entries")
+            && err.contains("checkpoint of 8 entries")
+            && err.contains("armory.db.checkpoint"),
+        "{err}"
+    );
+    assert_eq!(log_size(&data), 5);
+    // The database alone (its last commits in a WAL left behind): refused the same way.
+    copy_log(&backup, &data, &["armory.db"]);
+    let _ = std::fs::remove_file(data.join("armory.db-wal"));
+    let _ = std::fs::remove_file(data.join("armory.db-shm"));
+    let out = armory(&data, &["note", "three"]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("went back in time"),
+        "{}",
+        stderr(&out)
+    );
+    // The newest copy put back: the log is whole again and takes acts.
+    copy_log(
+        &newest,
+        &data,
+        &["armory.db", "armory.db-wal", "armory.db-shm"],
+    );
+    let out = armory(&data, &["note", "three"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(log_size(&data), 9);
+    assert!(armory(&data, &["verify"]).status.success());
+}
