@@ -936,6 +936,158 @@ mod tests {
         db.close().await;
     }
 
+    const HOUR: i64 = 3_600_000;
+
+    /// How many sessions the file holds, read by a connection of its own.
+    fn sessions_in(path: &Path) -> i64 {
+        Connection::open(path)
+            .unwrap()
+            .query_row("SELECT COUNT(*) FROM sessions", [], |r| r.get(0))
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_write_refused_by_a_full_disk_says_so_and_the_next_write_goes_through() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("auth.db");
+        let db = AuthDb::open(&path).await.unwrap();
+        let alec = PersonId::parse("alec").unwrap();
+        // The disk fills up: from here the writing connection may not grow the file by one page,
+        // and SQLite answers SQLITE_FULL as for a full disk. The limit belongs to that connection
+        // alone, so a write can only go through again on a new one.
+        db.db
+            .run(Side::Write, |c| {
+                let pages: i64 = c.query_row("PRAGMA page_count", [], |r| r.get(0))?;
+                c.query_row(&format!("PRAGMA max_page_count = {pages}"), [], |r| {
+                    r.get::<_, i64>(0)
+                })
+            })
+            .await
+            .unwrap();
+        let mut started = 0;
+        let refused = loop {
+            match db.create_session(&alec, Role::Armorer, 0, HOUR).await {
+                Ok(_) if started < 1000 => started += 1,
+                Ok(_) => panic!("a thousand sessions fit in the pages the file had"),
+                Err(e) => break e,
+            }
+        };
+        let message = refused.to_string();
+        assert!(matches!(refused, AuthError::Database(_)), "{message}");
+        assert!(
+            message.contains(&format!("cannot write {}", path.display()))
+                && message.ends_with("the disk is full; free space"),
+            "{message}"
+        );
+        assert_eq!(sessions_in(&path), started, "nothing of the refused write");
+        // The next write is on a new connection, and lands in the file.
+        let (id, _) = db
+            .create_session(&alec, Role::Armorer, 0, HOUR)
+            .await
+            .unwrap();
+        assert_eq!(sessions_in(&path), started + 1);
+        let reopened = AuthDb::open(&path).await.unwrap();
+        assert!(reopened.session(&id, 0).await.unwrap().is_some());
+        reopened.close().await;
+        db.close().await;
+    }
+
+    #[tokio::test]
+    async fn a_write_that_finds_auth_db_locked_says_so_and_the_next_write_goes_through() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("auth.db");
+        let db = AuthDb::open_waiting(&path, Duration::from_millis(100))
+            .await
+            .unwrap();
+        let alec = PersonId::parse("alec").unwrap();
+        db.set_secret(&alec, Secret::Password, "first password")
+            .await
+            .unwrap();
+        // Another process takes the write lock and keeps it past the wait.
+        let other = Connection::open(&path).unwrap();
+        other.execute_batch("BEGIN EXCLUSIVE").unwrap();
+        let refused = [
+            db.set_secret(&alec, Secret::Password, "second password")
+                .await
+                .unwrap_err(),
+            db.create_session(&alec, Role::Armorer, 0, HOUR)
+                .await
+                .unwrap_err(),
+        ];
+        for e in refused {
+            let message = e.to_string();
+            assert!(matches!(e, AuthError::Database(_)), "{message}");
+            assert!(
+                message.contains(&format!("cannot write {}", path.display()))
+                    && message.contains("kept it locked; try again"),
+                "{message}"
+            );
+        }
+        // Reads go on meanwhile, and show that the refused writes changed nothing.
+        db.check(&alec, Secret::Password, "first password", 0)
+            .await
+            .unwrap();
+        other.execute_batch("ROLLBACK").unwrap();
+        drop(other);
+        // Once the lock is gone, writes go through again and are read back.
+        db.set_secret(&alec, Secret::Password, "second password")
+            .await
+            .unwrap();
+        db.check(&alec, Secret::Password, "second password", 0)
+            .await
+            .unwrap();
+        db.create_session(&alec, Role::Armorer, 0, HOUR)
+            .await
+            .unwrap();
+        assert_eq!(sessions_in(&path), 1);
+        db.close().await;
+    }
+
+    #[tokio::test]
+    async fn an_auth_db_that_cannot_be_written_is_refused_at_open_naming_the_file() {
+        let refusal = |path: &Path| {
+            let path = path.to_owned();
+            async move {
+                match AuthDb::open(&path).await {
+                    Ok(_) => panic!("{} opened", path.display()),
+                    Err(e) => e.to_string(),
+                }
+            }
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let folder = dir.path().join("no-such-folder");
+        let message = refusal(&folder.join("auth.db")).await;
+        assert!(
+            message.ends_with(&format!(
+                "cannot open {}: its folder {} does not exist",
+                folder.join("auth.db").display(),
+                folder.display()
+            )),
+            "{message}"
+        );
+
+        let path = dir.path().join("auth.db");
+        AuthDb::open(&path).await.unwrap().close().await;
+        let mode =
+            |m| std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(m));
+        mode(0o444).unwrap();
+        if std::fs::OpenOptions::new().write(true).open(&path).is_err() {
+            let message = refusal(&path).await;
+            assert!(
+                message.ends_with(&format!(
+                    "cannot write {}: the file is read-only; make it writable",
+                    path.display()
+                )),
+                "{message}"
+            );
+        } else {
+            // This process writes any file whatever its mode (root): there is nothing to refuse.
+            eprintln!("not checked: a read-only auth.db, which this process may write anyway");
+        }
+        mode(0o644).unwrap();
+        AuthDb::open(&path).await.unwrap().close().await;
+    }
+
     #[test]
     fn lockout_backs_off_and_is_capped() {
         assert_eq!(lockout_ms(4), 0);
