@@ -12,10 +12,14 @@ use armory_core::{PersonId, Role};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand_core::{OsRng, RngCore};
+use rusqlite::{
+    Connection, DatabaseName, OpenFlags, OptionalExtension, TransactionBehavior, ffi, params,
+};
 use sha2::{Digest, Sha256};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
-use sqlx::{Row, SqliteConnection};
-use std::path::Path;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 /// Failed attempts allowed before the account locks.
 pub const FREE_ATTEMPTS: i64 = 5;
@@ -43,12 +47,6 @@ pub enum AuthError {
     Database(String),
     #[error("password hashing failed: {0}")]
     Hash(String),
-}
-
-impl From<sqlx::Error> for AuthError {
-    fn from(e: sqlx::Error) -> Self {
-        AuthError::Database(e.to_string())
-    }
 }
 
 /// A signed-in session.
@@ -123,13 +121,102 @@ CREATE TABLE tokens (
 /// The sign-in database.
 #[derive(Clone)]
 pub struct AuthDb {
-    pool: SqlitePool,
+    db: Arc<Db>,
     /// Sessions looked up or created since start, by id hash: a page view or an API call reads
     /// its session here, not from the database. Only this process writes `sessions` (the serving
     /// process holds the log's writer lock; `armory user` never touches sessions), and every
     /// write goes through a method below that updates this map in the same call, so it is never
-    /// behind the table. Expired sessions leave it when looked up or at the next sign-in.
-    sessions: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, Session>>>,
+    /// behind the table: a method that adds or changes a session does so in the blocking task
+    /// of its commit, right after it, so that a caller who stops waiting cannot skip it; one that
+    /// ends sessions takes them out of the map before the delete. Expired sessions leave it when
+    /// looked up or at the next sign-in.
+    sessions: Arc<Mutex<HashMap<String, Session>>>,
+}
+
+/// How long a write waits for another process's write to `auth.db` (`armory user` beside the
+/// server) before it gives up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The connections to `auth.db`: one that writes, one that only reads.
+///
+/// Invariant: a connection in a slot is outside any transaction. A call takes its connection out
+/// of the slot, runs on a blocking thread, and puts it back only if every statement succeeded; a
+/// call that fails in any way (or panics) drops it, and the next call opens a new one. Dropping a
+/// connection closes it, and closing rolls back whatever transaction it was in, so a transaction
+/// that a failed statement or a failed COMMIT left open (SQLite keeps it open after some failed
+/// COMMITs) can never take in the next caller's writes and lose them with it.
+struct Db {
+    path: PathBuf,
+    busy: Duration,
+    /// Every write, and nothing else: SQLite lets one connection write at a time anyway.
+    writer: Mutex<Slot>,
+    /// Every read. In WAL mode a read sees the last commit and never waits for a write, so the
+    /// session or token check of an incoming request does not queue behind a commit's fsync.
+    reader: Mutex<Slot>,
+}
+
+enum Slot {
+    /// Not open: before first use, and after a call failed.
+    Shut,
+    Open(Connection),
+    /// After [`AuthDb::close`]: calls fail rather than open the file again.
+    Closed,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Side {
+    Read,
+    Write,
+}
+
+/// What was being done with `auth.db` when SQLite failed, for the error message.
+#[derive(Debug, Clone, Copy)]
+enum Doing {
+    Open,
+    Read,
+    Write,
+}
+
+/// `SQLITE_READONLY_DIRECTORY`, which not every build of the bindings names.
+const READONLY_DIRECTORY: i32 = ffi::SQLITE_READONLY | (6 << 8);
+
+/// What a failed SQLite call on `path` means, in words a person at the set node can act on. By
+/// the extended result code, so that a full disk, a read-only file and a failing disk each say so.
+fn database_error(path: &Path, doing: Doing, e: &rusqlite::Error) -> AuthError {
+    let file = path.display();
+    let verb = match doing {
+        Doing::Open => "open",
+        Doing::Read => "read",
+        Doing::Write => "write",
+    };
+    let Some(code) = e.sqlite_error().map(|s| s.extended_code) else {
+        return AuthError::Database(format!("cannot {verb} {file}: {e}"));
+    };
+    let what = match code & 0xff {
+        ffi::SQLITE_FULL => "the disk is full; free space".to_owned(),
+        _ if code == READONLY_DIRECTORY => {
+            "its folder is read-only; make the folder writable".to_owned()
+        }
+        ffi::SQLITE_READONLY => "the file is read-only; make it writable".to_owned(),
+        ffi::SQLITE_IOERR => format!(
+            "I/O error (SQLite code {code}): the disk or its connection failed; check the disk"
+        ),
+        ffi::SQLITE_BUSY => {
+            "another process (the server, or an `armory user` command) kept it locked; try again"
+                .to_owned()
+        }
+        ffi::SQLITE_CANTOPEN => match path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() && !dir.is_dir() => {
+                format!("its folder {} does not exist", dir.display())
+            }
+            _ => format!("{e}; check that the file and its folder may be read and written"),
+        },
+        ffi::SQLITE_CORRUPT | ffi::SQLITE_NOTADB => {
+            format!("the file is damaged or not a sign-in database ({e}); restore it from a backup")
+        }
+        _ => e.to_string(),
+    };
+    AuthError::Database(format!("cannot {verb} {file}: {what}"))
 }
 
 /// A new random secret: 32 bytes, base64url.
@@ -244,58 +331,186 @@ pub fn lockout_ms(failed: i64) -> i64 {
         .min(MAX_LOCK_MS)
 }
 
-async fn migrate(conn: &mut SqliteConnection) -> Result<(), AuthError> {
-    let done: i64 = sqlx::query_scalar("PRAGMA user_version")
-        .fetch_one(&mut *conn)
-        .await?;
-    for (n, sql) in MIGRATIONS.iter().enumerate().skip(done.max(0) as usize) {
-        let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-        sqlx::raw_sql(sql).execute(&mut *tx).await?;
-        sqlx::raw_sql(&format!("PRAGMA user_version = {}", n + 1))
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
+/// Runs the [`MIGRATIONS`] not yet run, each in its own write transaction.
+fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+    let version = |c: &Connection| c.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0));
+    if version(conn)? >= MIGRATIONS.len() as i64 {
+        // Up to date: no write lock taken, so opening beside a running server does not queue
+        // behind its writes.
+        return Ok(());
     }
-    Ok(())
+    loop {
+        // The version is read again inside the write transaction: of two processes creating
+        // the file at once, the second then finds the first's tables instead of creating them.
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let done = version(&tx)?;
+        let Some(sql) = MIGRATIONS.get(done.max(0) as usize) else {
+            return tx.commit();
+        };
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", done + 1)?;
+        tx.commit()?;
+    }
+}
+
+impl Db {
+    fn slot(&self, side: Side) -> MutexGuard<'_, Slot> {
+        let slot = match side {
+            Side::Read => &self.reader,
+            Side::Write => &self.writer,
+        };
+        // A call that panicked left its slot `Shut` (the connection was out of it), so the slot
+        // behind a poisoned lock is as good as any.
+        slot.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Opens a connection: WAL, every commit synced (`synchronous=FULL`: a password set or a
+    /// session started survives a power cut once the call returns), waiting `busy` for another
+    /// process's write.
+    fn connect(&self, side: Side) -> Result<Connection, AuthError> {
+        let fail = |e: rusqlite::Error| database_error(&self.path, Doing::Open, &e);
+        // No SQLITE_OPEN_URI: the path is a file name, even one starting with `file:`.
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(&self.path, flags).map_err(fail)?;
+        conn.busy_timeout(self.busy).map_err(fail)?;
+        if side == Side::Write {
+            // SQLite opens a file it may not write read-only, without a word; every write
+            // would then fail, so say it now.
+            if conn.is_readonly(DatabaseName::Main).map_err(fail)? {
+                return Err(AuthError::Database(format!(
+                    "cannot write {}: the file is read-only; make it writable",
+                    self.path.display()
+                )));
+            }
+            let mode: String = conn
+                .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+                .map_err(fail)?;
+            if !mode.eq_ignore_ascii_case("wal") {
+                return Err(AuthError::Database(format!(
+                    "cannot open {}: SQLite kept journal mode {mode} instead of WAL",
+                    self.path.display()
+                )));
+            }
+        } else {
+            // The reader never writes, by construction; SQLite holds it to that.
+            conn.pragma_update(None, "query_only", true).map_err(fail)?;
+        }
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(fail)?;
+        Ok(conn)
+    }
+
+    /// Runs `work` on `side`'s connection, on the calling thread (which may block).
+    fn run_here<T>(
+        &self,
+        side: Side,
+        work: impl FnOnce(&mut Connection) -> rusqlite::Result<T>,
+    ) -> Result<T, AuthError> {
+        let mut slot = self.slot(side);
+        let mut conn = match std::mem::replace(&mut *slot, Slot::Shut) {
+            Slot::Open(conn) => conn,
+            Slot::Shut => self.connect(side)?,
+            Slot::Closed => {
+                *slot = Slot::Closed;
+                return Err(AuthError::Database(format!(
+                    "{} was closed",
+                    self.path.display()
+                )));
+            }
+        };
+        match work(&mut conn) {
+            Ok(done) => {
+                *slot = Slot::Open(conn);
+                Ok(done)
+            }
+            // `conn` is dropped here, ending any transaction it was in (see [`Db`]).
+            Err(e) => {
+                let doing = match side {
+                    Side::Read => Doing::Read,
+                    Side::Write => Doing::Write,
+                };
+                Err(database_error(&self.path, doing, &e))
+            }
+        }
+    }
+
+    /// Runs `work` on `side`'s connection on a blocking thread. It runs to its end even if the
+    /// caller stops waiting, so whatever `work` does after its commit (the session map) is done.
+    async fn run<T: Send + 'static>(
+        self: &Arc<Self>,
+        side: Side,
+        work: impl FnOnce(&mut Connection) -> rusqlite::Result<T> + Send + 'static,
+    ) -> Result<T, AuthError> {
+        let db = Arc::clone(self);
+        tokio::task::spawn_blocking(move || db.run_here(side, work))
+            .await
+            .map_err(|e| AuthError::Database(format!("{}: {e}", self.path.display())))?
+    }
+
+    /// Closes both connections; later calls fail.
+    fn close(&self) {
+        for side in [Side::Read, Side::Write] {
+            let mut slot = self.slot(side);
+            if let Slot::Open(conn) = std::mem::replace(&mut *slot, Slot::Closed)
+                && let Err((_, e)) = conn.close()
+            {
+                tracing::warn!(path = %self.path.display(), "closing the sign-in database: {e}");
+            }
+        }
+    }
+}
+
+fn lock_sessions(
+    sessions: &Mutex<HashMap<String, Session>>,
+) -> MutexGuard<'_, HashMap<String, Session>> {
+    // A panic while the map was held cannot leave it half-written: every use is one call.
+    sessions.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl AuthDb {
     /// Opens (or creates) the sign-in database at `path` and runs its migrations.
     pub async fn open(path: &Path) -> Result<AuthDb, AuthError> {
-        let options = SqliteConnectOptions::new()
-            .filename(path)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(options)
-            .await?;
-        let mut conn = pool.acquire().await?;
-        migrate(&mut conn).await?;
-        drop(conn);
+        AuthDb::open_waiting(path, BUSY_TIMEOUT).await
+    }
+
+    /// [`AuthDb::open`], with writes waiting `busy` for another process's write.
+    async fn open_waiting(path: &Path, busy: Duration) -> Result<AuthDb, AuthError> {
+        let db = Arc::new(Db {
+            path: path.to_owned(),
+            busy,
+            writer: Mutex::new(Slot::Shut),
+            reader: Mutex::new(Slot::Shut),
+        });
+        db.run(Side::Write, migrate).await?;
         Ok(AuthDb {
-            pool,
+            db,
             sessions: Default::default(),
         })
     }
 
-    fn cached_sessions(
-        &self,
-    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, Session>> {
-        // A panic while the map was held cannot leave it half-written: every use is one call.
-        self.sessions.lock().unwrap_or_else(|e| e.into_inner())
+    fn cached_sessions(&self) -> MutexGuard<'_, HashMap<String, Session>> {
+        lock_sessions(&self.sessions)
     }
 
     /// Closes the database.
     pub async fn close(&self) {
-        self.pool.close().await;
+        let db = Arc::clone(&self.db);
+        if let Err(e) = tokio::task::spawn_blocking(move || db.close()).await {
+            tracing::warn!("closing the sign-in database: {e}");
+        }
     }
 
     /// Whether `person` has an account.
     pub async fn has_account(&self, person: &PersonId) -> Result<bool, AuthError> {
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM accounts WHERE person = ?")
-            .bind(person.as_ref())
-            .fetch_one(&self.pool)
+        let person = person.as_ref().to_owned();
+        let n: i64 = self
+            .db
+            .run(Side::Read, move |c| {
+                c.prepare_cached("SELECT COUNT(*) FROM accounts WHERE person = ?1")?
+                    .query_row([person], |r| r.get(0))
+            })
             .await?;
         Ok(n > 0)
     }
@@ -303,23 +518,25 @@ impl AuthDb {
     /// How many accounts can sign in (hold a password). Zero on a new production: the sign-in page
     /// then says how to create the first admin.
     pub async fn password_count(&self) -> Result<i64, AuthError> {
-        Ok(
-            sqlx::query_scalar("SELECT COUNT(*) FROM accounts WHERE password_hash IS NOT NULL")
-                .fetch_one(&self.pool)
-                .await?,
-        )
+        self.db
+            .run(Side::Read, |c| {
+                c.prepare_cached("SELECT COUNT(*) FROM accounts WHERE password_hash IS NOT NULL")?
+                    .query_row([], |r| r.get(0))
+            })
+            .await
     }
 
     /// Which secrets each account holds: `(person, has password, has PIN)` (never the hashes).
     pub async fn secrets_held(&self) -> Result<Vec<(String, bool, bool)>, AuthError> {
-        let rows = sqlx::query(
-            "SELECT person, password_hash IS NOT NULL AS pw, pin_hash IS NOT NULL AS pin FROM accounts",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| Ok((r.try_get("person")?, r.try_get("pw")?, r.try_get("pin")?)))
-            .collect()
+        self.db
+            .run(Side::Read, |c| {
+                let mut held = c.prepare_cached(
+                    "SELECT person, password_hash IS NOT NULL, pin_hash IS NOT NULL FROM accounts",
+                )?;
+                let rows = held.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+                rows.collect()
+            })
+            .await
     }
 
     /// Sets a password (at least [`MIN_PASSWORD_CHARS`] characters) or a PIN (4 to 8 digits), and
@@ -346,17 +563,17 @@ impl AuthDb {
         }
         let hash = hash_secret(which, secret.to_owned()).await?;
         let (h, f, l) = which.columns();
-        sqlx::query("INSERT INTO accounts (person) VALUES (?) ON CONFLICT(person) DO NOTHING")
-            .bind(person.as_ref())
-            .execute(&self.pool)
+        let person = person.as_ref().to_owned();
+        // One statement, so no transaction: a new account or a new secret, lockout cleared.
+        self.db
+            .run(Side::Write, move |c| {
+                c.prepare_cached(&format!(
+                    "INSERT INTO accounts (person, {h}) VALUES (?1, ?2)
+                     ON CONFLICT(person) DO UPDATE SET {h} = excluded.{h}, {f} = 0, {l} = 0"
+                ))?
+                .execute(params![person, hash])
+            })
             .await?;
-        sqlx::query(&format!(
-            "UPDATE accounts SET {h} = ?, {f} = 0, {l} = 0 WHERE person = ?"
-        ))
-        .bind(hash)
-        .bind(person.as_ref())
-        .execute(&self.pool)
-        .await?;
         Ok(())
     }
 
@@ -370,18 +587,22 @@ impl AuthDb {
         now_ms: i64,
     ) -> Result<(), AuthError> {
         let (h, f, l) = which.columns();
-        let row = sqlx::query(&format!(
-            "SELECT {h} AS hash, {f} AS failed, {l} AS locked FROM accounts WHERE person = ?"
-        ))
-        .bind(person.as_ref())
-        .fetch_optional(&self.pool)
-        .await?;
-        let Some(row) = row else {
+        let who = person.as_ref().to_owned();
+        let row: Option<(Option<String>, i64, i64)> = self
+            .db
+            .run(Side::Read, move |c| {
+                c.prepare_cached(&format!(
+                    "SELECT {h}, {f}, {l} FROM accounts WHERE person = ?1"
+                ))?
+                .query_row([who], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .optional()
+            })
+            .await?;
+        let Some((hash, failed, locked)) = row else {
             // Same work as a real check, so timing does not tell who has an account.
             let _ = hash_secret(which, secret.to_owned()).await;
             return Err(AuthError::Wrong(which.word()));
         };
-        let locked: i64 = row.try_get("locked")?;
         if locked > now_ms {
             return Err(AuthError::Locked {
                 person: person.to_string(),
@@ -389,31 +610,40 @@ impl AuthDb {
                 seconds: (locked - now_ms + 999) / 1000,
             });
         }
-        let hash: Option<String> = row.try_get("hash")?;
         let (ok, outdated) = match hash {
             Some(phc) => verify_secret(which, secret.to_owned(), phc).await?,
             None => (false, false),
         };
-        let failed: i64 = row.try_get("failed")?;
-        if ok && outdated {
+        let who = person.as_ref().to_owned();
+        if ok {
             // Hashed with other parameters (a PIN set before PINs had their own): hash it again
             // now that the secret is at hand, so the next check costs what it should.
-            let hash = hash_secret(which, secret.to_owned()).await?;
-            sqlx::query(&format!("UPDATE accounts SET {h} = ? WHERE person = ?"))
-                .bind(hash)
-                .bind(person.as_ref())
-                .execute(&self.pool)
-                .await?;
-        }
-        if ok {
-            // Only a write when there is something to reset: a write takes SQLite's lock.
-            if failed != 0 || locked != 0 {
-                sqlx::query(&format!(
-                    "UPDATE accounts SET {f} = 0, {l} = 0 WHERE person = ?"
-                ))
-                .bind(person.as_ref())
-                .execute(&self.pool)
-                .await?;
+            let rehash = if outdated {
+                Some(hash_secret(which, secret.to_owned()).await?)
+            } else {
+                None
+            };
+            // Only a write when there is something to write: a write takes SQLite's lock.
+            let reset = failed != 0 || locked != 0;
+            if rehash.is_some() || reset {
+                self.db
+                    .run(Side::Write, move |c| {
+                        let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                        if let Some(hash) = rehash {
+                            tx.execute(
+                                &format!("UPDATE accounts SET {h} = ?1 WHERE person = ?2"),
+                                params![hash, who],
+                            )?;
+                        }
+                        if reset {
+                            tx.execute(
+                                &format!("UPDATE accounts SET {f} = 0, {l} = 0 WHERE person = ?1"),
+                                [who],
+                            )?;
+                        }
+                        tx.commit()
+                    })
+                    .await?;
             }
             return Ok(());
         }
@@ -422,14 +652,14 @@ impl AuthDb {
             0 => 0,
             ms => now_ms + ms,
         };
-        sqlx::query(&format!(
-            "UPDATE accounts SET {f} = ?, {l} = ? WHERE person = ?"
-        ))
-        .bind(failed)
-        .bind(until)
-        .bind(person.as_ref())
-        .execute(&self.pool)
-        .await?;
+        self.db
+            .run(Side::Write, move |c| {
+                c.prepare_cached(&format!(
+                    "UPDATE accounts SET {f} = ?1, {l} = ?2 WHERE person = ?3"
+                ))?
+                .execute(params![failed, until, who])
+            })
+            .await?;
         if until > 0 {
             return Err(AuthError::Locked {
                 person: person.to_string(),
@@ -449,31 +679,42 @@ impl AuthDb {
         now_ms: i64,
         ttl_ms: i64,
     ) -> Result<(String, Session), AuthError> {
-        sqlx::query("DELETE FROM sessions WHERE expires_ms <= ?")
-            .bind(now_ms)
-            .execute(&self.pool)
-            .await?;
-        self.cached_sessions().retain(|_, s| s.expires_ms > now_ms);
         let id = random_token();
+        let id_hash = sha256_hex(&id);
         let session = Session {
             person: person.clone(),
             role,
             csrf: random_token(),
             expires_ms: now_ms.saturating_add(ttl_ms),
         };
-        sqlx::query(
-            "INSERT INTO sessions (id_hash, person, role, csrf, created_ms, expires_ms) VALUES (?, ?, ?, ?, ?, ?)",
-        )
-        .bind(sha256_hex(&id))
-        .bind(person.as_ref())
-        .bind(role.as_str())
-        .bind(&session.csrf)
-        .bind(now_ms)
-        .bind(session.expires_ms)
-        .execute(&self.pool)
-        .await?;
-        self.cached_sessions()
-            .insert(sha256_hex(&id), session.clone());
+        let new = session.clone();
+        let sessions = Arc::clone(&self.sessions);
+        self.db
+            .run(Side::Write, move |c| {
+                let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                tx.prepare_cached("DELETE FROM sessions WHERE expires_ms <= ?1")?
+                    .execute([now_ms])?;
+                tx.prepare_cached(
+                    "INSERT INTO sessions (id_hash, person, role, csrf, created_ms, expires_ms)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )?
+                .execute(params![
+                    id_hash,
+                    new.person.as_ref(),
+                    new.role.as_str(),
+                    new.csrf,
+                    now_ms,
+                    new.expires_ms
+                ])?;
+                tx.commit()?;
+                // The map follows the table in this same task, whether or not the caller still
+                // waits for it (see the `sessions` field).
+                let mut cached = lock_sessions(&sessions);
+                cached.retain(|_, s| s.expires_ms > now_ms);
+                cached.insert(id_hash, new);
+                Ok(())
+            })
+            .await?;
         Ok((id, session))
     }
 
@@ -493,24 +734,31 @@ impl AuthDb {
             }
         }
         // Not seen since start (a session from before a restart, or no session at all).
-        let row = sqlx::query(
-            "SELECT person, role, csrf, expires_ms FROM sessions WHERE id_hash = ? AND expires_ms > ?",
-        )
-        .bind(&id_hash)
-        .bind(now_ms)
-        .fetch_optional(&self.pool)
-        .await?;
-        let Some(row) = row else { return Ok(None) };
-        let person: String = row.try_get("person")?;
-        let role: String = row.try_get("role")?;
+        let key = id_hash.clone();
+        let row: Option<(String, String, String, i64)> = self
+            .db
+            .run(Side::Read, move |c| {
+                c.prepare_cached(
+                    "SELECT person, role, csrf, expires_ms FROM sessions
+                     WHERE id_hash = ?1 AND expires_ms > ?2",
+                )?
+                .query_row(params![key, now_ms], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                })
+                .optional()
+            })
+            .await?;
+        let Some((person, role, csrf, expires_ms)) = row else {
+            return Ok(None);
+        };
         let (Ok(person), Ok(role)) = (PersonId::parse(&person), Role::parse(&role)) else {
             return Ok(None);
         };
         let session = Session {
             person,
             role,
-            csrf: row.try_get("csrf")?,
-            expires_ms: row.try_get("expires_ms")?,
+            csrf,
+            expires_ms,
         };
         self.cached_sessions().insert(id_hash, session.clone());
         Ok(Some(session))
@@ -519,15 +767,18 @@ impl AuthDb {
     /// Changes the role a session acts in.
     pub async fn set_session_role(&self, id: &str, role: Role) -> Result<(), AuthError> {
         let id_hash = sha256_hex(id);
-        sqlx::query("UPDATE sessions SET role = ? WHERE id_hash = ?")
-            .bind(role.as_str())
-            .bind(&id_hash)
-            .execute(&self.pool)
-            .await?;
-        if let Some(s) = self.cached_sessions().get_mut(&id_hash) {
-            s.role = role;
-        }
-        Ok(())
+        let sessions = Arc::clone(&self.sessions);
+        self.db
+            .run(Side::Write, move |c| {
+                c.prepare_cached("UPDATE sessions SET role = ?1 WHERE id_hash = ?2")?
+                    .execute(params![role.as_str(), id_hash])?;
+                // In this same task, as in `create_session`.
+                if let Some(s) = lock_sessions(&sessions).get_mut(&id_hash) {
+                    s.role = role;
+                }
+                Ok(())
+            })
+            .await
     }
 
     /// Ends every session of `person` but `keep` (a session id), as after a password change.
@@ -539,10 +790,12 @@ impl AuthDb {
         let kept = keep.map(sha256_hex).unwrap_or_default();
         self.cached_sessions()
             .retain(|id_hash, s| &s.person != person || *id_hash == kept);
-        sqlx::query("DELETE FROM sessions WHERE person = ? AND id_hash != ?")
-            .bind(person.as_ref())
-            .bind(&kept)
-            .execute(&self.pool)
+        let person = person.as_ref().to_owned();
+        self.db
+            .run(Side::Write, move |c| {
+                c.prepare_cached("DELETE FROM sessions WHERE person = ?1 AND id_hash != ?2")?
+                    .execute(params![person, kept])
+            })
             .await?;
         Ok(())
     }
@@ -553,9 +806,11 @@ impl AuthDb {
         // Out of the map first: from here on no request is let in by this session, even if the
         // delete below fails.
         self.cached_sessions().remove(&id_hash);
-        sqlx::query("DELETE FROM sessions WHERE id_hash = ?")
-            .bind(&id_hash)
-            .execute(&self.pool)
+        self.db
+            .run(Side::Write, move |c| {
+                c.prepare_cached("DELETE FROM sessions WHERE id_hash = ?1")?
+                    .execute([id_hash])
+            })
             .await?;
         Ok(())
     }
@@ -569,28 +824,34 @@ impl AuthDb {
         now_ms: i64,
     ) -> Result<String, AuthError> {
         let secret = format!("armory_{}", random_token());
-        sqlx::query(
-            "INSERT INTO tokens (hash, person, role, name, created_ms) VALUES (?, ?, ?, ?, ?)",
-        )
-        .bind(sha256_hex(&secret))
-        .bind(person.as_ref())
-        .bind(role.as_str())
-        .bind(name)
-        .bind(now_ms)
-        .execute(&self.pool)
-        .await?;
+        let hash = sha256_hex(&secret);
+        let (person, name) = (person.as_ref().to_owned(), name.to_owned());
+        self.db
+            .run(Side::Write, move |c| {
+                c.prepare_cached(
+                    "INSERT INTO tokens (hash, person, role, name, created_ms)
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                )?
+                .execute(params![hash, person, role.as_str(), name, now_ms])
+            })
+            .await?;
         Ok(secret)
     }
 
     /// Who an API token belongs to, and in which role it acts.
     pub async fn token(&self, secret: &str) -> Result<Option<(PersonId, Role)>, AuthError> {
-        let row = sqlx::query("SELECT person, role FROM tokens WHERE hash = ?")
-            .bind(sha256_hex(secret))
-            .fetch_optional(&self.pool)
+        let hash = sha256_hex(secret);
+        let row: Option<(String, String)> = self
+            .db
+            .run(Side::Read, move |c| {
+                c.prepare_cached("SELECT person, role FROM tokens WHERE hash = ?1")?
+                    .query_row([hash], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .optional()
+            })
             .await?;
-        let Some(row) = row else { return Ok(None) };
-        let person: String = row.try_get("person")?;
-        let role: String = row.try_get("role")?;
+        let Some((person, role)) = row else {
+            return Ok(None);
+        };
         Ok(match (PersonId::parse(&person), Role::parse(&role)) {
             (Ok(p), Ok(r)) => Some((p, r)),
             _ => None,
@@ -642,35 +903,189 @@ mod tests {
 
     #[tokio::test]
     async fn a_pin_hashed_at_the_old_cost_is_hashed_again_at_its_next_good_check() {
-        let dir = std::env::temp_dir().join(format!("armory-auth-{}", random_token()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let db = AuthDb::open(&dir.join("auth.db")).await.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("auth.db");
+        let db = AuthDb::open(&path).await.unwrap();
         let alec = PersonId::parse("alec").unwrap();
         db.set_secret(&alec, Secret::Pin, "1111").await.unwrap();
-        let stored = || async {
-            sqlx::query_scalar::<_, String>("SELECT pin_hash FROM accounts WHERE person = 'alec'")
-                .fetch_one(&db.pool)
-                .await
-                .unwrap()
+        let file = Connection::open(&path).unwrap();
+        let stored = || -> String {
+            file.query_row(
+                "SELECT pin_hash FROM accounts WHERE person = 'alec'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap()
         };
-        assert!(stored().await.contains("m=1024,"));
+        assert!(stored().contains("m=1024,"));
         // As a PIN set before PINs had their own cost was stored.
         let old = hash_secret(Secret::Password, "1111".into()).await.unwrap();
-        sqlx::query("UPDATE accounts SET pin_hash = ? WHERE person = 'alec'")
-            .bind(&old)
-            .execute(&db.pool)
-            .await
-            .unwrap();
+        file.execute(
+            "UPDATE accounts SET pin_hash = ?1 WHERE person = 'alec'",
+            [&old],
+        )
+        .unwrap();
         // A wrong PIN changes nothing of the hash; the right one verifies and is hashed again.
         assert!(db.check(&alec, Secret::Pin, "1112", 0).await.is_err());
-        assert_eq!(stored().await, old);
+        assert_eq!(stored(), old);
         db.check(&alec, Secret::Pin, "1111", 0).await.unwrap();
-        let new = stored().await;
+        let new = stored();
         assert!(new.contains("m=1024,"), "{new}");
         db.check(&alec, Secret::Pin, "1111", 0).await.unwrap();
-        assert_eq!(stored().await, new, "a current hash is not written again");
+        assert_eq!(stored(), new, "a current hash is not written again");
         db.close().await;
-        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    const HOUR: i64 = 3_600_000;
+
+    /// How many sessions the file holds, read by a connection of its own.
+    fn sessions_in(path: &Path) -> i64 {
+        Connection::open(path)
+            .unwrap()
+            .query_row("SELECT COUNT(*) FROM sessions", [], |r| r.get(0))
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_write_refused_by_a_full_disk_says_so_and_the_next_write_goes_through() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("auth.db");
+        let db = AuthDb::open(&path).await.unwrap();
+        let alec = PersonId::parse("alec").unwrap();
+        // The disk fills up: from here the writing connection may not grow the file by one page,
+        // and SQLite answers SQLITE_FULL as for a full disk. The limit belongs to that connection
+        // alone, so a write can only go through again on a new one.
+        db.db
+            .run(Side::Write, |c| {
+                let pages: i64 = c.query_row("PRAGMA page_count", [], |r| r.get(0))?;
+                c.query_row(&format!("PRAGMA max_page_count = {pages}"), [], |r| {
+                    r.get::<_, i64>(0)
+                })
+            })
+            .await
+            .unwrap();
+        let mut started = 0;
+        let refused = loop {
+            match db.create_session(&alec, Role::Armorer, 0, HOUR).await {
+                Ok(_) if started < 1000 => started += 1,
+                Ok(_) => panic!("a thousand sessions fit in the pages the file had"),
+                Err(e) => break e,
+            }
+        };
+        let message = refused.to_string();
+        assert!(matches!(refused, AuthError::Database(_)), "{message}");
+        assert!(
+            message.contains(&format!("cannot write {}", path.display()))
+                && message.ends_with("the disk is full; free space"),
+            "{message}"
+        );
+        assert_eq!(sessions_in(&path), started, "nothing of the refused write");
+        // The next write is on a new connection, and lands in the file.
+        let (id, _) = db
+            .create_session(&alec, Role::Armorer, 0, HOUR)
+            .await
+            .unwrap();
+        assert_eq!(sessions_in(&path), started + 1);
+        let reopened = AuthDb::open(&path).await.unwrap();
+        assert!(reopened.session(&id, 0).await.unwrap().is_some());
+        reopened.close().await;
+        db.close().await;
+    }
+
+    #[tokio::test]
+    async fn a_write_that_finds_auth_db_locked_says_so_and_the_next_write_goes_through() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("auth.db");
+        let db = AuthDb::open_waiting(&path, Duration::from_millis(100))
+            .await
+            .unwrap();
+        let alec = PersonId::parse("alec").unwrap();
+        db.set_secret(&alec, Secret::Password, "first password")
+            .await
+            .unwrap();
+        // Another process takes the write lock and keeps it past the wait.
+        let other = Connection::open(&path).unwrap();
+        other.execute_batch("BEGIN EXCLUSIVE").unwrap();
+        let refused = [
+            db.set_secret(&alec, Secret::Password, "second password")
+                .await
+                .unwrap_err(),
+            db.create_session(&alec, Role::Armorer, 0, HOUR)
+                .await
+                .unwrap_err(),
+        ];
+        for e in refused {
+            let message = e.to_string();
+            assert!(matches!(e, AuthError::Database(_)), "{message}");
+            assert!(
+                message.contains(&format!("cannot write {}", path.display()))
+                    && message.contains("kept it locked; try again"),
+                "{message}"
+            );
+        }
+        // Reads go on meanwhile, and show that the refused writes changed nothing.
+        db.check(&alec, Secret::Password, "first password", 0)
+            .await
+            .unwrap();
+        other.execute_batch("ROLLBACK").unwrap();
+        drop(other);
+        // Once the lock is gone, writes go through again and are read back.
+        db.set_secret(&alec, Secret::Password, "second password")
+            .await
+            .unwrap();
+        db.check(&alec, Secret::Password, "second password", 0)
+            .await
+            .unwrap();
+        db.create_session(&alec, Role::Armorer, 0, HOUR)
+            .await
+            .unwrap();
+        assert_eq!(sessions_in(&path), 1);
+        db.close().await;
+    }
+
+    #[tokio::test]
+    async fn an_auth_db_that_cannot_be_written_is_refused_at_open_naming_the_file() {
+        let refusal = |path: &Path| {
+            let path = path.to_owned();
+            async move {
+                match AuthDb::open(&path).await {
+                    Ok(_) => panic!("{} opened", path.display()),
+                    Err(e) => e.to_string(),
+                }
+            }
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let folder = dir.path().join("no-such-folder");
+        let message = refusal(&folder.join("auth.db")).await;
+        assert!(
+            message.ends_with(&format!(
+                "cannot open {}: its folder {} does not exist",
+                folder.join("auth.db").display(),
+                folder.display()
+            )),
+            "{message}"
+        );
+
+        let path = dir.path().join("auth.db");
+        AuthDb::open(&path).await.unwrap().close().await;
+        let mode =
+            |m| std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(m));
+        mode(0o444).unwrap();
+        if std::fs::OpenOptions::new().write(true).open(&path).is_err() {
+            let message = refusal(&path).await;
+            assert!(
+                message.ends_with(&format!(
+                    "cannot write {}: the file is read-only; make it writable",
+                    path.display()
+                )),
+                "{message}"
+            );
+        } else {
+            // This process writes any file whatever its mode (root): there is nothing to refuse.
+            eprintln!("not checked: a read-only auth.db, which this process may write anyway");
+        }
+        mode(0o644).unwrap();
+        AuthDb::open(&path).await.unwrap().close().await;
     }
 
     #[test]
