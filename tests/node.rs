@@ -150,12 +150,9 @@ async fn projection_tables_edited_behind_the_logs_back_are_found_and_rebuilt() {
         stdout(&out)
     );
     // Someone moves a firearm's custodian in the table.
-    let mut conn = raw(&data).await;
-    let n = sqlx::query("UPDATE projection SET value = replace(value, '\"custodian\":\"hannah\"', '\"custodian\":\"dave\"') WHERE collection = 'firearms'")
-        .execute(&mut conn)
-        .await
-        .unwrap()
-        .rows_affected();
+    let conn = raw(&data).await;
+    let n = conn.execute("UPDATE projection SET value = replace(value, '\"custodian\":\"hannah\"', '\"custodian\":\"dave\"') WHERE collection = 'firearms'", [])
+        .unwrap();
     assert!(n > 0);
     drop(conn);
     assert_fails_with(

@@ -8,7 +8,7 @@ use crate::common::{
 };
 use armory_ledger::merkle::stored_hash_count;
 use armory_store::Store;
-use sqlx::SqliteConnection;
+use rusqlite::Connection;
 use std::path::{Path, PathBuf};
 
 /// 700 entries: bundles 0 and 1 sealed, 188 entries after them as rows.
@@ -20,16 +20,16 @@ fn copy(base: &Path, scratch: &Path, name: &str) -> PathBuf {
     to
 }
 
-async fn count(conn: &mut SqliteConnection, sql: &str) -> i64 {
-    sqlx::query_scalar(sql).fetch_one(&mut *conn).await.unwrap()
+async fn count(conn: &mut Connection, sql: &str) -> i64 {
+    conn.query_row(sql, [], |r| r.get(0)).unwrap()
 }
 
-async fn blob(conn: &mut SqliteConnection, sql: &str) -> Vec<u8> {
-    sqlx::query_scalar(sql).fetch_one(&mut *conn).await.unwrap()
+async fn blob(conn: &mut Connection, sql: &str) -> Vec<u8> {
+    conn.query_row(sql, [], |r| r.get(0)).unwrap()
 }
 
-async fn exec(conn: &mut SqliteConnection, sql: &str) {
-    sqlx::raw_sql(sql).execute(&mut *conn).await.unwrap();
+async fn exec(conn: &mut Connection, sql: &str) {
+    conn.execute_batch(sql).unwrap();
 }
 
 /// One blob from the log in `base`, with the connection closed before the directory is copied
@@ -37,7 +37,7 @@ async fn exec(conn: &mut SqliteConnection, sql: &str) {
 async fn read_base(base: &Path, sql: &str) -> Vec<u8> {
     let mut conn = raw(base).await;
     let value = blob(&mut conn, sql).await;
-    sqlx::Connection::close(conn).await.unwrap();
+    conn.close().unwrap();
     value
 }
 
@@ -160,12 +160,11 @@ async fn a_log_written_before_bundles_is_read_as_it_is_and_sealed_at_its_next_wr
         ("hashes (id, hash)", &hashes),
     ] {
         for (key, value) in rows {
-            sqlx::query(&format!("INSERT INTO {table} VALUES (?, ?)"))
-                .bind(*key as i64)
-                .bind(value)
-                .execute(&mut conn)
-                .await
-                .unwrap();
+            conn.execute(
+                &format!("INSERT INTO {table} VALUES (?1, ?2)"),
+                (*key as i64, value),
+            )
+            .unwrap();
         }
     }
     let schema1 = include_str!("../crates/store/migrations/sqlite/0001_log.sql");
@@ -219,11 +218,8 @@ async fn any_flipped_byte_of_a_sealed_bundle_is_named_at_its_entry() {
         };
         bytes[at] ^= 1 << rng.below(8);
         let k = starts.iter().rposition(|&s| s <= at).unwrap();
-        let mut conn = raw(&data).await;
-        sqlx::query("UPDATE bundles SET data = ? WHERE n = 1")
-            .bind(&bytes)
-            .execute(&mut conn)
-            .await
+        let conn = raw(&data).await;
+        conn.execute("UPDATE bundles SET data = ? WHERE n = 1", (&bytes,))
             .unwrap();
         drop(conn);
         assert_fails_with(&armory(&data, &["verify"]), &format!("entry {}: ", 256 + k));
@@ -263,14 +259,14 @@ async fn deleted_swapped_cut_and_doubled_bundles_are_named() {
     }
     // The same entry twice, in its bundle and as a row.
     let data = copy(&base, dir.path(), "twice");
-    let mut conn = raw(&data).await;
+    let conn = raw(&data).await;
     let log_entry = armory(&base, &["log", "entry", "300"]);
     let bytes = stdout(&log_entry);
-    sqlx::query("INSERT INTO entries (idx, data) VALUES (300, ?)")
-        .bind(bytes.trim_end().as_bytes())
-        .execute(&mut conn)
-        .await
-        .unwrap();
+    conn.execute(
+        "INSERT INTO entries (idx, data) VALUES (300, ?)",
+        (bytes.trim_end().as_bytes(),),
+    )
+    .unwrap();
     drop(conn);
     assert_fails_with(&armory(&data, &["verify"]), "entry 300: it is stored twice");
 }
@@ -292,13 +288,12 @@ async fn a_flipped_byte_of_a_sealed_hash_pack_is_named_at_its_hash() {
         let at = rng.below(bytes.len() as u64) as usize;
         bytes[at] ^= 1 << rng.below(8);
         let id = first as u64 + (at / 32) as u64;
-        let mut conn = raw(&data).await;
-        sqlx::query("UPDATE hash_packs SET data = ? WHERE first = ?")
-            .bind(&bytes)
-            .bind(first)
-            .execute(&mut conn)
-            .await
-            .unwrap();
+        let conn = raw(&data).await;
+        conn.execute(
+            "UPDATE hash_packs SET data = ? WHERE first = ?",
+            (&bytes, first),
+        )
+        .unwrap();
         drop(conn);
         assert_fails_with(&armory(&data, &["verify"]), &named(id));
     }
@@ -325,10 +320,7 @@ async fn a_flipped_byte_of_a_sealed_hash_pack_is_named_at_its_hash() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sealed_rows_are_append_only_through_sqlite() {
     let (_dir, data) = make_log(300, 50).await;
-    let url = format!("sqlite://{}", data.join("armory.db").display());
-    let mut conn = <SqliteConnection as sqlx::Connection>::connect(&url)
-        .await
-        .unwrap();
+    let conn = Connection::open(data.join("armory.db")).unwrap();
     for sql in [
         "UPDATE bundles SET data = x'00' WHERE n = 0",
         "DELETE FROM bundles",
@@ -338,7 +330,7 @@ async fn sealed_rows_are_append_only_through_sqlite() {
         "DELETE FROM entries WHERE idx = 299",
         "DELETE FROM hashes WHERE id = (SELECT max(id) FROM hashes)",
     ] {
-        let err = sqlx::raw_sql(sql).execute(&mut conn).await.unwrap_err();
+        let err = conn.execute_batch(sql).unwrap_err();
         assert!(err.to_string().contains("append-only"), "{sql}: {err}");
     }
     drop(conn);

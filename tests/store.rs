@@ -146,3 +146,13 @@ mod fields {
         assert!(fields_except(&Some(3u8), &[]).is_err());
     }
 }
+
+#[test]
+fn the_bundled_sqlite_has_the_fixes_for_cve_2025_6965_and_cve_2025_29087() {
+    // Both were fixed in SQLite 3.50.2; sqlx 0.8 had pinned 3.46.0.
+    assert!(
+        rusqlite::version_number() >= 3_050_002,
+        "SQLite {} is bundled",
+        rusqlite::version()
+    );
+}

@@ -5,7 +5,7 @@ use crate::common::{
 };
 use armory_ledger::checkpoint::Checkpoint;
 use armory_ledger::merkle::RightEdge;
-use sqlx::SqliteConnection;
+use rusqlite::Connection;
 use std::path::{Path, PathBuf};
 
 /// A fresh copy of `base` to damage.
@@ -15,16 +15,15 @@ fn copy(base: &Path, scratch: &Path, name: &str) -> PathBuf {
     to
 }
 
-async fn entry(conn: &mut SqliteConnection, idx: i64) -> Vec<u8> {
-    sqlx::query_scalar("SELECT data FROM entries WHERE idx = ?")
-        .bind(idx)
-        .fetch_one(&mut *conn)
-        .await
-        .unwrap()
+async fn entry(conn: &mut Connection, idx: i64) -> Vec<u8> {
+    conn.query_row("SELECT data FROM entries WHERE idx = ?", [idx], |r| {
+        r.get(0)
+    })
+    .unwrap()
 }
 
-async fn exec(conn: &mut SqliteConnection, sql: &str) {
-    sqlx::raw_sql(sql).execute(&mut *conn).await.unwrap();
+async fn exec(conn: &mut Connection, sql: &str) {
+    conn.execute_batch(sql).unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -39,11 +38,7 @@ async fn any_flipped_byte_of_any_entry_is_named() {
         let mut bytes = entry(&mut conn, idx).await;
         let at = rng.below(bytes.len() as u64) as usize;
         bytes[at] ^= 1 << rng.below(8);
-        sqlx::query("UPDATE entries SET data = ? WHERE idx = ?")
-            .bind(&bytes)
-            .bind(idx)
-            .execute(&mut conn)
-            .await
+        conn.execute("UPDATE entries SET data = ? WHERE idx = ?", (&bytes, idx))
             .unwrap();
         drop(conn);
         let out = armory(&data, &["verify"]);
@@ -60,10 +55,7 @@ async fn an_entry_with_a_raw_newline_an_empty_one_and_two_run_together_are_named
     let mut conn = raw(&data).await;
     let mut bytes = entry(&mut conn, 12).await;
     bytes.insert(1, b'\n');
-    sqlx::query("UPDATE entries SET data = ? WHERE idx = 12")
-        .bind(&bytes)
-        .execute(&mut conn)
-        .await
+    conn.execute("UPDATE entries SET data = ? WHERE idx = 12", (&bytes,))
         .unwrap();
     drop(conn);
     assert_fails_with(&armory(&data, &["verify"]), "entry 12: ");
@@ -82,10 +74,7 @@ async fn an_entry_with_a_raw_newline_an_empty_one_and_two_run_together_are_named
     let mut both = entry(&mut conn, 30).await;
     both.push(b'\n');
     both.extend(entry(&mut conn, 31).await);
-    sqlx::query("UPDATE entries SET data = ? WHERE idx = 30")
-        .bind(&both)
-        .execute(&mut conn)
-        .await
+    conn.execute("UPDATE entries SET data = ? WHERE idx = 30", (&both,))
         .unwrap();
     exec(&mut conn, "DELETE FROM entries WHERE idx = 31").await;
     drop(conn);
@@ -161,19 +150,20 @@ async fn replaced_and_foreign_checkpoints_are_named() {
 
     // A checkpoint with the right size and root, signed by another key of the same name.
     let data = copy(&base, dir.path(), "foreign");
-    let mut conn = raw(&data).await;
-    let note: Vec<u8> = sqlx::query_scalar("SELECT note FROM checkpoints WHERE size = 21")
-        .fetch_one(&mut conn)
-        .await
+    let conn = raw(&data).await;
+    let note: Vec<u8> = conn
+        .query_row("SELECT note FROM checkpoints WHERE size = 21", [], |r| {
+            r.get(0)
+        })
         .unwrap();
     let real = Checkpoint::open(&note, &signer(&base).verifier().unwrap()).unwrap();
     let impostor = armory_ledger::keys::LogSigner::generate(ORIGIN).unwrap();
     let forged = real.sign(&impostor).unwrap();
-    sqlx::query("UPDATE checkpoints SET note = ? WHERE size = 21")
-        .bind(&forged)
-        .execute(&mut conn)
-        .await
-        .unwrap();
+    conn.execute(
+        "UPDATE checkpoints SET note = ? WHERE size = 21",
+        (&forged,),
+    )
+    .unwrap();
     drop(conn);
     assert_fails_with(
         &armory(&data, &["verify"]),
@@ -205,31 +195,27 @@ async fn stored_hashes_and_entries_added_behind_the_logs_back_are_named() {
     let ids = RightEdge::ids_for_size(40);
     let mut hashes = Vec::new();
     for id in &ids {
-        let h: Vec<u8> = sqlx::query_scalar("SELECT hash FROM hashes WHERE id = ?")
-            .bind(*id as i64)
-            .fetch_one(&mut conn)
-            .await
+        let h: Vec<u8> = conn
+            .query_row("SELECT hash FROM hashes WHERE id = ?", [*id as i64], |r| {
+                r.get(0)
+            })
             .unwrap();
         hashes.push(armory_ledger::Hash::from_slice(&h).unwrap());
     }
     let mut edge = RightEdge::from_hashes(40, &hashes).unwrap();
     let first = armory_ledger::merkle::stored_hash_count(40);
-    sqlx::query("INSERT INTO entries (idx, data) VALUES (40, ?)")
-        .bind(&bytes)
-        .execute(&mut conn)
-        .await
+    conn.execute("INSERT INTO entries (idx, data) VALUES (40, ?)", (&bytes,))
         .unwrap();
     for (k, h) in edge
         .push(armory_ledger::merkle::leaf_hash(&bytes))
         .iter()
         .enumerate()
     {
-        sqlx::query("INSERT INTO hashes (id, hash) VALUES (?, ?)")
-            .bind((first + k as u64) as i64)
-            .bind(&h.0[..])
-            .execute(&mut conn)
-            .await
-            .unwrap();
+        conn.execute(
+            "INSERT INTO hashes (id, hash) VALUES (?1, ?2)",
+            ((first + k as u64) as i64, &h.0[..]),
+        )
+        .unwrap();
     }
     drop(conn);
     assert_fails_with(
@@ -246,16 +232,13 @@ async fn stored_hashes_and_entries_added_behind_the_logs_back_are_named() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_append_only_triggers_refuse_edits_through_sqlite() {
     let (_dir, data) = make_log(3, 3).await;
-    let url = format!("sqlite://{}", data.join("armory.db").display());
-    let mut conn = <SqliteConnection as sqlx::Connection>::connect(&url)
-        .await
-        .unwrap();
+    let conn = Connection::open(data.join("armory.db")).unwrap();
     for sql in [
         "UPDATE entries SET data = x'00' WHERE idx = 0",
         "DELETE FROM checkpoints",
         "DELETE FROM hashes WHERE id = 0",
     ] {
-        let err = sqlx::raw_sql(sql).execute(&mut conn).await.unwrap_err();
+        let err = conn.execute_batch(sql).unwrap_err();
         assert!(err.to_string().contains("append-only"), "{err}");
     }
 }

@@ -4,7 +4,6 @@ use armory_ledger::Actor;
 use armory_ledger::keys::LogSigner;
 use armory_store::sqlite::{Durability, SqliteLog};
 use armory_store::{Draft, Store};
-use sqlx::{Connection, SqliteConnection};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -110,14 +109,11 @@ pub fn signer(data: &Path) -> LogSigner {
 
 /// A raw connection that can change anything: the append-only triggers are dropped first, as
 /// someone editing the file behind the log's back would.
-pub async fn raw(data: &Path) -> SqliteConnection {
-    let url = format!("sqlite://{}", data.join("armory.db").display());
-    let mut conn = SqliteConnection::connect(&url).await.unwrap();
+pub async fn raw(data: &Path) -> rusqlite::Connection {
+    let conn = rusqlite::Connection::open(data.join("armory.db")).unwrap();
     for t in ["entries", "hashes", "checkpoints", "bundles", "hash_packs"] {
         for k in ["u", "d"] {
-            sqlx::raw_sql(&format!("DROP TRIGGER IF EXISTS {t}_append_only_{k}"))
-                .execute(&mut conn)
-                .await
+            conn.execute_batch(&format!("DROP TRIGGER IF EXISTS {t}_append_only_{k}"))
                 .unwrap();
         }
     }

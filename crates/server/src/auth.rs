@@ -12,9 +12,7 @@ use armory_core::{PersonId, Role};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand_core::{OsRng, RngCore};
-use rusqlite::{
-    Connection, DatabaseName, OpenFlags, OptionalExtension, TransactionBehavior, ffi, params,
-};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, ffi, params};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -378,7 +376,7 @@ impl Db {
         if side == Side::Write {
             // SQLite opens a file it may not write read-only, without a word; every write
             // would then fail, so say it now.
-            if conn.is_readonly(DatabaseName::Main).map_err(fail)? {
+            if conn.is_readonly(rusqlite::MAIN_DB).map_err(fail)? {
                 return Err(AuthError::Database(format!(
                     "cannot write {}: the file is read-only; make it writable",
                     self.path.display()

@@ -411,10 +411,7 @@ impl SqliteLog {
         {
             let mut conn = writer::connect(path, durability, false)
                 .map_err(|e| at_start(path, "open", io_error(path, &e)))?;
-            if conn
-                .is_readonly(rusqlite::DatabaseName::Main)
-                .unwrap_or(false)
-            {
+            if conn.is_readonly(rusqlite::MAIN_DB).unwrap_or(false) {
                 return Err(StoreError::Open(format!(
                     "{} is read-only for this user; make it (and its directory, and any -wal and -shm files beside it) writable by the user running Armory",
                     path.display()
