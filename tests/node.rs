@@ -332,3 +332,23 @@ async fn a_command_that_does_not_fit_the_state_is_answered_and_not_logged() {
     assert_eq!(node.state().await.next_index, 0);
     assert_eq!(node.store().extent().await.unwrap().entries_end, 0);
 }
+
+#[test]
+fn remarks_from_the_command_line_keep_the_projection_up_to_date() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    assert!(
+        armory(&data, &["init", "--origin", "armory.test/remarks"])
+            .status
+            .success()
+    );
+    let out = armory(&data, &["note", "the prop truck arrived", "--repeat", "2"]);
+    assert!(out.status.success(), "{}", crate::common::stderr(&out));
+    let out = armory(&data, &["verify", "--replay"]);
+    assert!(
+        out.status.success() && stdout(&out).contains("matches the projection tables"),
+        "{}{}",
+        stdout(&out),
+        crate::common::stderr(&out)
+    );
+}

@@ -21,8 +21,9 @@ mod status;
 mod user;
 
 use anyhow::{Context, Result, bail};
+use armory_core::event::Event;
 use armory_ledger::Actor;
-use armory_store::{Draft, Store};
+use armory_store::node::Node;
 use clap::{Parser, Subcommand};
 use datadir::DataDir;
 use std::io::Write;
@@ -238,6 +239,9 @@ pub fn now() -> Result<String> {
     armory_ledger::entry::format_unix_millis(ms).context("the system clock is out of range")
 }
 
+/// Appends a remark through the node, so the projection tables follow the log (`verify
+/// --replay` passes after plain command-line use). A remark needs no rule's decision; the
+/// operator at the node's own keyboard is recorded as its author.
 async fn note(data: &DataDir, text: &str, by: &str, repeat: u64) -> Result<()> {
     if text.trim().is_empty() {
         bail!("the note is empty; write the remark in quotes: armory note \"...\"");
@@ -246,19 +250,22 @@ async fn note(data: &DataDir, text: &str, by: &str, repeat: u64) -> Result<()> {
         bail!("--by must name who makes the note");
     }
     let log = data.writer().await?;
+    let node = Node::open(log.clone(), data.policy()?).await?;
+    let author = vec![Actor {
+        person: by.to_owned(),
+        role: "admin".to_owned(),
+        method: "local".to_owned(),
+        assertion: None,
+    }];
+    let event = Event::Note {
+        text: text.to_owned(),
+    };
     let mut out = std::io::stdout().lock();
     for _ in 0..repeat {
-        let draft = Draft {
-            time: now()?,
-            event: serde_json::json!({"type": "note", "text": text}),
-            actors: vec![Actor {
-                person: by.to_owned(),
-                role: "admin".to_owned(),
-                method: "local".to_owned(),
-                assertion: None,
-            }],
-        };
-        let appended = log.append(vec![draft]).await?;
+        let at = armory_server::now().context("the system clock is out of range")?;
+        let appended = node
+            .record(author.clone(), std::slice::from_ref(&event), at)
+            .await?;
         writeln!(
             out,
             "appended entry {} (log size {})",
@@ -267,6 +274,7 @@ async fn note(data: &DataDir, text: &str, by: &str, repeat: u64) -> Result<()> {
         out.flush()?;
     }
     drop(out);
+    drop(node);
     log.close().await;
     Ok(())
 }

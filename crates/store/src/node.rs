@@ -219,6 +219,144 @@ impl<S: Store> Node<S> {
         f(&self.inner.lock().await.state)
     }
 
+    /// Rebuilds the state from the log when an earlier append failed (memory is then ahead of
+    /// the log, or was decided against a state that included the failed act).
+    async fn catch_up(&self, inner: &mut Inner) -> Result<(), NodeError> {
+        if inner.stale {
+            tracing::warn!(
+                "the state is behind the log after a failed append; rebuilding it from the log"
+            );
+            let state = replay(&self.store).await?;
+            self.store.reset_projection(all_rows(&state)).await?;
+            inner.written = state.clone();
+            inner.state = state;
+            inner.stale = false;
+        }
+        Ok(())
+    }
+
+    /// Applies `events` to the state, computes the projection rows they change and queues both
+    /// with the store (with the index they were decided for), under the lock the caller holds.
+    /// Returns the pending append and the index of its first entry.
+    async fn queue(
+        &self,
+        inner: &mut Inner,
+        events: &[Event],
+        actors: impl Fn(&Event) -> Vec<armory_ledger::Actor>,
+        time: &str,
+        key: Option<(&str, Option<Refusal>)>,
+    ) -> Result<(crate::Pending, u64), NodeError> {
+        let first = inner.state.next_index;
+        // Apply to the state, then the same events to the copy the tables describe: the rows
+        // to write are the items where the two differ. (No whole-state copy per command.)
+        for (k, event) in events.iter().enumerate() {
+            if let Err(e) = apply_at(&mut inner.state, first + k as u64, event) {
+                inner.stale = true;
+                return Err(NodeError::Internal(e.to_string()));
+            }
+        }
+        let rows = changed_rows(&inner.written, &inner.state);
+        for (k, event) in events.iter().enumerate() {
+            if apply_at(&mut inner.written, first + k as u64, event).is_err() {
+                inner.stale = true;
+            }
+        }
+        let drafts = events
+            .iter()
+            .map(|event| {
+                Ok(Draft {
+                    time: time.to_owned(),
+                    event: serde_json::to_value(event)?,
+                    actors: actors(event),
+                })
+            })
+            .collect::<Result<Vec<_>, serde_json::Error>>();
+        let drafts = match drafts {
+            Ok(d) => d,
+            Err(e) => {
+                inner.stale = true;
+                return Err(NodeError::Internal(e.to_string()));
+            }
+        };
+        let idempotency = match key {
+            Some((key, refusal)) => {
+                let recorded = Recorded {
+                    first_index: first,
+                    count: drafts.len() as u64,
+                    refusal,
+                };
+                let json = serde_json::to_string(&recorded)
+                    .map_err(|e| NodeError::Internal(e.to_string()))?;
+                inner.keys.insert(key.to_owned(), recorded);
+                Some((key.to_owned(), json))
+            }
+            None => None,
+        };
+        match self
+            .store
+            .submit(Batch {
+                drafts,
+                rows,
+                idempotency,
+                expect_index: Some(first),
+            })
+            .await
+        {
+            Ok(p) => Ok((p, first)),
+            Err(e) => {
+                inner.stale = true;
+                Err(e.into())
+            }
+        }
+    }
+
+    /// Waits for a queued append; a failure (or an append placed elsewhere) marks the state
+    /// stale, to be rebuilt from the log before the next command.
+    async fn settle(
+        &self,
+        pending: crate::Pending,
+        first: u64,
+        key: Option<&str>,
+    ) -> Result<Appended, NodeError> {
+        let waited = pending.wait().await;
+        if let Some(key) = key {
+            // Durable now (or failed): the table answers retries from here on.
+            self.inner.lock().await.keys.remove(key);
+        }
+        match waited {
+            Ok(a) if a.first_index == first => Ok(a),
+            Ok(a) => {
+                self.inner.lock().await.stale = true;
+                Err(NodeError::Internal(format!(
+                    "the log placed the command at {} instead of {first}; the state is being rebuilt",
+                    a.first_index
+                )))
+            }
+            Err(e) => {
+                self.inner.lock().await.stale = true;
+                Err(e.into())
+            }
+        }
+    }
+
+    /// Records events that need no decision (an operator's remark from the command line), as
+    /// the node does after `decide`: applied to the state, projection rows written with them.
+    pub async fn record(
+        &self,
+        actors: Vec<armory_ledger::Actor>,
+        events: &[Event],
+        now: Timestamp,
+    ) -> Result<Appended, NodeError> {
+        let time = now.to_rfc3339();
+        let (pending, first) = {
+            let mut inner = self.inner.lock().await;
+            self.catch_up(&mut inner).await?;
+            self.queue(&mut inner, events, |_| actors.clone(), &time, None)
+                .await?
+        };
+        self.settle(pending, first, None).await
+    }
+
     /// Decides, logs and applies one command (DESIGN.md §3). Returns once it is durable.
     pub async fn execute(
         &self,
@@ -251,16 +389,7 @@ impl<S: Store> Node<S> {
                     return Ok(Outcome::Repeated(seen));
                 }
             }
-            if inner.stale {
-                tracing::warn!(
-                    "the state is behind the log after a failed append; rebuilding it from the log"
-                );
-                let state = replay(&self.store).await?;
-                self.store.reset_projection(all_rows(&state)).await?;
-                inner.written = state.clone();
-                inner.state = state;
-                inner.stale = false;
-            }
+            self.catch_up(&mut inner).await?;
             let decided = decide(&self.policy, &inner.state, actor, command, now);
             if let Err(refusal) = &decided
                 && refusal.rule == RuleId::State
@@ -277,91 +406,19 @@ impl<S: Store> Node<S> {
                     command.kind()
                 )));
             }
-            let first = inner.state.next_index;
-            // Apply to the state, then the same events to the copy the tables describe: the rows
-            // to write are the items where the two differ. (No whole-state copy per command.)
-            for (k, event) in events.iter().enumerate() {
-                if let Err(e) = apply_at(&mut inner.state, first + k as u64, event) {
-                    inner.stale = true;
-                    return Err(NodeError::Internal(e.to_string()));
-                }
-            }
-            let rows = changed_rows(&inner.written, &inner.state);
-            for (k, event) in events.iter().enumerate() {
-                if apply_at(&mut inner.written, first + k as u64, event).is_err() {
-                    inner.stale = true;
-                }
-            }
-            let drafts = events
-                .iter()
-                .map(|event| {
-                    Ok(Draft {
-                        time: time.clone(),
-                        event: serde_json::to_value(event)?,
-                        actors: ledger_actors(actor, command, event),
-                    })
-                })
-                .collect::<Result<Vec<_>, serde_json::Error>>();
-            let drafts = match drafts {
-                Ok(d) => d,
-                Err(e) => {
-                    inner.stale = true;
-                    return Err(NodeError::Internal(e.to_string()));
-                }
-            };
-            let count = drafts.len() as u64;
             let refusal = decided.as_ref().err().cloned();
-            let idempotency = match key {
-                Some(key) => {
-                    let recorded = Recorded {
-                        first_index: first,
-                        count,
-                        refusal,
-                    };
-                    let json = serde_json::to_string(&recorded)
-                        .map_err(|e| NodeError::Internal(e.to_string()))?;
-                    inner.keys.insert(key.to_owned(), recorded);
-                    Some((key.to_owned(), json))
-                }
-                None => None,
-            };
-            let pending = match self
-                .store
-                .submit(Batch {
-                    drafts,
-                    rows,
-                    idempotency,
-                    expect_index: Some(first),
-                })
-                .await
-            {
-                Ok(p) => p,
-                Err(e) => {
-                    inner.stale = true;
-                    return Err(e.into());
-                }
-            };
+            let (pending, first) = self
+                .queue(
+                    &mut inner,
+                    &events,
+                    |event| ledger_actors(actor, command, event),
+                    &time,
+                    key.map(|key| (key, refusal)),
+                )
+                .await?;
             (pending, decided.map(|_| events), first)
         };
-        let waited = pending.wait().await;
-        if let Some(key) = key {
-            // Durable now (or failed): the table answers retries from here on.
-            self.inner.lock().await.keys.remove(key);
-        }
-        let appended = match waited {
-            Ok(a) if a.first_index == first => a,
-            Ok(a) => {
-                self.inner.lock().await.stale = true;
-                return Err(NodeError::Internal(format!(
-                    "the log placed the command at {} instead of {first}; the state is being rebuilt",
-                    a.first_index
-                )));
-            }
-            Err(e) => {
-                self.inner.lock().await.stale = true;
-                return Err(e.into());
-            }
-        };
+        let appended = self.settle(pending, first, key).await?;
         Ok(match decided {
             Ok(events) => Outcome::Done { events, appended },
             Err(refusal) => Outcome::Refused { refusal, appended },
