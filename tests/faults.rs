@@ -436,3 +436,49 @@ fn a_log_put_back_from_a_backup_is_refused_and_never_forked() {
     assert_eq!(log_size(&data), 9);
     assert!(armory(&data, &["verify"]).status.success());
 }
+
+/// Runs `armory` as the user `nobody` (for a test running as root, whom no file mode stops).
+fn armory_as_nobody(data: &Path, args: &[&str]) -> std::process::Output {
+    Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(env!("CARGO_BIN_EXE_armory"))
+        .arg("--data")
+        .arg(data)
+        .args(args)
+        .output()
+        .expect("setpriv (util-linux) runs")
+}
+
+#[test]
+fn a_read_only_log_is_refused_at_start_with_what_to_do() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    assert!(
+        armory(&data, &["init", "--origin", "armory.test/read-only"])
+            .status
+            .success()
+    );
+    assert!(armory(&data, &["note", "before"]).status.success());
+    // Readable by everyone, writable by nobody but root: the directory (so the lock file and
+    // the WAL could be made) and everything in it but the database.
+    let mode = |p: &Path, m: u32| std::fs::set_permissions(p, std::fs::Permissions::from_mode(m));
+    mode(dir.path(), 0o755).unwrap();
+    mode(&data, 0o777).unwrap();
+    for entry in std::fs::read_dir(&data).unwrap() {
+        mode(&entry.unwrap().path(), 0o666).unwrap();
+    }
+    mode(&data.join("armory.db"), 0o444).unwrap();
+    let out = armory_as_nobody(&data, &["note", "on a read-only log"]);
+    assert!(!out.status.success(), "{}", stdout(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("armory.db") && err.contains("read-only") && err.contains("writable"),
+        "{err}"
+    );
+    // Made writable again, the same user writes.
+    mode(&data.join("armory.db"), 0o666).unwrap();
+    let out = armory_as_nobody(&data, &["note", "writable again"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(log_size(&data), 2);
+}
