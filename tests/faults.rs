@@ -414,6 +414,14 @@ fn a_log_put_back_from_a_backup_is_refused_and_never_forked() {
         "{err}"
     );
     assert_eq!(log_size(&data), 5);
+    // verify, which checks the copy on its own terms, says so too.
+    let out = armory(&data, &["verify"]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("went back in time"),
+        "{}",
+        stderr(&out)
+    );
     // The database alone (its last commits in a WAL left behind): refused the same way.
     copy_log(&backup, &data, &["armory.db"]);
     let _ = std::fs::remove_file(data.join("armory.db-wal"));
@@ -434,7 +442,23 @@ fn a_log_put_back_from_a_backup_is_refused_and_never_forked() {
     let out = armory(&data, &["note", "three"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(log_size(&data), 9);
-    assert!(armory(&data, &["verify"]).status.success());
+    let out = armory(&data, &["verify"]);
+    assert!(
+        stdout(&out).contains("holds the checkpoint of 9 entries kept beside it"),
+        "{}",
+        stdout(&out)
+    );
+    // The kept checkpoint removed: the writer cannot tell a put-back copy this time, and says so
+    // on stderr (then keeps a new one).
+    std::fs::remove_file(data.join("armory.db.checkpoint")).unwrap();
+    let out = armory(&data, &["note", "four"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("armory.db.checkpoint is missing or unreadable"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(data.join("armory.db.checkpoint").exists());
 }
 
 /// Runs `armory` as the user `nobody` (for a test running as root, whom no file mode stops).

@@ -1,7 +1,7 @@
 //! A log edited behind its back: `armory verify` fails and names the first thing that is wrong.
 
 use crate::common::{
-    ORIGIN, Rng, armory, assert_fails_with, copy_dir, make_log, raw, signer, stdout,
+    ORIGIN, Rng, armory, assert_fails_with, copy_dir, make_log, raw, signer, stderr, stdout,
 };
 use armory_ledger::checkpoint::Checkpoint;
 use armory_ledger::merkle::RightEdge;
@@ -118,7 +118,17 @@ async fn deleted_reordered_and_truncated_entries_are_named() {
     )
     .await;
     assert_eq!(armory_ledger::merkle::stored_hash_count(30), 56);
-    // The shortened log still checks out on its own, and the kept checkpoint exposes it.
+    // The checkpoint the node kept beside its database exposes it.
+    let out = armory(&data, &["verify"]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("holds 30 entries, but this node signed a checkpoint of 40"),
+        "{}",
+        stderr(&out)
+    );
+    // Without that file (removed too), the shortened log checks out on its own, and only a
+    // checkpoint kept elsewhere exposes it.
+    std::fs::remove_file(data.join("armory.db.checkpoint")).unwrap();
     assert!(armory(&data, &["verify"]).status.success());
     let kept_arg = kept.to_str().unwrap();
     assert_fails_with(

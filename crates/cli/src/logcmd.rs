@@ -84,6 +84,13 @@ pub async fn verify(
         report.checkpoints,
         report.root
     );
+    // The checkpoint this node kept beside its database: a log put back from an older copy
+    // verifies on its own, but is behind what the node signed.
+    if let Some(kept) = log.check_kept_checkpoint().await? {
+        out!(
+            "ok: the log holds the checkpoint of {kept} entries kept beside it (armory.db.checkpoint)"
+        );
+    }
     if let Some(path) = checkpoint {
         check_kept_checkpoint(&log, &path, report.entries).await?;
     }

@@ -245,6 +245,54 @@ fn check_identity(
     Ok(version >= 4)
 }
 
+/// The log at `path` against the checkpoint `kept` beside it (in `kept_path`): its latest
+/// checkpoint must be at least as large, and its checkpoint of the kept size (`at_size`) the same.
+fn compare_kept(
+    path: &Path,
+    kept_path: &Path,
+    (kept, kept_note): (&Checkpoint, &[u8]),
+    latest_note: &[u8],
+    at_size: Option<&[u8]>,
+    verifier: &LogVerifier,
+) -> Result<(), StoreError> {
+    let latest = Checkpoint::open(latest_note, verifier)
+        .map_err(|e| StoreError::Damaged(format!("latest checkpoint: {e}")))?;
+    if kept.size > latest.size {
+        return Err(StoreError::RolledBack(format!(
+            "{} holds {} entries, but this node signed a checkpoint of {} entries (root {}), kept in {}: \
+             the log went back in time (a copy put back from a backup, or a lost or damaged -wal file), \
+             and writing to it would fork the log. Put back the newest copy of {} with its -wal file; \
+             `armory log` shows what this copy holds",
+            path.display(),
+            latest.size,
+            kept.size,
+            kept.root,
+            kept_path.display(),
+            path.display(),
+        )));
+    }
+    let same = match at_size {
+        Some(note) if note == kept_note => true,
+        Some(note) => Checkpoint::open(note, verifier).is_ok_and(|c| c.root == kept.root),
+        None => false,
+    };
+    if !same {
+        return Err(StoreError::RolledBack(format!(
+            "{} does not hold the checkpoint of {} entries (root {}) this node signed and kept in {}; \
+             its latest is {} entries (root {}): the log was replaced or forked. \
+             Put back the newest copy of {} with its -wal file",
+            path.display(),
+            kept.size,
+            kept.root,
+            kept_path.display(),
+            latest.size,
+            latest.root,
+            path.display(),
+        )));
+    }
+    Ok(())
+}
+
 /// Runs blocking work off the async threads.
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
@@ -430,8 +478,37 @@ impl SqliteLog {
                 Self::check_kept(&writer, path, &kept_path, &kept, &kept_note, verifier)?;
                 Some(slot)
             }
-            None => None,
+            None => {
+                // The database remembers that a checkpoint was kept beside it: its absence now
+                // means it was lost or removed, and a log put back from a backup would pass.
+                let kept_before: Option<String> = writer
+                    .conn()?
+                    .query_row(
+                        "SELECT value FROM meta WHERE key = 'kept_checkpoint'",
+                        [],
+                        |r| r.get(0),
+                    )
+                    .ok();
+                if kept_before.is_some() {
+                    tracing::error!(
+                        "{} is missing or unreadable although this log kept its latest checkpoint there: \
+                         this start cannot tell whether {} was put back from an older copy. \
+                         Compare `armory log` with a checkpoint kept elsewhere (a witness, an export). A new one is written now",
+                        kept_path.display(),
+                        path.display()
+                    );
+                }
+                None
+            }
         };
+        writer
+            .conn()?
+            .execute(
+                "INSERT INTO meta (key, value) VALUES ('kept_checkpoint', 'armory.db.checkpoint') \
+                 ON CONFLICT (key) DO NOTHING",
+                [],
+            )
+            .map_err(|e| at_start(path, "write", io_error(path, &e)))?;
         // A start on a full or read-only disk fails here, with words, not at the first act.
         writer
             .probe_at_start()
@@ -453,43 +530,43 @@ impl SqliteLog {
         kept_note: &[u8],
         verifier: &LogVerifier,
     ) -> Result<(), StoreError> {
-        let size = writer.size();
-        let db_checkpoint = Checkpoint::open(writer.note(), verifier)
-            .map_err(|e| StoreError::Damaged(format!("latest checkpoint: {e}")))?;
-        if kept.size > size {
-            return Err(StoreError::RolledBack(format!(
-                "{} holds {size} entries, but this node signed a checkpoint of {} entries (root {}), kept in {}: \
-                 the log went back in time (a copy put back from a backup, or a lost or damaged -wal file), \
-                 and writing to it would fork the log. Put back the newest copy of {} with its -wal file; \
-                 `armory log` shows what this copy holds",
-                path.display(),
-                kept.size,
-                kept.root,
-                kept_path.display(),
-                path.display(),
-            )));
-        }
         let at_size = bulk::checkpoint_at(writer.conn()?, kept.size)?;
-        let same = match &at_size {
-            Some(note) if note.as_slice() == kept_note => true,
-            Some(note) => Checkpoint::open(note, verifier).is_ok_and(|c| c.root == kept.root),
-            None => false,
+        compare_kept(
+            path,
+            kept_path,
+            (kept, kept_note),
+            writer.note(),
+            at_size.as_deref(),
+            verifier,
+        )
+    }
+
+    /// For a reader (`armory verify`): the same comparison as at a writer's start, of this log
+    /// against the checkpoint kept beside it. `Ok(None)` when no checkpoint is kept there.
+    pub async fn check_kept_checkpoint(&self) -> Result<Option<u64>, StoreError> {
+        let path = self.inner.bulk.path().to_owned();
+        let kept_path = kept::path_for(&path);
+        let Some((kept, kept_note, _)) = kept::read(&kept_path, &self.inner.verifier)
+            .map_err(|e| StoreError::Open(format!("cannot read {}: {e}", kept_path.display())))?
+        else {
+            return Ok(None);
         };
-        if !same {
-            return Err(StoreError::RolledBack(format!(
-                "{} does not hold the checkpoint of {} entries (root {}) this node signed and kept in {}; \
-                 its latest is {} entries (root {}): the log was replaced or forked. \
-                 Put back the newest copy of {} with its -wal file",
-                path.display(),
-                kept.size,
-                kept.root,
-                kept_path.display(),
-                db_checkpoint.size,
-                db_checkpoint.root,
-                path.display(),
-            )));
-        }
-        Ok(())
+        let latest = self.latest_checkpoint().await?;
+        let at_size = self
+            .checkpoints(kept.size..kept.size + 1)
+            .await?
+            .into_iter()
+            .next()
+            .map(|(_, note)| note);
+        compare_kept(
+            &path,
+            &kept_path,
+            (&kept, &kept_note),
+            &latest,
+            at_size.as_deref(),
+            &self.inner.verifier,
+        )?;
+        Ok(Some(kept.size))
     }
 
     /// Stops accepting appends, lets the writer finish what was queued before, and closes the

@@ -72,6 +72,11 @@ impl Bulk {
         })
     }
 
+    /// The log's file.
+    pub(super) fn path(&self) -> &std::path::Path {
+        &self.path
+    }
+
     fn connect(&self) -> Result<Connection, StoreError> {
         let conn = connect_read_only(&self.path)?;
         if self.mapping == Mapping::Mapped {

@@ -175,10 +175,6 @@ impl Writer {
             .ok_or_else(|| StoreError::Database("the log's connection is closed".into()))
     }
 
-    pub(super) fn size(&self) -> u64 {
-        self.edge.size()
-    }
-
     pub(super) fn note(&self) -> &[u8] {
         &self.note
     }
