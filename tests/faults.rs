@@ -150,6 +150,23 @@ fn a_full_disk_under_load_acknowledges_only_what_it_saved_and_resumes_by_itself(
     let idle = note(&server, &hannah, "idle-fault");
     assert_eq!(idle.status, 503, "{}", idle.body);
     assert_eq!(server.get("/healthz", &Who::nobody()).status, 503);
+    // A form in the browser: the page says "Not done", why, and carries the banner.
+    let form = crate::server_ui::submit(
+        &server,
+        &hannah,
+        "/log",
+        "/act",
+        &[("kind", "note"), ("text", "from the form on a full disk")],
+    );
+    assert_eq!(form.status, 503, "{}", form.body);
+    assert!(
+        form.body.contains("Not done")
+            && form.body.contains("not recorded")
+            && form.body.contains("Not recording")
+            && !form.body.contains("class=done"),
+        "{}",
+        form.body
+    );
     prlimit(server.pid(), "unlimited");
     let start = Instant::now();
     while server.get("/healthz", &Who::nobody()).status != 200 {
@@ -204,6 +221,7 @@ fn a_full_disk_under_load_acknowledges_only_what_it_saved_and_resumes_by_itself(
             s.body
         );
     }
+    assert!(!notes.contains_key("from the form on a full disk"));
     // Nothing else was written: every note in the log was answered done, now or on retry.
     assert_eq!(notes.len(), done.len() + retried.len());
 }

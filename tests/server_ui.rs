@@ -32,7 +32,13 @@ fn csrf_of(page: &Resp) -> String {
 
 /// Opens `page` as `who`, then posts a form to `action` with the page's CSRF token, a fresh
 /// idempotency key and `fields`.
-fn submit(server: &Server, who: &Who, page: &str, action: &str, fields: &[(&str, &str)]) -> Resp {
+pub fn submit(
+    server: &Server,
+    who: &Who,
+    page: &str,
+    action: &str,
+    fields: &[(&str, &str)],
+) -> Resp {
     let shown = server.get(page, who);
     assert_eq!(shown.status, 200, "{page}: {}", shown.body);
     let csrf = csrf_of(&shown);
