@@ -5,11 +5,9 @@
 //! once; every act answered with an error is absent or, retried with its key, present once; the
 //! node says it is failing while it fails, and resumes by itself.
 
-use crate::common::{armory, stderr, stdout};
+use crate::common::{armory, open_reader, stderr, stdout};
 use crate::server::{Server, Who};
-use armory_ledger::keys::LogVerifier;
 use armory_store::Store;
-use armory_store::sqlite::SqliteLog;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::path::Path;
@@ -32,11 +30,7 @@ fn prlimit(pid: u32, fsize: &str) {
 fn notes_in_log(data: &Path) -> HashMap<String, Vec<u64>> {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
-        let key = std::fs::read_to_string(data.join("log.pub")).unwrap();
-        let verifier = LogVerifier::from_text(key.trim()).unwrap();
-        let log = SqliteLog::open_reader(&data.join("armory.db"), verifier)
-            .await
-            .unwrap();
+        let log = open_reader(data).await;
         let end = log.extent().await.unwrap().entries_end;
         let mut notes: HashMap<String, Vec<u64>> = HashMap::new();
         for (index, bytes) in log.entries(0..end).await.unwrap() {
@@ -264,6 +258,15 @@ fn fail_the_commits_fsync(data: &Path) -> (std::process::Output, u64, u32) {
     panic!("no fsync of the writer was its commit's");
 }
 
+/// A new data directory with an empty log of `origin`.
+fn init(origin: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let out = armory(&data, &["init", "--origin", origin]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    (dir, data)
+}
+
 fn log_size(data: &Path) -> u64 {
     let out = armory(data, &["log"]);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -272,13 +275,7 @@ fn log_size(data: &Path) -> u64 {
 
 #[test]
 fn a_failed_fsync_is_answered_by_what_the_log_holds() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    assert!(
-        armory(&data, &["init", "--origin", "armory.test/fsync"])
-            .status
-            .success()
-    );
+    let (dir, data) = init("armory.test/fsync");
     assert!(armory(&data, &["note", "before"]).status.success());
 
     // One failed fsync, at the commit: not recorded, and it stays out of the log for good: the
@@ -287,11 +284,7 @@ fn a_failed_fsync_is_answered_by_what_the_log_holds() {
     // recovers the WAL from its frames, as after a power cut) does not bring them back.
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let reader = runtime.block_on(async {
-        let key = std::fs::read_to_string(data.join("log.pub")).unwrap();
-        let verifier = LogVerifier::from_text(key.trim()).unwrap();
-        let log = SqliteLog::open_reader(&data.join("armory.db"), verifier)
-            .await
-            .unwrap();
+        let log = open_reader(&data).await;
         log.extent().await.unwrap();
         log
     });
@@ -333,13 +326,7 @@ fn a_failed_fsync_is_answered_by_what_the_log_holds() {
 
 #[test]
 fn a_full_disk_at_start_is_refused_with_words() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    assert!(
-        armory(&data, &["init", "--origin", "armory.test/full"])
-            .status
-            .success()
-    );
+    let (_dir, data) = init("armory.test/full");
     let out = Command::new("prlimit")
         .arg("--fsize=1")
         .arg(env!("CARGO_BIN_EXE_armory"))
@@ -370,24 +357,14 @@ fn copy_log(from: &Path, to: &Path, files: &[&str]) {
 
 #[test]
 fn a_log_put_back_from_a_backup_is_refused_and_never_forked() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
+    let (dir, data) = init("armory.test/restore");
     let backup = dir.path().join("backup");
     std::fs::create_dir(&backup).unwrap();
-    assert!(
-        armory(&data, &["init", "--origin", "armory.test/restore"])
-            .status
-            .success()
-    );
     // A reader holds the database open, so the five notes stay in the WAL: the copy is taken
     // as a backup tool would take it from a live node, WAL and all.
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let reader = runtime.block_on(async {
-        let key = std::fs::read_to_string(data.join("log.pub")).unwrap();
-        let verifier = LogVerifier::from_text(key.trim()).unwrap();
-        let log = SqliteLog::open_reader(&data.join("armory.db"), verifier)
-            .await
-            .unwrap();
+        let log = open_reader(&data).await;
         log.extent().await.unwrap();
         log
     });
@@ -494,13 +471,7 @@ fn armory_as_nobody(data: &Path, args: &[&str]) -> std::process::Output {
 #[test]
 fn a_read_only_log_is_refused_at_start_with_what_to_do() {
     use std::os::unix::fs::PermissionsExt;
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    assert!(
-        armory(&data, &["init", "--origin", "armory.test/read-only"])
-            .status
-            .success()
-    );
+    let (dir, data) = init("armory.test/read-only");
     assert!(armory(&data, &["note", "before"]).status.success());
     // Readable by everyone, writable by nobody but root: the directory (so the lock file and
     // the WAL could be made) and everything in it but the database.

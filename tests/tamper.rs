@@ -274,11 +274,7 @@ async fn odd_stored_hash_rows_are_named_too() {
         "stored hash 9 (tree level 1, position 2): differs",
     );
     // And the store hands it back as stored: one hash of no bytes.
-    let key = std::fs::read_to_string(data.join("log.pub")).unwrap();
-    let verifier = armory_ledger::keys::LogVerifier::from_text(key.trim()).unwrap();
-    let log = armory_store::sqlite::SqliteLog::open_reader(&data.join("armory.db"), verifier)
-        .await
-        .unwrap();
+    let log = crate::common::open_reader(&data).await;
     let around = armory_store::Store::stored_hashes(&log, 8..11)
         .await
         .unwrap();

@@ -103,6 +103,15 @@ pub async fn open_writer(data: &Path) -> SqliteLog {
     }
 }
 
+/// The log in `data` opened read-only, with the key in its `log.pub`.
+pub async fn open_reader(data: &Path) -> SqliteLog {
+    let key = std::fs::read_to_string(data.join("log.pub")).unwrap();
+    let verifier = armory_ledger::keys::LogVerifier::from_text(key.trim()).unwrap();
+    SqliteLog::open_reader(&data.join("armory.db"), verifier)
+        .await
+        .unwrap()
+}
+
 pub fn signer(data: &Path) -> LogSigner {
     LogSigner::from_text(&std::fs::read_to_string(data.join("node.key")).unwrap()).unwrap()
 }
