@@ -7,7 +7,7 @@ use armory_core::event::Event;
 use armory_core::text::Text;
 use armory_core::{Command, State};
 use armory_store::Store;
-use armory_store::node::{Node, Outcome, projection_differences, replay};
+use armory_store::node::{Checked, Node, Outcome, projection_differences, replay};
 use armory_store::sqlite::SqliteLog;
 use std::path::Path;
 
@@ -159,8 +159,15 @@ async fn projection_tables_edited_behind_the_logs_back_are_found_and_rebuilt() {
         &armory(&data, &["verify", "--replay"]),
         "the projection tables differ from the log",
     );
-    // Opening the node rebuilds them from the log.
+    // Opening the node starts from the tables, finds them wrong against a replay in the
+    // background, and rebuilds them from the log.
     let node = open_node(&data).await;
+    let checked = node.checked().await;
+    assert!(
+        matches!(&checked, Checked::Rebuilt(found) if found.iter().any(|d| d.contains("custodian"))),
+        "{checked:?}"
+    );
+    assert_eq!(node.state().await, replay(node.store()).await.unwrap());
     let replayed = replay(node.store()).await.unwrap();
     assert!(
         projection_differences(node.store(), &replayed)

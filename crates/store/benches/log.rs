@@ -12,7 +12,7 @@
 //! 6. restart: `Node::open` (replay and projection check) of the 1,000,000-entry log.
 //!
 //! Run: `cargo bench -p armory-store --bench log` (ARMORY_BENCH_ENTRIES=N to change the verify size,
-//! ARMORY_BENCH_ONLY=verify for the verify benchmark alone).
+//! ARMORY_BENCH_ONLY=verify for the verify benchmark alone, =append for the appends alone).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -396,6 +396,8 @@ fn main() {
             return;
         }
         let rounds = 5;
+        // ARMORY_BENCH_ONLY=append: the append benchmarks alone.
+        let only_append = std::env::var("ARMORY_BENCH_ONLY").is_ok_and(|v| v == "append");
         let (mut ours, mut plain) = (Vec::new(), Vec::new());
         for r in 0..rounds {
             let (o, p) = one_writer(dir.path(), 400, r).await;
@@ -424,6 +426,9 @@ fn main() {
             median(plain),
             median(ratios)
         );
+        if only_append {
+            return;
+        }
         recovery(dir.path(), rounds).await;
         tokio::time::sleep(Duration::from_millis(10)).await;
         verify(dir.path(), entries).await;

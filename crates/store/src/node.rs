@@ -103,12 +103,32 @@ pub struct Node<S: Store> {
     store: S,
     policy: Arc<Policy>,
     inner: Arc<Mutex<Inner>>,
+    /// The outcome of the check of the state the node opened with (see [`Node::open`]).
+    checked: tokio::sync::watch::Receiver<Option<Checked>>,
+}
+
+/// How the state a node opened with compared with a full replay of the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Checked {
+    /// The state was rebuilt by replaying the whole log at open: nothing to check.
+    Replayed,
+    /// The projection tables the node opened with match the log, replayed in the background.
+    Matches,
+    /// They did not (edited behind the log's back): these differences, and the state and the
+    /// tables were rebuilt from the log at once.
+    Rebuilt(Vec<String>),
+    /// The replay itself failed (a damaged entry): the state is rebuilt before the next command.
+    Failed(String),
 }
 
 /// Replays a whole log into a state. Entries whose event the core does not know (a note from
 /// another tool, a newer format) are skipped; every other entry must apply.
 pub async fn replay<S: Store>(store: &S) -> Result<State, NodeError> {
-    let end = store.extent().await?.entries_end;
+    replay_until(store, store.extent().await?.entries_end).await
+}
+
+/// Replays the entries below `end` into a state (see [`replay`]).
+pub async fn replay_until<S: Store>(store: &S, end: u64) -> Result<State, NodeError> {
     let mut state = State::new();
     let mut start = 0u64;
     while start < end {
@@ -175,19 +195,42 @@ fn ledger_actors(actor: &Actor, command: &Command, event: &Event) -> Vec<armory_
 }
 
 impl<S: Store> Node<S> {
-    /// Opens the node: replays the log, and rewrites the projection tables if they disagree with it.
+    /// Opens the node. The projection tables are written in the same transaction as the entries
+    /// they describe, so they are the state at the log's end: reading them costs a row per item,
+    /// replaying the log an entry per act. When they cover the whole log, the node starts from
+    /// them and checks them against a full replay in the background ([`Node::checked`]); a
+    /// difference (tables edited behind the log's back) is printed and the state and tables are
+    /// rebuilt from the log at once. Commands decided before that check ends were decided against
+    /// the tables. Tables that do not cover the log (a log written without a node, or older than
+    /// them) are rebuilt from a replay before the node opens.
     pub async fn open(store: S, policy: Policy) -> Result<Node<S>, NodeError> {
-        let state = replay(&store).await?;
-        let differences = projection_differences(&store, &state).await?;
-        if !differences.is_empty() {
-            tracing::warn!(
-                "the projection tables disagree with the log ({} differences, first: {}); rebuilding them",
-                differences.len(),
-                differences[0]
-            );
-            store.reset_projection(all_rows(&state)).await?;
-        }
-        Ok(Node {
+        let size = store.extent().await?.entries_end;
+        let rows = store.projection().await?;
+        let from_tables = state_from_rows(&rows)
+            .ok()
+            .filter(|state| state.next_index == size);
+        drop(rows);
+        let (state, snapshot) = match from_tables {
+            Some(state) => {
+                let snapshot = state.clone();
+                (state, Some(snapshot))
+            }
+            None => {
+                let state = replay(&store).await?;
+                let differences = projection_differences(&store, &state).await?;
+                if !differences.is_empty() {
+                    tracing::warn!(
+                        "the projection tables disagree with the log ({} differences, first: {}); rebuilding them",
+                        differences.len(),
+                        differences[0]
+                    );
+                    store.reset_projection(all_rows(&state)).await?;
+                }
+                (state, None)
+            }
+        };
+        let (report, checked) = tokio::sync::watch::channel(None);
+        let node = Node {
             store,
             policy: Arc::new(policy),
             inner: Arc::new(Mutex::new(Inner {
@@ -196,7 +239,61 @@ impl<S: Store> Node<S> {
                 state,
                 stale: false,
             })),
-        })
+            checked,
+        };
+        match snapshot {
+            None => {
+                let _ = report.send(Some(Checked::Replayed));
+            }
+            Some(snapshot) => {
+                let node = node.clone();
+                tokio::spawn(async move {
+                    let outcome = node.check_opened_state(snapshot, size).await;
+                    let _ = report.send(Some(outcome));
+                });
+            }
+        }
+        Ok(node)
+    }
+
+    /// Replays the log's first `size` entries and compares the state with `snapshot`, the state
+    /// the node opened with from the projection tables; rebuilds both on a difference.
+    async fn check_opened_state(&self, snapshot: State, size: u64) -> Checked {
+        let replayed = match replay_until(&self.store, size).await {
+            Ok(state) => state,
+            Err(e) => {
+                tracing::error!("the log cannot be replayed to check the state: {e}");
+                self.inner.lock().await.stale = true;
+                return Checked::Failed(e.to_string());
+            }
+        };
+        let found = differences(&replayed, &snapshot);
+        drop((replayed, snapshot));
+        if found.is_empty() {
+            tracing::info!("the projection tables match the log's {size} entries");
+            return Checked::Matches;
+        }
+        tracing::error!(
+            "the projection tables the node opened with disagree with the log ({} differences, first: {}): \
+             they were edited behind the log's back. Rebuilding the state and the tables from the log",
+            found.len(),
+            found[0]
+        );
+        let mut inner = self.inner.lock().await;
+        inner.stale = true;
+        if let Err(e) = self.catch_up(&mut inner).await {
+            tracing::error!("rebuilding failed ({e}); it is tried again before the next command");
+        }
+        Checked::Rebuilt(found)
+    }
+
+    /// Waits for the check of the state the node opened with, and says how it went.
+    pub async fn checked(&self) -> Checked {
+        let mut rx = self.checked.clone();
+        match rx.wait_for(Option::is_some).await {
+            Ok(value) => value.clone().unwrap_or(Checked::Replayed),
+            Err(_) => Checked::Failed("the check stopped".into()),
+        }
     }
 
     /// The store.
