@@ -216,24 +216,30 @@ async fn verify(dir: &Path, n: u64) {
     log.close().await;
 }
 
-/// What a restart of `armory serve` costs on this log: `Node::open` replays every entry and
-/// compares the state with the projection tables (the first open also writes them, as a log
-/// written without a node needs; the second is a plain restart).
+/// What a restart of `armory serve` costs on this log: `Node::open`. The first open finds no
+/// projection tables (the log was written without a node) and rebuilds them from a replay; the
+/// next ones start from the tables and check them by a replay in the background (timed apart).
 async fn restart(log: &SqliteLog, n: u64) {
-    use armory_store::node::Node;
-    let mut times = Vec::new();
+    use armory_store::node::{Checked, Node};
+    let (mut opens, mut checks) = (Vec::new(), Vec::new());
     for _ in 0..3 {
         let start = Instant::now();
         let node = Node::open(log.clone(), armory_core::Policy::default())
             .await
             .unwrap();
-        times.push(start.elapsed().as_secs_f64());
-        drop(node);
+        opens.push(start.elapsed().as_secs_f64());
+        let checked = node.checked().await;
+        checks.push(start.elapsed().as_secs_f64());
+        assert!(
+            matches!(checked, Checked::Replayed | Checked::Matches),
+            "{checked:?}"
+        );
     }
     println!(
-        "restart (Node::open: replay of every entry, then the projection check) of a {n}-entry log: {:.2} s (median of the 2nd and 3rd opens: {:.2} s; target < 2 s)",
-        times[0],
-        median(times[1..].to_vec())
+        "restart of a {n}-entry log (Node::open): {:.2} s with no projection tables (replay, then the tables written); {:.2} s from the tables (median of 2; target < 2 s), their check by a full replay in the background done {:.2} s after open",
+        opens[0],
+        median(opens[1..].to_vec()),
+        median(checks[1..].to_vec())
     );
 }
 
