@@ -495,3 +495,111 @@ fn a_read_only_log_is_refused_at_start_with_what_to_do() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(log_size(&data), 2);
 }
+
+#[test]
+fn an_admin_who_accepts_the_loss_continues_the_log_under_a_new_origin() {
+    let (dir, data) = init("armory.test/before-loss");
+    assert!(
+        armory(&data, &["note", "kept", "--repeat", "5"])
+            .status
+            .success()
+    );
+    let backup = dir.path().join("armory.db.backup");
+    std::fs::copy(data.join("armory.db"), &backup).unwrap();
+    assert!(
+        armory(&data, &["note", "lost", "--repeat", "3"])
+            .status
+            .success()
+    );
+    let entry_2 = stdout(&armory(&data, &["log", "entry", "2"]));
+    // Nothing to continue while the log is whole.
+    let out = armory(
+        &data,
+        &[
+            "log",
+            "continue",
+            "--origin",
+            "armory.test/after-loss",
+            "--by",
+            "hannah",
+        ],
+    );
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("it has not gone back"),
+        "{}",
+        stderr(&out)
+    );
+
+    std::fs::copy(&backup, data.join("armory.db")).unwrap();
+    assert!(!armory(&data, &["note", "refused"]).status.success());
+    let same = armory(
+        &data,
+        &[
+            "log",
+            "continue",
+            "--origin",
+            "armory.test/before-loss",
+            "--by",
+            "hannah",
+        ],
+    );
+    assert!(
+        stderr(&same).contains("needs another origin"),
+        "{}",
+        stderr(&same)
+    );
+    let out = armory(
+        &data,
+        &[
+            "log",
+            "continue",
+            "--origin",
+            "armory.test/after-loss",
+            "--by",
+            "hannah",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("entries 5..8 of armory.test/before-loss are lost"),
+        "{}",
+        stdout(&out)
+    );
+    // The new log: the surviving entries at their indexes, then the entry that says what
+    // happened; it verifies against its own new key, and takes acts.
+    let checkpoint = stdout(&armory(&data, &["log"]));
+    assert!(
+        checkpoint.starts_with("armory.test/after-loss\n6\n"),
+        "{checkpoint}"
+    );
+    let continued: Value =
+        serde_json::from_str(&stdout(&armory(&data, &["log", "entry", "5"]))).unwrap();
+    let event = &continued["event"];
+    assert_eq!(event["type"], "log_continued", "{continued}");
+    assert_eq!(event["previous_origin"], "armory.test/before-loss");
+    assert_eq!(
+        (event["survived"].as_u64(), event["signed"].as_u64()),
+        (Some(5), Some(8))
+    );
+    assert!(
+        event["lost_checkpoint"]
+            .as_str()
+            .unwrap()
+            .starts_with("armory.test/before-loss\n8\n")
+    );
+    assert_eq!(continued["actors"][0]["person"], "hannah");
+    let copied: Value =
+        serde_json::from_str(&stdout(&armory(&data, &["log", "entry", "2"]))).unwrap();
+    let original: Value = serde_json::from_str(&entry_2).unwrap();
+    for field in ["event", "time", "actors", "index"] {
+        assert_eq!(copied[field], original[field], "{field}");
+    }
+    let out = armory(&data, &["verify", "--replay"]);
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    assert!(armory(&data, &["note", "after the loss"]).status.success());
+    assert_eq!(log_size(&data), 7);
+    // The old log and key, kept aside.
+    let aside = data.join("previous/armory_test_before-loss-5-of-8");
+    assert!(aside.join("armory.db").exists() && aside.join("log.pub").exists());
+}

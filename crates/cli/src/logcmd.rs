@@ -17,6 +17,18 @@ pub enum LogCommand {
     Entry { index: u64 },
     /// Print a C2SP tlog-proof receipt for entry N against the latest checkpoint.
     Proof { index: u64 },
+    /// Accept that the log went back in time (a copy put back from a backup, a lost -wal file)
+    /// and continue it as a new log: a new origin and key, the surviving entries copied at their
+    /// indexes, then an entry naming the old log's last checkpoint and the lost range. The old
+    /// log and key are kept in `previous/`.
+    Continue {
+        /// The new log's origin (it must differ from the old one's).
+        #[arg(long)]
+        origin: String,
+        /// Who accepts the loss (recorded as the entry's author).
+        #[arg(long)]
+        by: String,
+    },
 }
 
 fn bar(total: u64, what: &str) -> ProgressBar {
@@ -48,6 +60,10 @@ pub async fn show(data: &DataDir, what: Option<LogCommand>) -> Result<()> {
         Some(LogCommand::Proof { index }) => {
             let receipt = proofs::receipt(&log, index).await?;
             out.write_all(&receipt.to_text())?;
+        }
+        Some(LogCommand::Continue { origin, by }) => {
+            drop(out);
+            return continue_log(data, log, &origin, &by).await;
         }
     }
     Ok(())
@@ -186,5 +202,131 @@ pub async fn export(data: &DataDir, dir: &Path) -> Result<()> {
         dir.display(),
         dir.display()
     );
+    Ok(())
+}
+
+/// `armory log continue`: see [`LogCommand::Continue`]. The new log is built beside the old one
+/// (in `.continuing/`) and swapped in only when whole; until then the old files stay in place.
+async fn continue_log(
+    data: &DataDir,
+    old: armory_store::sqlite::SqliteLog,
+    origin: &str,
+    by: &str,
+) -> Result<()> {
+    use armory_core::event::Event;
+    use armory_store::node::Node;
+    if by.trim().is_empty() || by.chars().any(char::is_control) {
+        bail!("--by must name who accepts the loss");
+    }
+    if origin == old.origin() {
+        bail!(
+            "the new log needs another origin than {origin}: two logs of one name would be a fork"
+        );
+    }
+    let Some((kept, lost_checkpoint)) = old.kept_checkpoint()? else {
+        bail!(
+            "{} has no checkpoint kept beside it, so nothing shows that it went back; there is nothing to continue",
+            data.db().display()
+        );
+    };
+    if old.check_kept_checkpoint().await.is_ok() {
+        bail!(
+            "the log holds the checkpoint of {} entries this node signed: it has not gone back, and there is nothing to continue",
+            kept.size
+        );
+    }
+    let report = check_log(&old, &mut |_, _| {})
+        .await
+        .context("what survived does not verify; it cannot be continued")?;
+    let survived = report.entries;
+    let survived_checkpoint = old.latest_checkpoint().await?;
+    let entries = old.entries(0..survived).await?;
+    let previous_origin = old.origin().to_owned();
+    drop(old);
+
+    // The new log, built whole beside the old one.
+    let building = DataDir::new(data.path.join(".continuing"));
+    if building.path.exists() {
+        std::fs::remove_dir_all(&building.path)
+            .with_context(|| format!("cannot clear {}", building.path.display()))?;
+    }
+    let policy = data.policy()?;
+    let signer = building.init_with(origin, &policy).await?;
+    let log = building.writer().await?;
+    for chunk in entries.chunks(1000) {
+        let drafts = chunk
+            .iter()
+            .map(|(index, bytes)| {
+                let entry = armory_ledger::Entry::decode(bytes)
+                    .with_context(|| format!("entry {index} of the old log"))?;
+                Ok(armory_store::Draft {
+                    time: entry.time,
+                    event: entry.event,
+                    actors: entry.actors,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        log.append(drafts).await?;
+    }
+    let node = Node::open(log.clone(), policy).await?;
+    let continued = Event::LogContinued {
+        previous_origin: previous_origin.clone(),
+        survived_checkpoint: String::from_utf8_lossy(&survived_checkpoint).into_owned(),
+        survived,
+        lost_checkpoint: String::from_utf8_lossy(&lost_checkpoint).into_owned(),
+        signed: kept.size,
+    };
+    let actor = armory_ledger::Actor {
+        person: by.to_owned(),
+        role: "admin".to_owned(),
+        method: "local".to_owned(),
+        assertion: None,
+    };
+    let at = armory_server::now().context("the system clock is out of range")?;
+    let appended = node.record(vec![actor], &[continued], at).await?;
+    drop(node);
+    log.close().await;
+
+    // Swap: the old log and its key aside, the new ones in.
+    let aside = data.path.join("previous").join(format!(
+        "{}-{survived}-of-{}",
+        previous_origin.replace(|c: char| !c.is_ascii_alphanumeric() && c != '-', "_"),
+        kept.size
+    ));
+    std::fs::create_dir_all(&aside)
+        .with_context(|| format!("cannot create {}", aside.display()))?;
+    let db = crate::datadir::DB_FILE;
+    let files = [
+        db.to_owned(),
+        format!("{db}-wal"),
+        format!("{db}-shm"),
+        format!("{db}.checkpoint"),
+        crate::datadir::KEY_FILE.to_owned(),
+        crate::datadir::PUBLIC_KEY_FILE.to_owned(),
+    ];
+    for name in &files {
+        let from = data.path.join(name);
+        if from.exists() {
+            std::fs::rename(&from, aside.join(name))
+                .with_context(|| format!("cannot move {} aside", from.display()))?;
+        }
+    }
+    for name in &files {
+        let from = building.path.join(name);
+        if from.exists() {
+            std::fs::rename(&from, data.path.join(name))
+                .with_context(|| format!("cannot move {} in", from.display()))?;
+        }
+    }
+    let _ = std::fs::remove_dir_all(&building.path);
+    out!("continued {previous_origin} as {origin}");
+    out!(
+        "entries 0..{survived} copied at their indexes; entries {survived}..{} of {previous_origin} are lost; entry {} records it",
+        kept.size,
+        appended.first_index
+    );
+    out!("the old log and its key are in {}", aside.display());
+    out!("public key of the new log (give this to anyone who verifies it):");
+    out!("{}", signer.public_text());
     Ok(())
 }

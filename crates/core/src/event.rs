@@ -261,6 +261,19 @@ pub enum Event {
     },
     /// A free-text remark.
     Note { text: String },
+    /// This log continues a log that went back in time (put back from an older copy, or a
+    /// damaged WAL), by the choice of an admin who accepted the loss: the entries before this
+    /// one are that log's surviving entries, copied at their indexes with their times, events
+    /// and actors; entries `survived..signed` of it are lost.
+    LogContinued {
+        previous_origin: String,
+        /// The previous log's latest checkpoint that survived (signed-note text).
+        survived_checkpoint: String,
+        survived: u64,
+        /// The checkpoint it had signed beyond what survived (kept beside its database).
+        lost_checkpoint: String,
+        signed: u64,
+    },
 }
 
 impl Event {
@@ -303,6 +316,7 @@ impl Event {
             Event::Corrected { .. } => "corrected",
             Event::Refused { .. } => "refused",
             Event::Note { .. } => "note",
+            Event::LogContinued { .. } => "log_continued",
         }
     }
 }

@@ -541,6 +541,14 @@ impl SqliteLog {
         )
     }
 
+    /// The checkpoint kept beside this log's database (`armory.db.checkpoint`), with its note.
+    pub fn kept_checkpoint(&self) -> Result<Option<(Checkpoint, Vec<u8>)>, StoreError> {
+        let kept_path = kept::path_for(self.inner.bulk.path());
+        let kept = kept::read(&kept_path, &self.inner.verifier)
+            .map_err(|e| StoreError::Open(format!("cannot read {}: {e}", kept_path.display())))?;
+        Ok(kept.map(|(checkpoint, note, _)| (checkpoint, note)))
+    }
+
     /// For a reader (`armory verify`): the same comparison as at a writer's start, of this log
     /// against the checkpoint kept beside it. `Ok(None)` when no checkpoint is kept there.
     pub async fn check_kept_checkpoint(&self) -> Result<Option<u64>, StoreError> {

@@ -331,7 +331,24 @@ impl Writer {
             }
             self.commit(batch);
         }
-        // Closing checkpoints the WAL into the database; the keeper writes what it was given.
+        // At a clean stop the WAL is copied into the database and emptied, so the database file
+        // alone is the whole log (what a copy of it, or a backup tool, takes). The last
+        // connection to close would do it, but the readers' connections are read-only and may
+        // close after this one. The keeper writes what it was given.
+        if let Some(conn) = &self.conn {
+            let done = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+                r.get::<_, i64>(0)
+            });
+            match done {
+                Ok(0) => {}
+                Ok(_) => tracing::warn!(
+                    "at stop, readers kept the WAL from being emptied into the database"
+                ),
+                Err(e) => {
+                    tracing::warn!("at stop, the WAL could not be emptied into the database: {e}")
+                }
+            }
+        }
         self.conn = None;
         self.keeper = None;
     }
