@@ -957,7 +957,8 @@ pub async fn openapi() -> Response {
         "409": {"description": "refused by a safety rule; logged as a near miss (logged_as)", "content": {"application/json": {"schema": error}}},
         "413": {"description": "body larger than 64 KiB", "content": {"application/json": {"schema": error}}},
         "422": {"description": "refused by rule STATE (unknown id, out of order); not logged", "content": {"application/json": {"schema": error}}},
-        "429": {"description": "locked out after repeated failures; wait for the backoff", "content": {"application/json": {"schema": error}}}
+        "429": {"description": "locked out after repeated failures; wait for the backoff", "content": {"application/json": {"schema": error}}},
+        "503": {"description": "storage is failing: the act was not recorded (\"not recorded: ...\"), or its outcome is unknown (\"the outcome is unknown: ...\"); retry with the same Idempotency-Key, which records it at most once", "content": {"application/json": {"schema": error}}}
     });
     let read = |summary: &str| json!({"get": {"summary": summary, "security": [{"session": []}, {"token": []}], "responses": {"200": {"description": "ok"}, "401": errors["401"], "404": {"description": "not found", "content": {"application/json": {"schema": error}}}}}});
     let doc = json!({
@@ -992,7 +993,7 @@ pub async fn openapi() -> Response {
             "/api/commands": {"post": {"summary": "attempt an act",
                 "parameters": [{"name": "Idempotency-Key", "in": "header", "schema": {"type": "string"}}, {"name": "X-CSRF-Token", "in": "header", "schema": {"type": "string"}}],
                 "requestBody": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Submission"}}}},
-                "responses": {"200": {"description": "done (or a repeat of a done act)"}, "400": errors["400"], "401": errors["401"], "403": errors["403"], "409": errors["409"], "413": errors["413"], "422": errors["422"], "429": errors["429"]}}},
+                "responses": {"200": {"description": "done (or a repeat of a done act)"}, "400": errors["400"], "401": errors["401"], "403": errors["403"], "409": errors["409"], "413": errors["413"], "422": errors["422"], "429": errors["429"], "503": errors["503"]}}},
             "/api/state": read("the current state (projection of the log); compact: each item's latest 20 history entries with history_len, notes_count and refusals_count; ?full=true for everything"),
             "/api/alerts": read("alerts the rules raise now"),
             "/api/firearms/{id}": read("one firearm"),
@@ -1002,7 +1003,7 @@ pub async fn openapi() -> Response {
             "/api/log/receipts/{index}": read("a C2SP tlog-proof receipt for one entry"),
             "/log/{origin}/checkpoint": {"get": {"summary": "C2SP tlog-tiles checkpoint (public)", "responses": {"200": {"description": "text/plain"}}}},
             "/log/{origin}/tile/{path}": {"get": {"summary": "C2SP tlog-tiles hash tiles and entry bundles (public)", "responses": {"200": {"description": "application/octet-stream"}, "404": {"description": "no such tile"}}}},
-            "/healthz": {"get": {"summary": "liveness", "responses": {"200": {"description": "ok"}}}},
+            "/healthz": {"get": {"summary": "liveness, and whether the log's storage works", "responses": {"200": {"description": "ok"}, "503": {"description": "storage is failing (disk full, read-only, I/O error): the fault, and since when; acts are not being recorded"}}}},
             "/metrics": {"get": {"summary": "Prometheus metrics", "responses": {"200": {"description": "text/plain; version=0.0.4"}}}}
         }
     });

@@ -95,6 +95,8 @@ struct Inner {
     /// The state the projection rows describe (equal to `state` between commands).
     written: State,
     stale: bool,
+    /// The tables were found to disagree with the log: rebuild them from a replay.
+    tables_wrong: bool,
 }
 
 /// A production's node: its log, its policy, its state.
@@ -238,6 +240,7 @@ impl<S: Store> Node<S> {
                 written: state.clone(),
                 state,
                 stale: false,
+                tables_wrong: false,
             })),
             checked,
         };
@@ -263,7 +266,9 @@ impl<S: Store> Node<S> {
             Ok(state) => state,
             Err(e) => {
                 tracing::error!("the log cannot be replayed to check the state: {e}");
-                self.inner.lock().await.stale = true;
+                let mut inner = self.inner.lock().await;
+                inner.stale = true;
+                inner.tables_wrong = true;
                 return Checked::Failed(e.to_string());
             }
         };
@@ -281,6 +286,7 @@ impl<S: Store> Node<S> {
         );
         let mut inner = self.inner.lock().await;
         inner.stale = true;
+        inner.tables_wrong = true;
         if let Err(e) = self.catch_up(&mut inner).await {
             tracing::error!("rebuilding failed ({e}); it is tried again before the next command");
         }
@@ -318,17 +324,34 @@ impl<S: Store> Node<S> {
 
     /// Rebuilds the state from the log when an earlier append failed (memory is then ahead of
     /// the log, or was decided against a state that included the failed act).
+    /// After a failed append the tables are still the log's state (they are written in the same
+    /// transaction as the entries, and a failed one wrote neither), so they are read back, a row
+    /// per item; only when they do not cover the log, or a check found them wrong, is the log
+    /// replayed and the tables rewritten.
     async fn catch_up(&self, inner: &mut Inner) -> Result<(), NodeError> {
-        if inner.stale {
-            tracing::warn!(
-                "the state is behind the log after a failed append; rebuilding it from the log"
-            );
-            let state = replay(&self.store).await?;
-            self.store.reset_projection(all_rows(&state)).await?;
-            inner.written = state.clone();
-            inner.state = state;
-            inner.stale = false;
+        if !inner.stale {
+            return Ok(());
         }
+        tracing::warn!("the state is behind the log after a failed append; reading it back");
+        let size = self.store.extent().await?.entries_end;
+        let from_tables = match inner.tables_wrong {
+            true => None,
+            false => state_from_rows(&self.store.projection().await?)
+                .ok()
+                .filter(|state| state.next_index == size),
+        };
+        let state = match from_tables {
+            Some(state) => state,
+            None => {
+                let state = replay(&self.store).await?;
+                self.store.reset_projection(all_rows(&state)).await?;
+                inner.tables_wrong = false;
+                state
+            }
+        };
+        inner.written = state.clone();
+        inner.state = state;
+        inner.stale = false;
         Ok(())
     }
 

@@ -511,7 +511,7 @@ impl SqliteLog {
             .map_err(|e| at_start(path, "write", io_error(path, &e)))?;
         // A start on a full or read-only disk fails here, with words, not at the first act.
         writer
-            .probe_at_start()
+            .probe()
             .map_err(|e| at_start(path, "write", io_error(path, &e)))?;
         let keeper = kept::Keeper::start(&kept_path, newest_slot, health)
             .map_err(|f| StoreError::Open(format!("cannot keep the latest checkpoint: {f}")))?;

@@ -383,14 +383,10 @@ impl Writer {
         reloaded
     }
 
-    /// The write made at start: a full or read-only disk is found before the first act.
-    pub(super) fn probe_at_start(&mut self) -> Result<(), rusqlite::Error> {
-        self.probe()
-    }
-
-    /// One small durable write (the `probe` row): proves writes work, and overwrites whatever a
-    /// failed commit left in the WAL past the last frame SQLite knows.
-    fn probe(&mut self) -> Result<(), rusqlite::Error> {
+    /// One small durable write (the `probe` row): proves writes work (at start too, so a full or
+    /// read-only disk is found before the first act), and overwrites whatever a failed commit
+    /// left in the WAL past the last frame SQLite knows.
+    pub(super) fn probe(&mut self) -> Result<(), rusqlite::Error> {
         let Some(conn) = self.conn.as_mut() else {
             return Err(rusqlite::Error::InvalidQuery);
         };
