@@ -26,6 +26,17 @@ fn prlimit(pid: u32, fsize: &str) {
     assert!(out.status.success(), "prlimit: {}", stderr(&out));
 }
 
+/// Lifts the server's file-size limit and waits (at most 10 s) until `/healthz` says ok again,
+/// which the node finds out by itself.
+fn lift_and_wait_until_healthy(server: &Server) {
+    prlimit(server.pid(), "unlimited");
+    let start = Instant::now();
+    while server.get("/healthz", &Who::nobody()).status != 200 {
+        assert!(start.elapsed() < Duration::from_secs(10), "never resumed");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 /// Every note's text in the log, with the indexes it is at.
 fn notes_in_log(data: &Path) -> HashMap<String, Vec<u64>> {
     let runtime = tokio::runtime::Runtime::new().unwrap();
@@ -119,13 +130,8 @@ fn a_full_disk_under_load_acknowledges_only_what_it_saved_and_resumes_by_itself(
             "{}",
             board.body
         );
-        prlimit(server.pid(), "unlimited");
         // It resumes by itself, acts or no acts.
-        let start = Instant::now();
-        while server.get("/healthz", &Who::nobody()).status != 200 {
-            assert!(start.elapsed() < Duration::from_secs(10), "never resumed");
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        lift_and_wait_until_healthy(&server);
         std::thread::sleep(Duration::from_millis(300));
         stop.store(true, Ordering::Relaxed);
         clients
@@ -161,12 +167,7 @@ fn a_full_disk_under_load_acknowledges_only_what_it_saved_and_resumes_by_itself(
         "{}",
         form.body
     );
-    prlimit(server.pid(), "unlimited");
-    let start = Instant::now();
-    while server.get("/healthz", &Who::nobody()).status != 200 {
-        assert!(start.elapsed() < Duration::from_secs(10), "never resumed");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    lift_and_wait_until_healthy(&server);
 
     let done: Vec<&Sent> = sent.iter().filter(|s| s.status == 200).collect();
     let failed: Vec<&Sent> = sent
