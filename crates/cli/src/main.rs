@@ -23,7 +23,8 @@ mod user;
 use anyhow::{Context, Result, bail};
 use armory_core::event::Event;
 use armory_ledger::Actor;
-use armory_store::node::Node;
+use armory_store::StoreError;
+use armory_store::node::{Node, NodeError};
 use clap::{Parser, Subcommand};
 use datadir::DataDir;
 use std::io::Write;
@@ -265,7 +266,16 @@ async fn note(data: &DataDir, text: &str, by: &str, repeat: u64) -> Result<()> {
         let at = armory_server::now().context("the system clock is out of range")?;
         let appended = node
             .record(author.clone(), std::slice::from_ref(&event), at)
-            .await?;
+            .await
+            .map_err(|e| match e {
+                NodeError::Store(StoreError::Unknown(fault)) => anyhow::anyhow!(
+                    "the outcome is unknown: {fault}. The note may or may not be in the log: check `armory log` before writing it again"
+                ),
+                NodeError::Store(StoreError::NotRecorded(fault)) => anyhow::anyhow!(
+                    "not recorded: {fault}. Nothing of the note was written; write it again once storage works"
+                ),
+                other => other.into(),
+            })?;
         writeln!(
             out,
             "appended entry {} (log size {})",

@@ -30,6 +30,8 @@ pub struct ApiError {
     pub field: Option<String>,
     pub refusal: Option<Box<Refusal>>,
     pub logged_as: Option<u64>,
+    /// For an act that storage could not take: `not_recorded` or `unknown`.
+    pub outcome: Option<&'static str>,
 }
 
 impl ApiError {
@@ -40,6 +42,7 @@ impl ApiError {
             field: None,
             refusal: None,
             logged_as: None,
+            outcome: None,
         }
     }
     pub fn field(mut self, field: impl Into<String>) -> ApiError {
@@ -71,6 +74,7 @@ impl ApiError {
             field: None,
             refusal: Some(Box::new(refusal)),
             logged_as,
+            outcome: None,
         }
     }
     pub fn body(&self) -> Value {
@@ -85,6 +89,9 @@ impl ApiError {
         }
         if let Some(i) = self.logged_as {
             v["logged_as"] = json!(i);
+        }
+        if let Some(o) = self.outcome {
+            v["outcome"] = json!(o);
         }
         v
     }
@@ -324,10 +331,12 @@ pub async fn run_command(
         Ok(outcome) => outcome,
         Err(NodeError::Invalid(refusal)) => return Err(ApiError::refused(refusal, None)),
         Err(NodeError::Store(e)) if e.is_storage_fault() => {
-            return Err(ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                e.to_string(),
-            ));
+            let mut error = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string());
+            error.outcome = Some(match e {
+                armory_store::StoreError::Unknown(_) => "unknown",
+                _ => "not_recorded",
+            });
+            return Err(error);
         }
         Err(e) => return Err(ApiError::internal(e)),
     };
@@ -974,7 +983,8 @@ pub async fn openapi() -> Response {
                 "Error": {"type": "object", "required": ["error"], "properties": {
                     "error": {"type": "string"}, "field": {"type": "string"},
                     "rule": {"type": "string"}, "why": {"type": "string"}, "needed": {"type": "string"},
-                    "logged_as": {"type": "integer"}}},
+                    "logged_as": {"type": "integer"},
+                    "outcome": {"type": "string", "enum": ["not_recorded", "unknown"], "description": "with a 503: whether the act is known not to be in the log, or may be"}}},
                 "Command": command_schema(),
                 "Submission": {"type": "object", "additionalProperties": false, "required": ["command"], "properties": {
                     "command": {"$ref": "#/components/schemas/Command"},
