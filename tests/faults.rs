@@ -150,6 +150,17 @@ fn a_full_disk_under_load_acknowledges_only_what_it_saved_and_resumes_by_itself(
     let idle = note(&server, &hannah, "idle-fault");
     assert_eq!(idle.status, 503, "{}", idle.body);
     assert_eq!(server.get("/healthz", &Who::nobody()).status, 503);
+    // Signing in writes a session to auth.db, on the same full disk: "not now", not a 500.
+    let sign_in = server.req(
+        "POST",
+        "/api/session",
+        &[("Content-Type", "application/json")],
+        json!({"person": "sam", "password": "demo-sam-pass"})
+            .to_string()
+            .as_bytes(),
+    );
+    assert_eq!(sign_in.status, 503, "{}", sign_in.body);
+    assert!(sign_in.body.contains("auth.db"), "{}", sign_in.body);
     // A form in the browser: the page says "Not done", why, and carries the banner.
     let form = crate::server_ui::submit(
         &server,

@@ -103,6 +103,7 @@ impl From<AuthError> for ApiError {
             AuthError::Wrong(_) => StatusCode::UNAUTHORIZED,
             AuthError::Locked { .. } => StatusCode::TOO_MANY_REQUESTS,
             AuthError::Weak(_) => StatusCode::BAD_REQUEST,
+            AuthError::Storage(_) => StatusCode::SERVICE_UNAVAILABLE,
             AuthError::Database(_) | AuthError::Hash(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         ApiError::new(status, e.to_string())

@@ -43,6 +43,10 @@ pub enum AuthError {
     Weak(String),
     #[error("sign-in database error: {0}")]
     Database(String),
+    /// The sign-in database cannot be written now (disk full, read-only, I/O error, locked):
+    /// nothing was changed; the same request may succeed later.
+    #[error("sign-in database unavailable: {0}")]
+    Storage(String),
     #[error("password hashing failed: {0}")]
     Hash(String),
 }
@@ -214,7 +218,13 @@ fn database_error(path: &Path, doing: Doing, e: &rusqlite::Error) -> AuthError {
         }
         _ => e.to_string(),
     };
-    AuthError::Database(format!("cannot {verb} {file}: {what}"))
+    let message = format!("cannot {verb} {file}: {what}");
+    match code & 0xff {
+        ffi::SQLITE_FULL | ffi::SQLITE_READONLY | ffi::SQLITE_IOERR | ffi::SQLITE_BUSY => {
+            AuthError::Storage(message)
+        }
+        _ => AuthError::Database(message),
+    }
 }
 
 /// A new random secret: 32 bytes, base64url.
@@ -971,7 +981,7 @@ mod tests {
             }
         };
         let message = refused.to_string();
-        assert!(matches!(refused, AuthError::Database(_)), "{message}");
+        assert!(matches!(refused, AuthError::Storage(_)), "{message}");
         assert!(
             message.contains(&format!("cannot write {}", path.display()))
                 && message.ends_with("the disk is full; free space"),
@@ -1014,7 +1024,7 @@ mod tests {
         ];
         for e in refused {
             let message = e.to_string();
-            assert!(matches!(e, AuthError::Database(_)), "{message}");
+            assert!(matches!(e, AuthError::Storage(_)), "{message}");
             assert!(
                 message.contains(&format!("cannot write {}", path.display()))
                     && message.contains("kept it locked; try again"),
