@@ -37,6 +37,20 @@ fn lift_and_wait_until_healthy(server: &Server) {
     }
 }
 
+/// Asserts the command failed and its stderr (which may hold log lines besides the error) says
+/// every one of `words`.
+fn assert_failed_saying(out: &std::process::Output, words: &[&str]) {
+    let err = stderr(out);
+    assert!(
+        !out.status.success(),
+        "expected a failure; stdout: {}",
+        stdout(out)
+    );
+    for w in words {
+        assert!(err.contains(w), "expected {w:?} in: {err}");
+    }
+}
+
 /// Every note's text in the log, with the indexes it is at.
 fn notes_in_log(data: &Path) -> HashMap<String, Vec<u64>> {
     let runtime = tokio::runtime::Runtime::new().unwrap();
@@ -302,12 +316,7 @@ fn a_failed_fsync_is_answered_by_what_the_log_holds() {
         log
     });
     let (out, before, n) = fail_the_commits_fsync(&data);
-    assert!(!out.status.success(), "{}", stdout(&out));
-    assert!(
-        stderr(&out).contains("error: not recorded"),
-        "{}",
-        stderr(&out)
-    );
+    assert_failed_saying(&out, &["error: not recorded"]);
     let crashed = dir.path().join("crashed");
     std::fs::create_dir(&crashed).unwrap();
     for f in ["armory.db", "armory.db-wal", "log.pub", "node.key"] {
@@ -324,12 +333,7 @@ fn a_failed_fsync_is_answered_by_what_the_log_holds() {
     // and checks out.
     let before = log_size(&data);
     let out = note_with_failing_fsync(&data, &format!("{n}+"));
-    assert!(!out.status.success(), "{}", stdout(&out));
-    assert!(
-        stderr(&out).contains("error: the outcome is unknown"),
-        "{}",
-        stderr(&out)
-    );
+    assert_failed_saying(&out, &["error: the outcome is unknown"]);
     drop(reader);
     let size = log_size(&data);
     assert!(size == before || size == before + 1, "{size}");
@@ -348,13 +352,11 @@ fn a_full_disk_at_start_is_refused_with_words() {
         .args(["note", "on a full disk"])
         .output()
         .unwrap();
-    assert!(!out.status.success());
-    let err = stderr(&out);
+    assert_failed_saying(&out, &["armory.db", "check the disk"]);
     assert!(
-        err.starts_with("error: cannot")
-            && err.contains("armory.db")
-            && err.contains("check the disk"),
-        "{err}"
+        stderr(&out).starts_with("error: cannot"),
+        "{}",
+        stderr(&out)
     );
     assert_eq!(log_size(&data), 0);
 }
@@ -413,34 +415,24 @@ fn a_log_put_back_from_a_backup_is_refused_and_never_forked() {
         &["armory.db", "armory.db-wal", "armory.db-shm"],
     );
     let out = armory(&data, &["note", "three"]);
-    assert!(!out.status.success());
-    let err = stderr(&out);
-    assert!(
-        err.contains("holds 5 entries")
-            && err.contains("checkpoint of 8 entries")
-            && err.contains("armory.db.checkpoint"),
-        "{err}"
+    assert_failed_saying(
+        &out,
+        &[
+            "holds 5 entries",
+            "checkpoint of 8 entries",
+            "armory.db.checkpoint",
+        ],
     );
     assert_eq!(log_size(&data), 5);
     // verify, which checks the copy on its own terms, says so too.
     let out = armory(&data, &["verify"]);
-    assert!(!out.status.success());
-    assert!(
-        stderr(&out).contains("went back in time"),
-        "{}",
-        stderr(&out)
-    );
+    assert_failed_saying(&out, &["went back in time"]);
     // The database alone (its last commits in a WAL left behind): refused the same way.
     copy_log(&backup, &data, &["armory.db"]);
     let _ = std::fs::remove_file(data.join("armory.db-wal"));
     let _ = std::fs::remove_file(data.join("armory.db-shm"));
     let out = armory(&data, &["note", "three"]);
-    assert!(!out.status.success());
-    assert!(
-        stderr(&out).contains("went back in time"),
-        "{}",
-        stderr(&out)
-    );
+    assert_failed_saying(&out, &["went back in time"]);
     // The newest copy put back: the log is whole again and takes acts.
     copy_log(
         &newest,
@@ -496,12 +488,7 @@ fn a_read_only_log_is_refused_at_start_with_what_to_do() {
     }
     mode(&data.join("armory.db"), 0o444).unwrap();
     let out = armory_as_nobody(&data, &["note", "on a read-only log"]);
-    assert!(!out.status.success(), "{}", stdout(&out));
-    let err = stderr(&out);
-    assert!(
-        err.contains("armory.db") && err.contains("read-only") && err.contains("writable"),
-        "{err}"
-    );
+    assert_failed_saying(&out, &["armory.db", "read-only", "writable"]);
     // Made writable again, the same user writes.
     mode(&data.join("armory.db"), 0o666).unwrap();
     let out = armory_as_nobody(&data, &["note", "writable again"]);
@@ -537,12 +524,7 @@ fn an_admin_who_accepts_the_loss_continues_the_log_under_a_new_origin() {
             "hannah",
         ],
     );
-    assert!(!out.status.success());
-    assert!(
-        stderr(&out).contains("it has not gone back"),
-        "{}",
-        stderr(&out)
-    );
+    assert_failed_saying(&out, &["it has not gone back"]);
 
     std::fs::copy(&backup, data.join("armory.db")).unwrap();
     assert!(!armory(&data, &["note", "refused"]).status.success());
