@@ -512,49 +512,23 @@ fn an_admin_who_accepts_the_loss_continues_the_log_under_a_new_origin() {
             .success()
     );
     let entry_2 = stdout(&armory(&data, &["log", "entry", "2"]));
+    let continue_as = |origin: &str| {
+        armory(
+            &data,
+            &["log", "continue", "--origin", origin, "--by", "hannah"],
+        )
+    };
     // Nothing to continue while the log is whole.
-    let out = armory(
-        &data,
-        &[
-            "log",
-            "continue",
-            "--origin",
-            "armory.test/after-loss",
-            "--by",
-            "hannah",
-        ],
-    );
+    let out = continue_as("armory.test/after-loss");
     assert_failed_saying(&out, &["it has not gone back"]);
 
     std::fs::copy(&backup, data.join("armory.db")).unwrap();
     assert!(!armory(&data, &["note", "refused"]).status.success());
-    let same = armory(
-        &data,
-        &[
-            "log",
-            "continue",
-            "--origin",
-            "armory.test/before-loss",
-            "--by",
-            "hannah",
-        ],
+    assert_failed_saying(
+        &continue_as("armory.test/before-loss"),
+        &["needs another origin"],
     );
-    assert!(
-        stderr(&same).contains("needs another origin"),
-        "{}",
-        stderr(&same)
-    );
-    let out = armory(
-        &data,
-        &[
-            "log",
-            "continue",
-            "--origin",
-            "armory.test/after-loss",
-            "--by",
-            "hannah",
-        ],
-    );
+    let out = continue_as("armory.test/after-loss");
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
         stdout(&out).contains("entries 5..8 of armory.test/before-loss are lost"),

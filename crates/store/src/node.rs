@@ -155,6 +155,16 @@ pub async fn replay_until<S: Store>(store: &S, end: u64) -> Result<State, NodeEr
     Ok(state)
 }
 
+/// The state the projection tables describe, when they can be read and cover the whole log:
+/// they are written in the same transaction as the entries, so they are then the log's state.
+async fn state_from_tables<S: Store>(store: &S) -> Result<Option<State>, NodeError> {
+    let size = store.extent().await?.entries_end;
+    let rows = store.projection().await?;
+    Ok(state_from_rows(&rows)
+        .ok()
+        .filter(|state| state.next_index == size))
+}
+
 /// The projection rows of a whole state.
 pub fn all_rows(state: &State) -> Vec<RowWrite> {
     changed_rows(&State::default(), state)
@@ -206,13 +216,7 @@ impl<S: Store> Node<S> {
     /// the tables. Tables that do not cover the log (a log written without a node, or older than
     /// them) are rebuilt from a replay before the node opens.
     pub async fn open(store: S, policy: Policy) -> Result<Node<S>, NodeError> {
-        let size = store.extent().await?.entries_end;
-        let rows = store.projection().await?;
-        let from_tables = state_from_rows(&rows)
-            .ok()
-            .filter(|state| state.next_index == size);
-        drop(rows);
-        let (state, snapshot) = match from_tables {
+        let (state, snapshot) = match state_from_tables(&store).await? {
             Some(state) => {
                 let snapshot = state.clone();
                 (state, Some(snapshot))
@@ -251,7 +255,7 @@ impl<S: Store> Node<S> {
             Some(snapshot) => {
                 let node = node.clone();
                 tokio::spawn(async move {
-                    let outcome = node.check_opened_state(snapshot, size).await;
+                    let outcome = node.check_opened_state(snapshot).await;
                     let _ = report.send(Some(outcome));
                 });
             }
@@ -259,9 +263,11 @@ impl<S: Store> Node<S> {
         Ok(node)
     }
 
-    /// Replays the log's first `size` entries and compares the state with `snapshot`, the state
-    /// the node opened with from the projection tables; rebuilds both on a difference.
-    async fn check_opened_state(&self, snapshot: State, size: u64) -> Checked {
+    /// Replays the log's entries up to where `snapshot` (the state the node opened with, from the
+    /// projection tables) reaches and compares the two; rebuilds both on a difference.
+    async fn check_opened_state(&self, snapshot: State) -> Checked {
+        // The tables covered exactly the entries below this index when the node opened.
+        let size = snapshot.next_index;
         let replayed = match replay_until(&self.store, size).await {
             Ok(state) => state,
             Err(e) => {
@@ -333,12 +339,9 @@ impl<S: Store> Node<S> {
             return Ok(());
         }
         tracing::warn!("the state is behind the log after a failed append; reading it back");
-        let size = self.store.extent().await?.entries_end;
         let from_tables = match inner.tables_wrong {
             true => None,
-            false => state_from_rows(&self.store.projection().await?)
-                .ok()
-                .filter(|state| state.next_index == size),
+            false => state_from_tables(&self.store).await?,
         };
         let state = match from_tables {
             Some(state) => state,

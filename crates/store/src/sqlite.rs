@@ -37,7 +37,7 @@ use armory_ledger::entry::FORMAT_VERSION;
 use armory_ledger::keys::{LogSigner, LogVerifier};
 use armory_ledger::merkle::{Hash, RightEdge, stored_hash_count};
 use armory_ledger::tiles::{TILE_WIDTH, encode_bundle};
-use rusqlite::{Connection, ErrorCode, TransactionBehavior};
+use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior};
 use std::fs::File;
 use std::io::Write;
 use std::ops::Range;
@@ -213,14 +213,9 @@ fn check_identity(
     verifier: &LogVerifier,
 ) -> Result<bool, StoreError> {
     let meta = |key: &str| -> Result<Option<String>, StoreError> {
-        let mut stmt = conn
-            .prepare_cached("SELECT value FROM meta WHERE key = ?1")
-            .map_err(|e| open_failed(path, &e))?;
-        let mut rows = stmt.query([key]).map_err(|e| open_failed(path, &e))?;
-        match rows.next().map_err(|e| open_failed(path, &e))? {
-            Some(row) => Ok(Some(row.get(0).map_err(|e| open_failed(path, &e))?)),
-            None => Ok(None),
-        }
+        conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .optional()
+            .map_err(|e| open_failed(path, &e))
     };
     match (meta("origin")?, meta("public_key")?) {
         (Some(origin), Some(key)) => {
@@ -552,13 +547,11 @@ impl SqliteLog {
     /// For a reader (`armory verify`): the same comparison as at a writer's start, of this log
     /// against the checkpoint kept beside it. `Ok(None)` when no checkpoint is kept there.
     pub async fn check_kept_checkpoint(&self) -> Result<Option<u64>, StoreError> {
-        let path = self.inner.bulk.path().to_owned();
-        let kept_path = kept::path_for(&path);
-        let Some((kept, kept_note, _)) = kept::read(&kept_path, &self.inner.verifier)
-            .map_err(|e| StoreError::Open(format!("cannot read {}: {e}", kept_path.display())))?
-        else {
+        let Some((kept, kept_note)) = self.kept_checkpoint()? else {
             return Ok(None);
         };
+        let path = self.inner.bulk.path();
+        let kept_path = kept::path_for(path);
         let latest = self.latest_checkpoint().await?;
         let at_size = self
             .checkpoints(kept.size..kept.size + 1)
@@ -567,7 +560,7 @@ impl SqliteLog {
             .next()
             .map(|(_, note)| note);
         compare_kept(
-            &path,
+            path,
             &kept_path,
             (&kept, &kept_note),
             &latest,
