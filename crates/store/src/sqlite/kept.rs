@@ -8,11 +8,18 @@
 //! is not rolled back with the database, so at start the writer compares the two (see
 //! [`super::SqliteLog::open_writer`]).
 //!
-//! The file holds two slots of [`SLOT`] bytes; each write goes to the slot not holding the newest
-//! checkpoint and is fsynced, so a torn write (a crash mid-write) leaves the other slot whole.
-//! Each slot is a four-byte big-endian length and a signed note; a slot whose note does not
-//! verify is ignored. Writes happen on their own thread ([`Keeper`]), after the commit they
-//! describe, latest first: the file may be a moment behind the database, never ahead of it.
+//! The file holds two slots of [`SLOT`] bytes. Each slot is a four-byte big-endian length and a
+//! signed note; a slot whose note does not verify is ignored, and the larger checkpoint of the
+//! two wins. The writer ([`Keeper`]) writes each checkpoint into the file right after the commit
+//! that made it durable: the file may be a moment behind the database, never ahead of it.
+//!
+//! The write is not fsynced each time: a second fsync per commit, on the disk of the database's
+//! own, cost a third of the rate of single durable appends, and a thread to do it apart cost a
+//! thread switch per commit (BENCHMARKS.md). A killed process loses nothing (the write is in
+//! the kernel); the file is fsynced at most [`SYNC_EVERY`] after a write, so a power loss can
+//! leave it that far behind the database, which only narrows what it catches. Writes between
+//! two fsyncs all go to the same slot, the one not holding the last fsynced checkpoint, so a
+//! torn write (power lost mid-write) leaves the other slot whole.
 //! Someone who puts back the whole data directory (database and this file) is not caught here;
 //! a witness that kept a later checkpoint catches that.
 
@@ -22,10 +29,14 @@ use armory_ledger::keys::LogVerifier;
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// Bytes per slot: a checkpoint note is a few hundred bytes.
 const SLOT: usize = 2048;
+
+/// The longest a checkpoint written into the file waits for its fsync.
+pub(super) const SYNC_EVERY: Duration = Duration::from_millis(50);
 
 /// The path of the kept checkpoint for the database at `db`.
 pub(super) fn path_for(db: &Path) -> PathBuf {
@@ -65,7 +76,7 @@ pub(super) fn read(
     Ok(best)
 }
 
-/// Writes `note` into `slot` of the file and fsyncs it.
+/// Writes `note` into `slot` of the file (not fsynced).
 fn write(file: &File, slot: usize, note: &[u8]) -> std::io::Result<()> {
     let len = u32::try_from(note.len())
         .ok()
@@ -74,8 +85,7 @@ fn write(file: &File, slot: usize, note: &[u8]) -> std::io::Result<()> {
     let mut buf = vec![0u8; SLOT];
     buf[..4].copy_from_slice(&len.to_be_bytes());
     buf[4..4 + note.len()].copy_from_slice(note);
-    file.write_all_at(&buf, (slot * SLOT) as u64)?;
-    file.sync_data()
+    file.write_all_at(&buf, (slot * SLOT) as u64)
 }
 
 fn io_fault(path: &Path, e: &std::io::Error) -> Fault {
@@ -92,18 +102,15 @@ fn io_fault(path: &Path, e: &std::io::Error) -> Fault {
     }
 }
 
-/// What the keeper thread is asked to do.
-#[derive(Default)]
-struct Queue {
-    next: Option<Vec<u8>>,
-    stop: bool,
-}
-
-/// Writes the newest checkpoint into the file on its own thread, so that the append path does
-/// not wait for a second fsync. Only the newest note waiting is written.
+/// Keeps the newest checkpoint in the file, on the writer's thread (see the module doc).
 pub(super) struct Keeper {
-    queue: Arc<(Mutex<Queue>, Condvar)>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    file: File,
+    path: PathBuf,
+    health: Arc<Health>,
+    /// The slot written to until the next fsync.
+    slot: usize,
+    /// Since when `slot` holds a write not yet fsynced.
+    unsynced: Option<Instant>,
 }
 
 impl Keeper {
@@ -120,58 +127,57 @@ impl Keeper {
             .write(true)
             .open(path)
             .map_err(|e| io_fault(path, &e))?;
-        let queue: Arc<(Mutex<Queue>, Condvar)> = Arc::default();
-        let shared = queue.clone();
-        let path = path.to_owned();
-        let mut slot = newest_slot.map_or(0, |s| 1 - s);
-        let thread = std::thread::Builder::new()
-            .name("armory-kept-checkpoint".into())
-            .spawn(move || {
-                let (lock, ready) = &*shared;
-                loop {
-                    let note = {
-                        let mut q = lock.lock().unwrap_or_else(|e| e.into_inner());
-                        while q.next.is_none() && !q.stop {
-                            q = ready.wait(q).unwrap_or_else(|e| e.into_inner());
-                        }
-                        match q.next.take() {
-                            Some(note) => note,
-                            None => return,
-                        }
-                    };
-                    match write(&file, slot, &note) {
-                        Ok(()) => slot = 1 - slot,
-                        Err(e) => health.failed(&io_fault(&path, &e)),
-                    }
-                }
-            })
-            .map_err(|e| Fault {
-                kind: FaultKind::Other,
-                file: "a thread".into(),
-                detail: e.to_string(),
-            })?;
         Ok(Keeper {
-            queue,
-            thread: Some(thread),
+            file,
+            path: path.to_owned(),
+            health,
+            slot: newest_slot.map_or(0, |s| 1 - s),
+            unsynced: None,
         })
     }
 
-    /// Asks for `note` (a checkpoint the database now holds durably) to be kept.
-    pub(super) fn keep(&self, note: Vec<u8>) {
-        let (lock, ready) = &*self.queue;
-        lock.lock().unwrap_or_else(|e| e.into_inner()).next = Some(note);
-        ready.notify_one();
+    /// Writes `note` (a checkpoint the database now holds durably) into the file, and fsyncs
+    /// when the last fsync is due.
+    pub(super) fn keep(&mut self, note: &[u8]) {
+        match write(&self.file, self.slot, note) {
+            Ok(()) => {
+                self.unsynced.get_or_insert_with(Instant::now);
+            }
+            Err(e) => self.health.failed(&io_fault(&self.path, &e)),
+        }
+        if self.due_in() == Some(Duration::ZERO) {
+            self.sync();
+        }
+    }
+
+    /// How long until the file must be fsynced; `None` when nothing waits for it.
+    pub(super) fn due_in(&self) -> Option<Duration> {
+        self.unsynced
+            .map(|since| (since + SYNC_EVERY).saturating_duration_since(Instant::now()))
+    }
+
+    /// Fsyncs what was written; the next writes go to the other slot. A failed fsync is a
+    /// storage fault, and is tried again [`SYNC_EVERY`] later.
+    pub(super) fn sync(&mut self) {
+        if self.unsynced.is_none() {
+            return;
+        }
+        match self.file.sync_data() {
+            Ok(()) => {
+                self.slot = 1 - self.slot;
+                self.unsynced = None;
+            }
+            Err(e) => {
+                self.health.failed(&io_fault(&self.path, &e));
+                self.unsynced = Some(Instant::now());
+            }
+        }
     }
 }
 
 impl Drop for Keeper {
-    /// Writes what is waiting, then stops.
+    /// Fsyncs what was written.
     fn drop(&mut self) {
-        let (lock, ready) = &*self.queue;
-        lock.lock().unwrap_or_else(|e| e.into_inner()).stop = true;
-        ready.notify_one();
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
+        self.sync();
     }
 }

@@ -179,8 +179,8 @@ impl Writer {
         &self.note
     }
 
-    pub(super) fn set_keeper(&mut self, keeper: Keeper) {
-        keeper.keep(self.note.clone());
+    pub(super) fn set_keeper(&mut self, mut keeper: Keeper) {
+        keeper.keep(&self.note);
         self.keeper = Some(keeper);
     }
 
@@ -297,10 +297,26 @@ impl Writer {
                     Ok(r) => r,
                     Err(RecvTimeoutError::Timeout) => {
                         self.retry();
+                        if let Some(keeper) = &mut self.keeper {
+                            keeper.sync();
+                        }
                         continue;
                     }
                     Err(RecvTimeoutError::Disconnected) => break,
                 },
+                // A checkpoint kept beside the log waits for its fsync: at the latest when due.
+                None if let Some(due) = self.keeper.as_ref().and_then(Keeper::due_in) => {
+                    match rx.recv_timeout(due) {
+                        Ok(r) => r,
+                        Err(RecvTimeoutError::Timeout) => {
+                            if let Some(keeper) = &mut self.keeper {
+                                keeper.sync();
+                            }
+                            continue;
+                        }
+                        Err(RecvTimeoutError::Disconnected) => break,
+                    }
+                }
                 None => match rx.recv() {
                     Ok(r) => r,
                     Err(_) => break,
@@ -334,7 +350,7 @@ impl Writer {
         // At a clean stop the WAL is copied into the database and emptied, so the database file
         // alone is the whole log (what a copy of it, or a backup tool, takes). The last
         // connection to close would do it, but the readers' connections are read-only and may
-        // close after this one. The keeper writes what it was given.
+        // close after this one. The keeper fsyncs what it wrote.
         if let Some(conn) = &self.conn {
             let done = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
                 r.get::<_, i64>(0)
@@ -535,7 +551,7 @@ impl Writer {
 
     /// Answers every accepted request with its indexes under the current checkpoint, and hands
     /// the checkpoint to the keeper.
-    fn answer(&self, accepted: Vec<Accepted>) {
+    fn answer(&mut self, accepted: Vec<Accepted>) {
         let size = self.edge.size();
         for a in accepted {
             let _ = a.request.reply.send(Ok(Appended {
@@ -545,8 +561,8 @@ impl Writer {
                 size,
             }));
         }
-        if let Some(keeper) = &self.keeper {
-            keeper.keep(self.note.clone());
+        if let Some(keeper) = &mut self.keeper {
+            keeper.keep(&self.note);
         }
     }
 
