@@ -1,6 +1,7 @@
 //! An exported directory (C2SP tiles) is checked offline; any change to it is named.
 
 use crate::common::{armory, assert_fails_with, copy_dir, make_log, stdout};
+use armory_store::Store;
 use std::path::{Path, PathBuf};
 
 fn export(data: &Path, to: &Path) {
@@ -95,5 +96,102 @@ async fn exported_tiles_verify_and_every_change_is_named() {
     assert_fails_with(
         &verify_dir(&d, &key),
         "checkpoint: no signature by the log's key",
+    );
+}
+
+/// An export rebuilt from other entries and signed with the node's own key (what an insider with
+/// the laptop can do), written as `armory export` does.
+async fn rewritten_export(base: &Path, scratch: &Path, name: &str, entries: u64) -> PathBuf {
+    let data = scratch.join(format!("{name}-data"));
+    copy_dir(base, &data);
+    for f in ["armory.db", "armory.db.checkpoint"] {
+        std::fs::remove_file(data.join(f)).unwrap();
+    }
+    armory_store::sqlite::SqliteLog::create(&data.join("armory.db"), &crate::common::signer(&data))
+        .await
+        .unwrap();
+    let log = crate::common::open_writer(&data).await;
+    for i in 0..entries {
+        let text = if i == 7 {
+            "entry 7, changed".to_owned()
+        } else {
+            format!("entry {i}")
+        };
+        log.append(vec![crate::common::draft(&text)]).await.unwrap();
+    }
+    log.close().await;
+    let to = scratch.join(name);
+    export(&data, &to);
+    to
+}
+
+fn verify_kept(dir: &Path, key: &Path, kept: &Path) -> std::process::Output {
+    armory(
+        Path::new("/nonexistent"),
+        &[
+            "verify",
+            dir.to_str().unwrap(),
+            "--key",
+            key.to_str().unwrap(),
+            "--checkpoint",
+            kept.to_str().unwrap(),
+        ],
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kept_checkpoint_catches_a_rewritten_or_shortened_export() {
+    let (dir, data) = make_log(40, 3).await;
+    let key = data.join("log.pub");
+    let kept = dir.path().join("kept-40.checkpoint");
+    std::fs::write(&kept, armory(&data, &["log"]).stdout).unwrap();
+
+    // The genuine log, grown since: the kept checkpoint is a prefix of it.
+    let log = crate::common::open_writer(&data).await;
+    log.append(vec![crate::common::draft("entry 40")])
+        .await
+        .unwrap();
+    log.close().await;
+    let genuine = dir.path().join("genuine");
+    export(&data, &genuine);
+    let out = verify_kept(&genuine, &key, &kept);
+    assert!(out.status.success(), "{}", crate::common::stderr(&out));
+    assert!(
+        stdout(&out).contains("contains the kept checkpoint of size 40 unchanged"),
+        "{}",
+        stdout(&out)
+    );
+
+    // Rewritten and re-signed with the node's key: the export verifies on its own (the check
+    // without --checkpoint passes), the kept checkpoint does not.
+    let rewritten = rewritten_export(&data, dir.path(), "rewritten", 41).await;
+    assert!(verify_dir(&rewritten, &key).status.success());
+    assert_fails_with(
+        &verify_kept(&rewritten, &key, &kept),
+        "first 40 entries no longer hash to the kept root",
+    );
+    // A fork: same size as the kept checkpoint, another root.
+    let fork = rewritten_export(&data, dir.path(), "fork", 40).await;
+    assert_fails_with(
+        &verify_kept(&fork, &key, &kept),
+        "the log was rewritten, or forked",
+    );
+    // Shortened.
+    let short = rewritten_export(&data, dir.path(), "short", 30).await;
+    assert_fails_with(
+        &verify_kept(&short, &key, &kept),
+        "is for size 40 but the log has 30 entries: entries were removed",
+    );
+    // A path that does not exist, and a checkpoint of another log: refused, not ok.
+    assert_fails_with(
+        &verify_kept(&genuine, &key, &dir.path().join("no-such.checkpoint")),
+        "cannot read the kept checkpoint",
+    );
+    let (other_dir, other) = make_log(5, 5).await;
+    let foreign = other_dir.path().join("foreign.checkpoint");
+    std::fs::write(&foreign, armory(&other, &["log"]).stdout).unwrap();
+    assert_fails_with(
+        &verify_kept(&genuine, &key, &foreign),
+        "is not a checkpoint signed by this log's key",
     );
 }

@@ -3,6 +3,7 @@
 use crate::datadir::{DataDir, read_verifier};
 use anyhow::{Context, Result, bail};
 use armory_ledger::checkpoint::Checkpoint;
+use armory_ledger::merkle::Hash;
 use armory_ledger::verify::{PUBLIC_KEY_FILE, verify_export_dir};
 use armory_store::check::check_log;
 use armory_store::{Store, export, proofs};
@@ -80,7 +81,7 @@ pub async fn verify(
         bail!("--replay checks a data directory's projection tables; an export has none");
     }
     if let Some(dir) = dir {
-        return verify_export(&dir, key);
+        return verify_export(&dir, key, checkpoint.as_deref());
     }
     let log = match key {
         Some(key) => {
@@ -127,25 +128,41 @@ pub async fn verify(
     Ok(())
 }
 
-/// Checks that a checkpoint someone kept is one this log signed and that the log still holds it.
-async fn check_kept_checkpoint<S: Store>(log: &S, path: &Path, size: u64) -> Result<()> {
-    let note = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let kept = Checkpoint::open(&note, log.verifier())
-        .map_err(|e| anyhow::anyhow!("{} is not a checkpoint of this log: {e}", path.display()))?;
-    if kept.size > size {
+/// Reads a checkpoint someone kept (a witness, an insurer, an earlier `armory log`), which must be
+/// signed by the log's key.
+fn read_kept(path: &Path, verifier: &armory_ledger::keys::LogVerifier) -> Result<Checkpoint> {
+    let note = std::fs::read(path).with_context(|| {
+        format!(
+            "cannot read the kept checkpoint {}; pass the file a witness or an earlier `armory log` gave",
+            path.display()
+        )
+    })?;
+    Checkpoint::open(&note, verifier).map_err(|e| {
+        anyhow::anyhow!(
+            "{} is not a checkpoint signed by this log's key ({}): {e}",
+            path.display(),
+            verifier.text()
+        )
+    })
+}
+
+/// Compares a kept checkpoint with the log (`size` entries, `root_at` the root of its first
+/// `kept.size`): the log must still hold exactly what the checkpoint covered.
+fn compare_kept(path: &Path, kept: &Checkpoint, size: u64, root_at: Option<Hash>) -> Result<()> {
+    let Some(root) = root_at.filter(|_| kept.size <= size) else {
         bail!(
-            "{} is for size {} but the log now has {size} entries: entries were removed",
+            "{} is for size {} but the log has {size} entries: entries were removed, or this is another log's history",
             path.display(),
             kept.size
         );
-    }
-    let root = proofs::root(log, kept.size).await?;
+    };
     if root != kept.root {
         bail!(
-            "{}: the log's first {} entries no longer hash to the kept root {}: the log was rewritten",
+            "{}: the log's first {} entries no longer hash to the kept root {} (they hash to {}): the log was rewritten, or forked, after that checkpoint was signed",
             path.display(),
             kept.size,
-            kept.root
+            kept.root,
+            root
         );
     }
     out!(
@@ -155,7 +172,18 @@ async fn check_kept_checkpoint<S: Store>(log: &S, path: &Path, size: u64) -> Res
     Ok(())
 }
 
-fn verify_export(dir: &Path, key: Option<PathBuf>) -> Result<()> {
+/// Checks that a checkpoint someone kept is one this log signed and that the log still holds it.
+async fn check_kept_checkpoint<S: Store>(log: &S, path: &Path, size: u64) -> Result<()> {
+    let kept = read_kept(path, log.verifier())?;
+    let root = if kept.size <= size {
+        Some(proofs::root(log, kept.size).await?)
+    } else {
+        None
+    };
+    compare_kept(path, &kept, size, root)
+}
+
+fn verify_export(dir: &Path, key: Option<PathBuf>, checkpoint: Option<&Path>) -> Result<()> {
     if !dir.is_dir() {
         bail!(
             "{} is not a directory; pass the directory `armory export` wrote",
@@ -166,8 +194,14 @@ fn verify_export(dir: &Path, key: Option<PathBuf>) -> Result<()> {
         Some(key) => (read_verifier(&key)?, false),
         None => (read_verifier(&dir.join(PUBLIC_KEY_FILE))?, true),
     };
+    // Read before the long check: a wrong path or key fails at once.
+    let kept = match checkpoint {
+        Some(path) => Some((path, read_kept(path, &verifier)?)),
+        None => None,
+    };
+    let roots_at: Vec<u64> = kept.iter().map(|(_, k)| k.size).collect();
     let progress = bar(0, "verifying");
-    let summary = verify_export_dir(dir, &verifier, &mut |done, total| {
+    let summary = verify_export_dir(dir, &verifier, &roots_at, &mut |done, total| {
         progress.set_length(total);
         progress.set_position(done);
     })
@@ -180,6 +214,14 @@ fn verify_export(dir: &Path, key: Option<PathBuf>) -> Result<()> {
         summary.checkpoint.root,
         verifier.text()
     );
+    if let Some((path, kept)) = &kept {
+        let root = summary
+            .roots
+            .iter()
+            .find(|(n, _)| *n == kept.size)
+            .map(|(_, r)| *r);
+        compare_kept(path, kept, summary.checkpoint.size, root)?;
+    }
     if own_key {
         out!("note: the key came from the export itself; pass --key with the key you trust");
     }

@@ -123,6 +123,8 @@ pub fn check_entry(origin: &str, index: u64, bytes: &[u8]) -> Result<Hash, Probl
 pub struct ExportSummary {
     pub checkpoint: Checkpoint,
     pub files: usize,
+    /// The root of the first `size` entries, for each size asked for that the export covers.
+    pub roots: Vec<(u64, Hash)>,
 }
 
 /// File names of an export directory (also the static-serving layout of the log).
@@ -131,10 +133,13 @@ pub const CHECKPOINT_FILE: &str = "checkpoint";
 pub const PUBLIC_KEY_FILE: &str = "log.pub";
 
 /// Verifies an exported log directory: the checkpoint's signature, every entry bundle and every hash
-/// tile the checkpoint's size calls for, and the root. `progress(done, total)` reports entries.
+/// tile the checkpoint's size calls for, and the root. Also gives the root of the first `size`
+/// entries for each size in `roots_at` up to the checkpoint's (to compare with checkpoints kept
+/// elsewhere). `progress(done, total)` reports entries.
 pub fn verify_export_dir(
     dir: &Path,
     verifier: &LogVerifier,
+    roots_at: &[u64],
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<ExportSummary, Problem> {
     let read = |rel: &str| {
@@ -155,6 +160,13 @@ pub fn verify_export_dir(
     let size = checkpoint.size;
     let tiles = Tile::all_for_size(size);
     let mut tree = TreeCheck::new(&checkpoint.origin);
+    let mut roots: Vec<(u64, Hash)> = Vec::new();
+    let mut note_root = |tree: &TreeCheck| {
+        if roots_at.contains(&tree.size()) && !roots.iter().any(|(n, _)| *n == tree.size()) {
+            roots.push((tree.size(), tree.root()));
+        }
+    };
+    note_root(&tree);
     // The hash tile currently being compared, per tile level: (tile, its hashes).
     let mut open: Vec<Option<(Tile, Vec<Hash>)>> = vec![None; 8];
     let mut files = 1usize;
@@ -179,6 +191,7 @@ pub fn verify_export_dir(
         for entry in entries {
             let index = tree.size();
             let created = tree.push_entry(entry)?;
+            note_root(&tree);
             for (level, hash) in created.iter().enumerate() {
                 if level % 8 != 0 {
                     continue;
@@ -256,5 +269,10 @@ pub fn verify_export_dir(
             ),
         });
     }
-    Ok(ExportSummary { checkpoint, files })
+    roots.sort_unstable_by_key(|(n, _)| *n);
+    Ok(ExportSummary {
+        checkpoint,
+        files,
+        roots,
+    })
 }
