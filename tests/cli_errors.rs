@@ -62,7 +62,7 @@ async fn a_checkpoint_from_another_log_is_refused() {
             &data,
             &["verify", "--checkpoint", foreign.to_str().unwrap()],
         ),
-        "is not a checkpoint of this log: no signature by the log's key",
+        "is not a checkpoint signed by this log's key: no signature by the log's key",
     );
     std::fs::write(&foreign, "hello\n").unwrap();
     assert_fails_with(
@@ -70,7 +70,7 @@ async fn a_checkpoint_from_another_log_is_refused() {
             &data,
             &["verify", "--checkpoint", foreign.to_str().unwrap()],
         ),
-        "is not a checkpoint of this log",
+        "is not a checkpoint signed by this log's key",
     );
 }
 

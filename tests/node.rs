@@ -359,3 +359,66 @@ fn remarks_from_the_command_line_keep_the_projection_up_to_date() {
         crate::common::stderr(&out)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clock_set_back_is_refused_and_a_moment_behind_keeps_the_order() {
+    let (_dir, data) = fresh();
+    let node = open_node(&data).await;
+    let steps = script(Scenario::Safe).unwrap();
+    let (actor, at) = (&steps[0].actor, steps[0].at);
+    let note = |text: &str| Command::Note {
+        text: Text::parse(text).unwrap(),
+    };
+    let time_of = |bytes: &[u8]| armory_ledger::Entry::decode(bytes).unwrap().time;
+    let first = node.execute(actor, &steps[0].command, at).await.unwrap();
+    assert_eq!(first.first_index(), 0);
+
+    // A command that read the clock a moment before the last entry was written (it waited its
+    // turn) is timed with the last entry, not before it.
+    let behind =
+        armory_core::time::Timestamp::from_unix_millis(at.as_unix_millis() - 1_500).unwrap();
+    let second = node.execute(actor, &note("second"), behind).await.unwrap();
+    let entries = node.store().entries(0..2).await.unwrap();
+    assert_eq!(time_of(&entries[1].1), time_of(&entries[0].1));
+    assert_eq!(second.first_index(), 1);
+
+    // A clock set back by ten minutes: refused before anything is decided or written, saying
+    // what to fix; the log and the state are unchanged.
+    let set_back = at.plus_minutes(-10);
+    let err = node
+        .execute(actor, &note("third"), set_back)
+        .await
+        .unwrap_err();
+    let message = err.to_string();
+    assert!(
+        message.contains("entry 2 would be timed")
+            && message.contains("This computer's clock is behind the log: set it right"),
+        "{message}"
+    );
+    assert_eq!(node.state().await.next_index, 2);
+    assert_eq!(node.store().extent().await.unwrap().entries_end, 2);
+
+    // After a restart the node reads the last entry's time back from the log.
+    node.store().clone().close().await;
+    drop(node);
+    let node = open_node(&data).await;
+    assert!(node.execute(actor, &note("third"), set_back).await.is_err());
+    // The store refuses on its own too (a caller that skips the node).
+    let store = node.store().clone();
+    let mut early = crate::common::draft("early");
+    early.time = set_back.to_rfc3339();
+    let refused = store.append(vec![early]).await.unwrap_err();
+    assert!(
+        matches!(
+            refused,
+            armory_store::StoreError::ClockBehind { index: 2, .. }
+        ),
+        "{refused}"
+    );
+    // A clock that is right again records.
+    let later = node
+        .execute(actor, &note("third"), at.plus_minutes(1))
+        .await
+        .unwrap();
+    assert_eq!(later.first_index(), 2);
+}

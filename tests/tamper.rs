@@ -201,32 +201,7 @@ async fn stored_hashes_and_entries_added_behind_the_logs_back_are_named() {
     let mut conn = raw(&data).await;
     let mut entry: serde_json::Value = serde_json::from_slice(&entry(&mut conn, 39).await).unwrap();
     entry["index"] = 40.into();
-    let bytes = armory_ledger::canonical::encode(&entry).unwrap();
-    let ids = RightEdge::ids_for_size(40);
-    let mut hashes = Vec::new();
-    for id in &ids {
-        let h: Vec<u8> = conn
-            .query_row("SELECT hash FROM hashes WHERE id = ?", [*id as i64], |r| {
-                r.get(0)
-            })
-            .unwrap();
-        hashes.push(armory_ledger::Hash::from_slice(&h).unwrap());
-    }
-    let mut edge = RightEdge::from_hashes(40, &hashes).unwrap();
-    let first = armory_ledger::merkle::stored_hash_count(40);
-    conn.execute("INSERT INTO entries (idx, data) VALUES (40, ?)", (&bytes,))
-        .unwrap();
-    for (k, h) in edge
-        .push(armory_ledger::merkle::leaf_hash(&bytes))
-        .iter()
-        .enumerate()
-    {
-        conn.execute(
-            "INSERT INTO hashes (id, hash) VALUES (?1, ?2)",
-            ((first + k as u64) as i64, &h.0[..]),
-        )
-        .unwrap();
-    }
+    append_behind_the_back(&conn, &entry);
     drop(conn);
     assert_fails_with(
         &armory(&data, &["verify"]),
@@ -291,4 +266,87 @@ async fn odd_stored_hash_rows_are_named_too() {
         &armory(&data, &["verify"]),
         "stored hash 5 (tree level 1, position 1): missing",
     );
+}
+
+/// Appends `entry` as entry 40 of a 40-entry log, with its stored hashes, straight into the
+/// tables (no checkpoint); returns the tree's edge after it.
+fn append_behind_the_back(conn: &Connection, entry: &serde_json::Value) -> RightEdge {
+    let bytes = armory_ledger::canonical::encode(entry).unwrap();
+    let hashes: Vec<armory_ledger::Hash> = RightEdge::ids_for_size(40)
+        .iter()
+        .map(|id| {
+            let h: Vec<u8> = conn
+                .query_row("SELECT hash FROM hashes WHERE id = ?", [*id as i64], |r| {
+                    r.get(0)
+                })
+                .unwrap();
+            armory_ledger::Hash::from_slice(&h).unwrap()
+        })
+        .collect();
+    let mut edge = RightEdge::from_hashes(40, &hashes).unwrap();
+    let first = armory_ledger::merkle::stored_hash_count(40);
+    conn.execute("INSERT INTO entries (idx, data) VALUES (40, ?)", (&bytes,))
+        .unwrap();
+    for (k, h) in edge
+        .push(armory_ledger::merkle::leaf_hash(&bytes))
+        .iter()
+        .enumerate()
+    {
+        conn.execute(
+            "INSERT INTO hashes (id, hash) VALUES (?1, ?2)",
+            ((first + k as u64) as i64, &h.0[..]),
+        )
+        .unwrap();
+    }
+    edge
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_entry_timed_before_the_one_before_it_is_named() {
+    // An insider with the node's key appends an entry timed an hour before the last one (a clock
+    // set back), with its hashes and a checkpoint signed over it: every hash and signature checks
+    // out, only the order of time does not.
+    let (dir, base) = crate::common::make_log(40, 40).await;
+    let data = copy(&base, dir.path(), "clock-back");
+    let mut conn = raw(&data).await;
+    let mut entry: serde_json::Value = serde_json::from_slice(&entry(&mut conn, 39).await).unwrap();
+    entry["index"] = 40.into();
+    entry["time"] = "2026-11-23T07:00:00.000Z".into();
+    let edge = append_behind_the_back(&conn, &entry);
+    let checkpoint = armory_ledger::checkpoint::Checkpoint {
+        origin: crate::common::ORIGIN.into(),
+        size: 41,
+        root: edge.root(),
+        extensions: vec![],
+    };
+    let note = checkpoint.sign(&crate::common::signer(&data)).unwrap();
+    conn.execute(
+        "INSERT INTO checkpoints (size, note) VALUES (41, ?)",
+        (&note,),
+    )
+    .unwrap();
+    drop(conn);
+    let named = "entry 40: it is timed 2026-11-23T07:00:00.000Z, before entry 39 (2026-11-23T08:00:00.000Z)";
+    assert_fails_with(&armory(&data, &["verify"]), named);
+    // The same in an export, checked offline.
+    let export = dir.path().join("clock-back-export");
+    assert!(
+        armory(&data, &["export", export.to_str().unwrap()])
+            .status
+            .success()
+    );
+    assert_fails_with(
+        &armory(
+            Path::new("/nonexistent"),
+            &[
+                "verify",
+                export.to_str().unwrap(),
+                "--key",
+                data.join("log.pub").to_str().unwrap(),
+            ],
+        ),
+        named,
+    );
+    // The untouched log passes.
+    assert!(armory(&base, &["verify"]).status.success());
 }

@@ -184,6 +184,19 @@ pub fn check_canonical_entry(bytes: &[u8], origin: &str, index: u64) -> Result<(
     Ok(())
 }
 
+/// The time of a canonical entry (one [`check_canonical_entry`] accepts), without parsing it:
+/// canonical entries end with `"time":"YYYY-MM-DDTHH:MM:SS.mmmZ","v":1}`. `None` for bytes that
+/// do not end that way.
+pub fn entry_time(bytes: &[u8]) -> Option<[u8; 24]> {
+    let head = bytes.len().checked_sub(40)?;
+    let tail = &bytes[head..];
+    if !tail.starts_with(b"\"time\":\"") || !tail.ends_with(b"\",\"v\":1}") {
+        return None;
+    }
+    let time: [u8; 24] = tail[8..32].try_into().ok()?;
+    is_rfc3339_millis_bytes(&time).then_some(time)
+}
+
 /// Formats Unix milliseconds as an entry time, `YYYY-MM-DDTHH:MM:SS.mmmZ` (years 0000-9999).
 pub fn format_unix_millis(ms: i64) -> Option<String> {
     let days = ms.div_euclid(86_400_000);
@@ -279,6 +292,23 @@ mod tests {
         assert!(text.starts_with(
             r#"{"actors":[{"method":"local","person":"p1","role":"armorer"}],"event":{"text""#
         ));
+    }
+
+    #[test]
+    fn the_time_of_a_canonical_entry_is_read_from_its_end() {
+        let bytes = sample().encode().unwrap();
+        assert_eq!(entry_time(&bytes), Some(*b"2026-11-23T06:35:55.123Z"));
+        // An event holding a time-like text changes nothing: the time is the entry's own.
+        let mut other = sample();
+        other.event =
+            json!({"type": "note", "text": "\"time\":\"2020-01-01T00:00:00.000Z\",\"v\":1}"});
+        assert_eq!(
+            entry_time(&other.encode().unwrap()),
+            Some(*b"2026-11-23T06:35:55.123Z")
+        );
+        for bad in [&b""[..], b"{}", &bytes[..bytes.len() - 1]] {
+            assert_eq!(entry_time(bad), None);
+        }
     }
 
     #[test]

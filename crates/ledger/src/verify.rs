@@ -7,6 +7,7 @@
 //! the one verified sequence of entries.
 
 use crate::checkpoint::{Checkpoint, CheckpointError};
+use crate::entry::entry_time;
 use crate::entry::{EntryFault, check_canonical_entry};
 use crate::keys::LogVerifier;
 use crate::merkle::{Hash, RightEdge, leaf_hash};
@@ -32,11 +33,52 @@ pub enum Problem {
     File { path: String, why: String },
 }
 
+/// Entries in time order: each timed no earlier than the one before it. A clock set back (by
+/// mistake, or to make an act look earlier) shows as the first entry out of order.
+#[derive(Debug, Clone, Default)]
+pub struct TimeOrder {
+    last: Option<(u64, [u8; 24])>,
+}
+
+impl TimeOrder {
+    /// Checks entry `index` (already checked as canonical) against the one checked before it.
+    pub fn check(&mut self, index: u64, bytes: &[u8]) -> Result<(), Problem> {
+        match entry_time(bytes) {
+            Some(time) => self.check_time(index, time),
+            None => Ok(()),
+        }
+    }
+
+    /// Checks that entry `index`, timed `time`, is not timed before the last one checked.
+    pub fn check_time(&mut self, index: u64, time: [u8; 24]) -> Result<(), Problem> {
+        if let Some((before, last)) = self.last
+            && time < last
+        {
+            return Err(Problem::Entry {
+                index,
+                why: format!(
+                    "it is timed {}, before entry {before} ({}): entries never go back in time, so a clock was set back when it was written",
+                    String::from_utf8_lossy(&time),
+                    String::from_utf8_lossy(&last)
+                ),
+            });
+        }
+        self.last = Some((index, time));
+        Ok(())
+    }
+
+    /// The last entry checked and its time.
+    pub fn last(&self) -> Option<(u64, [u8; 24])> {
+        self.last
+    }
+}
+
 /// Rebuilds a log's tree from its entries, checking each.
 #[derive(Debug, Clone)]
 pub struct TreeCheck {
     origin: String,
     edge: RightEdge,
+    times: TimeOrder,
 }
 
 impl TreeCheck {
@@ -45,6 +87,7 @@ impl TreeCheck {
         TreeCheck {
             origin: origin.to_owned(),
             edge: RightEdge::new(),
+            times: TimeOrder::default(),
         }
     }
 
@@ -58,11 +101,12 @@ impl TreeCheck {
         self.edge.root()
     }
 
-    /// Checks the next entry (index [`TreeCheck::size`]): canonical form, its own index and origin.
-    /// Returns the complete-subtree hashes it creates: element k is at tree level k, position
-    /// `index >> k` (the leaf hash first).
+    /// Checks the next entry (index [`TreeCheck::size`]): canonical form, its own index and
+    /// origin, its time not before the last entry's. Returns the complete-subtree hashes it
+    /// creates: element k is at tree level k, position `index >> k` (the leaf hash first).
     pub fn push_entry(&mut self, bytes: &[u8]) -> Result<Vec<Hash>, Problem> {
         let leaf = check_entry(&self.origin, self.size(), bytes)?;
+        self.times.check(self.size(), bytes)?;
         Ok(self.edge.push(leaf))
     }
 

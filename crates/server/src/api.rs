@@ -331,6 +331,12 @@ pub async fn run_command(
     let outcome = match app.node().execute_once(key, actor, command, at).await {
         Ok(outcome) => outcome,
         Err(NodeError::Invalid(refusal)) => return Err(ApiError::refused(refusal, None)),
+        // The clock is behind the log: nothing can be recorded until it is set right.
+        Err(NodeError::Store(e @ armory_store::StoreError::ClockBehind { .. })) => {
+            let mut error = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string());
+            error.outcome = Some("not_recorded");
+            return Err(error);
+        }
         Err(NodeError::Store(e)) if e.is_storage_fault() => {
             let mut error = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string());
             error.outcome = Some(match e {

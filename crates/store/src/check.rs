@@ -5,7 +5,7 @@ use armory_ledger::Hash;
 use armory_ledger::checkpoint::{Checkpoint, CheckpointError};
 use armory_ledger::keys::LogVerifier;
 use armory_ledger::merkle::{RightEdge, node_hash, stored_hash_count};
-use armory_ledger::verify::{Problem, TreeCheck, check_entry};
+use armory_ledger::verify::{Problem, TimeOrder, TreeCheck, check_entry};
 use tokio::sync::mpsc;
 
 /// What a successful check covered.
@@ -65,6 +65,9 @@ struct Hashed {
     /// order the tree makes them: the tree computes only those above.
     parents: Vec<Hash>,
     bad: Option<(usize, Problem)>,
+    /// The first and last entry that checked out, with their times, to compare across chunks.
+    first_time: Option<(u64, [u8; 24])>,
+    last_time: Option<(u64, [u8; 24])>,
     /// The chunk's checkpoints, opened (signature checked), by size.
     opened: Vec<(u64, Result<Checkpoint, CheckpointError>)>,
 }
@@ -190,6 +193,8 @@ pub async fn check_log<S: Store>(
     });
 
     let mut tree = TreeCheck::new(store.origin());
+    // Entry times across chunks (each chunk checks its own).
+    let mut times = TimeOrder::default();
     let mut checkpoints = 0u64;
     let mut last_checkpoint: Option<u64> = None;
     for turn in 0usize.. {
@@ -202,8 +207,13 @@ pub async fn check_log<S: Store>(
             leaves,
             parents,
             mut bad,
+            first_time,
+            last_time,
             opened,
         } = hashed?;
+        for (index, time) in first_time.into_iter().chain(last_time) {
+            times.check_time(index, time)?;
+        }
         let mut precomputed = parents.iter();
         let mut entry_at = 0usize;
         let mut hashes = HashCursor::new(&chunk.hashes);
@@ -372,9 +382,17 @@ fn check_chunk(origin: &str, verifier: &LogVerifier, mut chunk: Chunk) -> Hashed
     // Each bundle's subtree, from an empty edge at its first entry (chunks start at a bundle):
     // its parents are the tree's own, up to the bundle's root at level 8.
     let mut bundle = RightEdge::new();
+    let mut times = TimeOrder::default();
+    let mut first_time = None;
     for (at, (index, bytes)) in chunk.entries.iter().enumerate() {
-        match check_entry(origin, index, bytes) {
+        match check_entry(origin, index, bytes).and_then(|leaf| {
+            times.check(index, bytes)?;
+            Ok(leaf)
+        }) {
             Ok(leaf) => {
+                if at == 0 {
+                    first_time = times.last();
+                }
                 if index % BUNDLE == 0 {
                     bundle = RightEdge::new();
                 }
@@ -402,6 +420,8 @@ fn check_chunk(origin: &str, verifier: &LogVerifier, mut chunk: Chunk) -> Hashed
         leaves,
         parents,
         bad,
+        first_time,
+        last_time: times.last(),
         opened,
     }
 }

@@ -199,6 +199,15 @@ pub enum StoreError {
     /// from an older copy, or lost commits.
     #[error("{0}")]
     RolledBack(String),
+    /// The entry would be timed before the log's last entry: the computer's clock is behind.
+    #[error(
+        "not recorded: entry {index} would be timed {time}, before the log's last entry ({last}). This computer's clock is behind the log: set it right, then retry"
+    )]
+    ClockBehind {
+        index: u64,
+        time: String,
+        last: String,
+    },
 }
 
 impl StoreError {

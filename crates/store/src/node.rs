@@ -21,6 +21,7 @@ use armory_core::event::Event;
 use armory_core::time::Timestamp;
 use armory_core::{Actor, Command, Policy, Refusal, RuleId, State, apply_at, decide, differences};
 use armory_ledger::Entry;
+use armory_ledger::entry::entry_time;
 use std::sync::Arc;
 use tokio::sync::Mutex;
 
@@ -88,6 +89,10 @@ pub enum NodeError {
     Internal(String),
 }
 
+/// How far behind the log's last entry the clock may be and still be taken for the same moment
+/// (see [`Node::stamp`]).
+const CLOCK_SLACK_MS: i64 = 2_000;
+
 struct Inner {
     /// Idempotency keys queued but perhaps not yet durable (a retry may race its first attempt).
     keys: std::collections::HashMap<String, Recorded>,
@@ -97,6 +102,8 @@ struct Inner {
     stale: bool,
     /// The tables were found to disagree with the log: rebuild them from a replay.
     tables_wrong: bool,
+    /// The last entry's time (read from the log when unknown): no entry is timed before it.
+    last_time: Option<Timestamp>,
 }
 
 /// A production's node: its log, its policy, its state.
@@ -245,6 +252,7 @@ impl<S: Store> Node<S> {
                 state,
                 stale: false,
                 tables_wrong: false,
+                last_time: None,
             })),
             checked,
         };
@@ -355,7 +363,37 @@ impl<S: Store> Node<S> {
         inner.written = state.clone();
         inner.state = state;
         inner.stale = false;
+        inner.last_time = None;
         Ok(())
+    }
+
+    /// The time to give the next entry: `now`, unless the log's last entry is later. A clock a
+    /// moment behind (a command that read it, then waited its turn behind a later one) takes the
+    /// last entry's time; one further behind is refused before anything is decided: the clock
+    /// was set back, and entries never go back in time.
+    async fn stamp(&self, inner: &mut Inner, now: Timestamp) -> Result<Timestamp, NodeError> {
+        if inner.last_time.is_none() && inner.state.next_index > 0 {
+            let last = inner.state.next_index - 1;
+            inner.last_time = self
+                .store
+                .entries_at(&[last])
+                .await?
+                .first()
+                .and_then(|(_, entry)| entry_time(entry))
+                .and_then(|t| Timestamp::parse_rfc3339(std::str::from_utf8(&t).ok()?).ok());
+        }
+        let Some(last) = inner.last_time.filter(|last| now < *last) else {
+            return Ok(now);
+        };
+        if last.as_unix_millis() - now.as_unix_millis() <= CLOCK_SLACK_MS {
+            return Ok(last);
+        }
+        Err(StoreError::ClockBehind {
+            index: inner.state.next_index,
+            time: now.to_rfc3339(),
+            last: last.to_rfc3339(),
+        }
+        .into())
     }
 
     /// Applies `events` to the state, computes the projection rows they change and queues both
@@ -370,6 +408,9 @@ impl<S: Store> Node<S> {
         key: Option<(&str, Option<Refusal>)>,
     ) -> Result<(crate::Pending, u64), NodeError> {
         let first = inner.state.next_index;
+        if let Ok(t) = Timestamp::parse_rfc3339(time) {
+            inner.last_time = inner.last_time.max(Some(t));
+        }
         // Apply to the state, then the same events to the copy the tables describe: the rows
         // to write are the items where the two differ. (No whole-state copy per command.)
         for (k, event) in events.iter().enumerate() {
@@ -470,10 +511,10 @@ impl<S: Store> Node<S> {
         events: &[Event],
         now: Timestamp,
     ) -> Result<Appended, NodeError> {
-        let time = now.to_rfc3339();
         let (pending, first) = {
             let mut inner = self.inner.lock().await;
             self.catch_up(&mut inner).await?;
+            let time = self.stamp(&mut inner, now).await?.to_rfc3339();
             self.queue(&mut inner, events, |_| actors.clone(), &time, None)
                 .await?
         };
@@ -499,7 +540,6 @@ impl<S: Store> Node<S> {
         command: &Command,
         now: Timestamp,
     ) -> Result<Outcome, NodeError> {
-        let time = now.to_rfc3339();
         let (pending, decided, first) = {
             let mut inner = self.inner.lock().await;
             if let Some(key) = key {
@@ -513,6 +553,7 @@ impl<S: Store> Node<S> {
                 }
             }
             self.catch_up(&mut inner).await?;
+            let time = self.stamp(&mut inner, now).await?.to_rfc3339();
             let decided = decide(&self.policy, &inner.state, actor, command, now);
             if let Err(refusal) = &decided
                 && refusal.rule == RuleId::State

@@ -36,7 +36,7 @@ use super::{BUNDLE, Durability, Seal, bulk, io_error, pack_ids, storage_fault, t
 use crate::projection::RowWrite;
 use crate::{Appended, Draft, Fault, Health, StoreError};
 use armory_ledger::checkpoint::Checkpoint;
-use armory_ledger::entry::{Entry, FORMAT_VERSION};
+use armory_ledger::entry::{Entry, FORMAT_VERSION, entry_time};
 use armory_ledger::keys::LogSigner;
 use armory_ledger::merkle::{RightEdge, leaf_hash, stored_hash_count};
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
@@ -113,6 +113,8 @@ pub(super) struct Writer {
     tail: Vec<Vec<u8>>,
     /// Their stored hashes (rows of `hashes`), ids from `stored_hash_count(sealed * BUNDLE)`.
     tail_hashes: Vec<[u8; 32]>,
+    /// The last entry's time: no entry is timed before it.
+    last_time: Option<[u8; 24]>,
     health: Arc<Health>,
     keeper: Option<Keeper>,
 }
@@ -162,6 +164,7 @@ impl Writer {
             sealed: 0,
             tail: Vec::new(),
             tail_hashes: Vec::new(),
+            last_time: None,
             health,
             keeper: None,
         };
@@ -206,7 +209,15 @@ impl Writer {
         }
         self.edge = edge;
         self.note = note;
-        self.load_tail()
+        self.load_tail()?;
+        self.last_time = match self.tail.last() {
+            Some(entry) => entry_time(entry),
+            None if size > 0 => bulk::entries_at(self.conn()?, true, &[size - 1])?
+                .first()
+                .and_then(|(_, entry)| entry_time(entry)),
+            None => None,
+        };
+        Ok(())
     }
 
     /// Finds the last sealed bundle and loads the rows after it. Full bundles' worth of rows (a
@@ -438,6 +449,7 @@ impl Writer {
     /// and answers everyone.
     fn commit(&mut self, batch: Vec<Append>) {
         let mut edge = self.edge.clone();
+        let mut last_time = self.last_time;
         let mut hashes: Vec<[u8; 32]> = Vec::new();
         let mut accepted: Vec<Accepted> = Vec::new();
         for request in batch {
@@ -449,6 +461,10 @@ impl Writer {
                     expected,
                     at: first,
                 }));
+                continue;
+            }
+            if let Some(refused) = time_behind(last_time, first, &request.drafts) {
+                let _ = request.reply.send(Err(refused));
                 continue;
             }
             let encoded: Result<Vec<Vec<u8>>, StoreError> = request
@@ -472,6 +488,7 @@ impl Writer {
                 Ok(entries) if !entries.is_empty() => {
                     for bytes in &entries {
                         edge.push_each(leaf_hash(bytes), |h| hashes.push(h.0));
+                        last_time = entry_time(bytes).max(last_time);
                     }
                     accepted.push(Accepted {
                         request,
@@ -711,6 +728,9 @@ impl Writer {
         sealed: usize,
     ) {
         self.edge = edge;
+        if let Some(entry) = accepted.last().and_then(|a| a.entries.last()) {
+            self.last_time = entry_time(entry);
+        }
         self.tail
             .extend(accepted.iter().flat_map(|a| a.entries.iter().cloned()));
         self.tail_hashes.extend_from_slice(&hashes);
@@ -723,6 +743,25 @@ impl Writer {
         self.sealed += sealed;
         debug_assert_eq!(pack_ids(self.sealed).start, stored_hash_count(end));
     }
+}
+
+/// The first of `drafts` (entries from `first` on) timed before the one before it, the first
+/// after `last`: the clock went back.
+fn time_behind(mut last: Option<[u8; 24]>, first: u64, drafts: &[Draft]) -> Option<StoreError> {
+    for (k, draft) in drafts.iter().enumerate() {
+        let time = draft.time.as_bytes();
+        if let Some(before) = last
+            && time < &before[..]
+        {
+            return Some(StoreError::ClockBehind {
+                index: first + k as u64,
+                time: draft.time.clone(),
+                last: String::from_utf8_lossy(&before).into_owned(),
+            });
+        }
+        last = time.try_into().ok();
+    }
+    None
 }
 
 fn answer_all(accepted: Vec<Accepted>, error: impl Fn() -> StoreError) {
