@@ -299,6 +299,42 @@ fn the_same_idempotency_key_twice_records_one_act() {
     assert_eq!(second.json()["outcome"], "repeated");
     assert_eq!(second.json()["first_index"], first.json()["first_index"]);
     assert_eq!(server.next_index(&hannah), before + 1);
+    // The same key with another act is refused, naming the key, and records nothing (it used
+    // to answer "repeated" and drop the new act).
+    let other = server.post_json(
+        "/api/commands",
+        &hannah,
+        &json!({"command": {"type": "store", "item": {"firearm": "REV-1"}, "location": "SAFE"}}),
+        &[("Idempotency-Key", "wifi-retry-1")],
+    );
+    assert_eq!(other.status, 422, "{}", other.body);
+    assert_eq!(other.json()["field"], "Idempotency-Key");
+    assert!(
+        other.json()["error"]
+            .as_str()
+            .unwrap()
+            .contains("first used for another act"),
+        "{}",
+        other.body
+    );
+    assert_eq!(server.next_index(&hannah), before + 1);
+    // The key table names nobody: keys are kept hashed (an anonymous report's key is scoped to
+    // its reporter).
+    let db = rusqlite::Connection::open(server.data.join("armory.db")).unwrap();
+    let keys: Vec<String> = db
+        .prepare("SELECT key FROM idempotency")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert!(!keys.is_empty());
+    for key in &keys {
+        assert!(
+            !key.contains("hannah") && !key.contains("wifi-retry") && key.len() == 64,
+            "{key}"
+        );
+    }
     // An API token acts as its person, and the entry records the method.
     let token = server
         .post_json("/api/tokens", &hannah, &json!({"name": "script"}), &[])

@@ -331,6 +331,12 @@ pub async fn run_command(
     let outcome = match app.node().execute_once(key, actor, command, at).await {
         Ok(outcome) => outcome,
         Err(NodeError::Invalid(refusal)) => return Err(ApiError::refused(refusal, None)),
+        Err(e @ NodeError::KeyReused) => {
+            return Err(
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e.to_string())
+                    .field("Idempotency-Key"),
+            );
+        }
         // The clock is behind the log: nothing can be recorded until it is set right.
         Err(NodeError::Store(e @ armory_store::StoreError::ClockBehind { .. })) => {
             let mut error = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string());
@@ -972,9 +978,9 @@ pub async fn openapi() -> Response {
         "403": {"description": "refused by rule ROLE, or CSRF token missing", "content": {"application/json": {"schema": error}}},
         "409": {"description": "refused by a safety rule; logged as a near miss (logged_as)", "content": {"application/json": {"schema": error}}},
         "413": {"description": "body larger than 64 KiB", "content": {"application/json": {"schema": error}}},
-        "422": {"description": "refused by rule STATE (unknown id, out of order); not logged", "content": {"application/json": {"schema": error}}},
+        "422": {"description": "refused by rule STATE (unknown id, out of order), or an Idempotency-Key first used for another act (field: Idempotency-Key); not logged", "content": {"application/json": {"schema": error}}},
         "429": {"description": "locked out after repeated failures; wait for the backoff", "content": {"application/json": {"schema": error}}},
-        "503": {"description": "storage is failing: the act was not recorded (\"not recorded: ...\"), or its outcome is unknown (\"the outcome is unknown: ...\"); retry with the same Idempotency-Key, which records it at most once", "content": {"application/json": {"schema": error}}}
+        "503": {"description": "storage is failing, or the node's clock is behind its log: the act was not recorded (\"not recorded: ...\"), or its outcome is unknown (\"the outcome is unknown: ...\"); retry with the same Idempotency-Key, which records it at most once", "content": {"application/json": {"schema": error}}}
     });
     let read = |summary: &str| json!({"get": {"summary": summary, "security": [{"session": []}, {"token": []}], "responses": {"200": {"description": "ok"}, "401": errors["401"], "404": {"description": "not found", "content": {"application/json": {"schema": error}}}}}});
     let doc = json!({

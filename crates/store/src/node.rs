@@ -42,6 +42,26 @@ pub enum Outcome {
     },
 }
 
+/// What is kept with an idempotency key: what the command recorded, and the SHA-256 of the
+/// command, so that the key answers a retry of the same act only.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct Kept {
+    #[serde(flatten)]
+    recorded: Recorded,
+    /// Absent in keys kept before it was (they answer any body, as they did).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    body: Option<String>,
+}
+
+/// Hex SHA-256 of `bytes`.
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// What a command recorded, as kept with its idempotency key.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Recorded {
@@ -87,6 +107,11 @@ pub enum NodeError {
     Invalid(Refusal),
     #[error("internal error, nothing was recorded: {0}")]
     Internal(String),
+    /// The idempotency key came with another act than the one it was first used for.
+    #[error(
+        "this Idempotency-Key was first used for another act; nothing was recorded. A retry sends the same act with the same key; a new act needs a new key"
+    )]
+    KeyReused,
 }
 
 /// How far behind the log's last entry the clock may be and still be taken for the same moment
@@ -95,7 +120,7 @@ const CLOCK_SLACK_MS: i64 = 2_000;
 
 struct Inner {
     /// Idempotency keys queued but perhaps not yet durable (a retry may race its first attempt).
-    keys: std::collections::HashMap<String, Recorded>,
+    keys: std::collections::HashMap<String, Kept>,
     state: State,
     /// The state the projection rows describe (equal to `state` between commands).
     written: State,
@@ -405,7 +430,7 @@ impl<S: Store> Node<S> {
         events: &[Event],
         actors: impl Fn(&Event) -> Vec<armory_ledger::Actor>,
         time: &str,
-        key: Option<(&str, Option<Refusal>)>,
+        key: Option<(&str, &str, Option<Refusal>)>,
     ) -> Result<(crate::Pending, u64), NodeError> {
         let first = inner.state.next_index;
         if let Ok(t) = Timestamp::parse_rfc3339(time) {
@@ -443,15 +468,18 @@ impl<S: Store> Node<S> {
             }
         };
         let idempotency = match key {
-            Some((key, refusal)) => {
-                let recorded = Recorded {
-                    first_index: first,
-                    count: drafts.len() as u64,
-                    refusal,
+            Some((key, body, refusal)) => {
+                let kept = Kept {
+                    recorded: Recorded {
+                        first_index: first,
+                        count: drafts.len() as u64,
+                        refusal,
+                    },
+                    body: Some(body.to_owned()),
                 };
-                let json = serde_json::to_string(&recorded)
-                    .map_err(|e| NodeError::Internal(e.to_string()))?;
-                inner.keys.insert(key.to_owned(), recorded);
+                let json =
+                    serde_json::to_string(&kept).map_err(|e| NodeError::Internal(e.to_string()))?;
+                inner.keys.insert(key.to_owned(), kept);
                 Some((key.to_owned(), json))
             }
             None => None,
@@ -540,16 +568,31 @@ impl<S: Store> Node<S> {
         command: &Command,
         now: Timestamp,
     ) -> Result<Outcome, NodeError> {
+        // The key is kept hashed: the table holds no caller's name (an anonymous report's
+        // key is scoped to its reporter), only what answers a retry.
+        let key = key.map(|k| sha256_hex(k.as_bytes()));
+        let key = key.as_deref();
+        let body = sha256_hex(
+            &serde_json::to_vec(command).map_err(|e| NodeError::Internal(e.to_string()))?,
+        );
         let (pending, decided, first) = {
             let mut inner = self.inner.lock().await;
             if let Some(key) = key {
-                if let Some(seen) = inner.keys.get(key) {
-                    return Ok(Outcome::Repeated(seen.clone()));
-                }
-                if let Some(json) = self.store.idempotent(key).await? {
-                    let seen: Recorded = serde_json::from_str(&json)
-                        .map_err(|e| NodeError::Internal(e.to_string()))?;
-                    return Ok(Outcome::Repeated(seen));
+                let seen = match inner.keys.get(key) {
+                    Some(kept) => Some(kept.clone()),
+                    None => match self.store.idempotent(key).await? {
+                        Some(json) => Some(
+                            serde_json::from_str::<Kept>(&json)
+                                .map_err(|e| NodeError::Internal(e.to_string()))?,
+                        ),
+                        None => None,
+                    },
+                };
+                if let Some(seen) = seen {
+                    if seen.body.is_some_and(|b| b != body) {
+                        return Err(NodeError::KeyReused);
+                    }
+                    return Ok(Outcome::Repeated(seen.recorded));
                 }
             }
             self.catch_up(&mut inner).await?;
@@ -577,7 +620,7 @@ impl<S: Store> Node<S> {
                     &events,
                     |event| ledger_actors(actor, command, event),
                     &time,
-                    key.map(|key| (key, refusal)),
+                    key.map(|key| (key, body.as_str(), refusal)),
                 )
                 .await?;
             (pending, decided.map(|_| events), first)
