@@ -1,6 +1,6 @@
 //! Bad input to every command: a one-line error that says what to do, a non-zero exit, nothing changed.
 
-use crate::common::{armory, assert_fails_with, make_log, stdout};
+use crate::common::{armory, assert_fails_with, make_log, stderr, stdout};
 
 #[test]
 fn a_missing_data_directory_says_to_init() {
@@ -146,4 +146,42 @@ async fn a_closed_stdout_ends_a_command_quietly() {
         assert!(out.status.success(), "{args:?}: {:?} {err}", out.status);
         assert!(!err.contains("panicked"), "{args:?}: {err}");
     }
+}
+
+#[test]
+fn data_files_are_for_their_owner_and_a_change_is_warned_about() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    assert!(
+        armory(&data, &["init", "--origin", "armory.test/perm"])
+            .status
+            .success()
+    );
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&data), 0o700);
+    assert_eq!(mode(&data.join("armory.db")), 0o600);
+    assert_eq!(mode(&data.join("node.key")), 0o600);
+    let out = armory(&data, &["note", "owner only"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("other users"), "{}", stderr(&out));
+
+    let set = |p: &std::path::Path, m: u32| {
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap()
+    };
+    set(&data, 0o755);
+    set(&data.join("armory.db"), 0o644);
+    let out = armory(&data, &["note", "opened up"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("can be entered by other users of this computer (mode 755); run `chmod 700"),
+        "{err}"
+    );
+    assert!(
+        err.contains(
+            "armory.db is open to other users of this computer (mode 644); run `chmod 600"
+        ),
+        "{err}"
+    );
 }

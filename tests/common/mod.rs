@@ -132,6 +132,8 @@ pub async fn raw(data: &Path) -> rusqlite::Connection {
 /// Copies a data directory (the database must be closed).
 pub fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
+    // With its mode: a data directory is its owner's only.
+    std::fs::set_permissions(to, std::fs::metadata(from).unwrap().permissions()).unwrap();
     for entry in std::fs::read_dir(from).unwrap() {
         let entry = entry.unwrap();
         let path = entry.path();

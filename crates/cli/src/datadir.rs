@@ -48,6 +48,8 @@ impl DataDir {
         }
         std::fs::create_dir_all(&self.path)
             .with_context(|| format!("cannot create {}", self.path.display()))?;
+        // The log, the sign-in database and the key are for the user running Armory only.
+        set_mode(&self.path, 0o700)?;
         let signer = LogSigner::generate(origin).map_err(|e| anyhow::anyhow!("{e}"))?;
         write_private(&self.path.join(KEY_FILE), signer.private_text())?;
         std::fs::write(
@@ -59,7 +61,47 @@ impl DataDir {
         std::fs::write(self.path.join(POLICY_FILE), policy_json + "\n")
             .with_context(|| format!("cannot write {}", self.path.join(POLICY_FILE).display()))?;
         SqliteLog::create(&self.db(), &signer).await?;
+        // SQLite gives the -wal and -shm files the database's own mode when it makes them.
+        for suffix in ["", "-wal", "-shm"] {
+            let path = PathBuf::from(format!("{}{suffix}", self.db().display()));
+            if path.exists() {
+                set_mode(&path, 0o600)?;
+            }
+        }
         Ok(signer)
+    }
+
+    /// Warns (on stderr) about data files other users of this computer can read or change: the
+    /// directory should be 0700, the log, sign-in database and key 0600.
+    pub fn warn_if_open_to_others(&self) {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| {
+            std::fs::metadata(p)
+                .ok()
+                .map(|m| m.permissions().mode() & 0o777)
+        };
+        if let Some(m) = mode(&self.path).filter(|m| m & 0o077 != 0) {
+            tracing::warn!(
+                "{} can be entered by other users of this computer (mode {m:o}); run `chmod 700 {}`",
+                self.path.display(),
+                self.path.display()
+            );
+        }
+        for file in [
+            DB_FILE,
+            crate::serve::AUTH_FILE,
+            KEY_FILE,
+            "armory.db.checkpoint",
+        ] {
+            let path = self.path.join(file);
+            if let Some(m) = mode(&path).filter(|m| m & 0o077 != 0) {
+                tracing::warn!(
+                    "{} is open to other users of this computer (mode {m:o}); run `chmod 600 {}`",
+                    path.display(),
+                    path.display()
+                );
+            }
+        }
     }
 
     /// The production's policy (`policy.json`; the defaults of RULES.md when there is none).
@@ -111,6 +153,14 @@ impl DataDir {
         read_verifier(&self.path.join(PUBLIC_KEY_FILE))
     }
 
+    /// The sign-in database (`auth.db`), created owner-only when new.
+    pub async fn auth(&self) -> Result<armory_server::auth::AuthDb> {
+        self.require()?;
+        let path = self.path.join(crate::serve::AUTH_FILE);
+        create_private(&path)?;
+        Ok(armory_server::auth::AuthDb::open(&path).await?)
+    }
+
     pub async fn reader(&self) -> Result<SqliteLog> {
         let verifier = self.verifier()?;
         Ok(SqliteLog::open_reader(&self.db(), verifier).await?)
@@ -126,8 +176,31 @@ impl DataDir {
                 self.path.join(PUBLIC_KEY_FILE).display()
             );
         }
+        self.warn_if_open_to_others();
         Ok(SqliteLog::open_writer(&self.db(), signer, Durability::Full).await?)
     }
+}
+
+/// Creates `path` empty, readable by its owner only, unless it exists: SQLite then makes a new
+/// database in it, and gives its -wal and -shm files the same mode when it makes them.
+fn create_private(path: &Path) -> Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(anyhow::anyhow!("cannot create {}: {e}", path.display())),
+    }
+}
+
+fn set_mode(path: &Path, mode: u32) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+        .with_context(|| format!("cannot set the permissions of {}", path.display()))
 }
 
 /// Reads a public key from a file (or takes `arg` itself when it is a key in signed-note form).

@@ -5,7 +5,7 @@
 
 use crate::datadir::DataDir;
 use anyhow::{Context, Result};
-use armory_server::{App, Config, auth::AuthDb, demo, tls};
+use armory_server::{App, Config, demo, tls};
 use armory_store::node::Node;
 use std::io::Write;
 use std::path::PathBuf;
@@ -108,7 +108,7 @@ pub async fn run(data: &DataDir, args: ServeArgs) -> Result<()> {
     };
     let log = data.writer().await?;
     let node = Node::open(log.clone(), data.policy()?).await?;
-    let auth = AuthDb::open(&data.path.join(AUTH_FILE)).await?;
+    let auth = data.auth().await?;
     let app = App::new(node, auth.clone(), config);
     if args.demo {
         demo::seed(&app).await?;

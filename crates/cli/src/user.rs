@@ -4,10 +4,9 @@
 //! production with its first admin. Secrets go to `auth.db`, never into the log.
 
 use crate::datadir::DataDir;
-use crate::serve::AUTH_FILE;
 use anyhow::{Context, Result, bail};
 use armory_core::{Actor, AuthMethod, Command, PersonId, Role, State};
-use armory_server::auth::{AuthDb, MIN_PASSWORD_CHARS, Secret};
+use armory_server::auth::{MIN_PASSWORD_CHARS, Secret};
 use armory_store::node::{Node, Outcome};
 use std::io::{BufRead, IsTerminal, Write};
 
@@ -140,7 +139,7 @@ async fn set(data: &DataDir, person: &str, which: Secret) -> Result<()> {
     let id = on_production(&state, person)?;
     let secret = read_secret(&format!("new {} for {person}", word(which)))?;
     check_strength(which, &secret)?;
-    let auth = AuthDb::open(&data.path.join(AUTH_FILE)).await?;
+    let auth = data.auth().await?;
     auth.set_secret(&id, which, &secret).await?;
     auth.close().await;
     out!(
@@ -168,7 +167,7 @@ async fn token(data: &DataDir, person: &str, role: Option<String>, name: &str) -
     if !held.contains(&role) {
         bail!("{person} does not hold the role {}", role.as_str());
     }
-    let auth = AuthDb::open(&data.path.join(AUTH_FILE)).await?;
+    let auth = data.auth().await?;
     let now = armory_server::now()
         .map_err(|e| anyhow::anyhow!("{e}"))?
         .as_unix_millis();
@@ -225,7 +224,7 @@ async fn bootstrap(
         }
         Outcome::Repeated(_) => {}
     }
-    let auth = AuthDb::open(&data.path.join(AUTH_FILE)).await?;
+    let auth = data.auth().await?;
     auth.set_secret(&admin_id, Secret::Password, &password)
         .await?;
     auth.close().await;

@@ -120,11 +120,13 @@ impl Keeper {
         newest_slot: Option<usize>,
         health: Arc<Health>,
     ) -> Result<Keeper, Fault> {
+        use std::os::unix::fs::OpenOptionsExt;
         let file = std::fs::OpenOptions::new()
             .create(true)
             .truncate(false)
             .read(true)
             .write(true)
+            .mode(0o600)
             .open(path)
             .map_err(|e| io_fault(path, &e))?;
         Ok(Keeper {
