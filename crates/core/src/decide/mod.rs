@@ -516,6 +516,7 @@ impl<'a> Cx<'a> {
                 "an admin opens the production first",
             );
         }
+        self.check_day(command)?;
         match command {
             Command::OpenProduction { .. } => Ok(()),
             Command::AddPerson { .. }
@@ -552,6 +553,48 @@ impl<'a> Cx<'a> {
                 self.record(command)
             }
         }
+    }
+}
+
+impl Cx<'_> {
+    /// Days named in commands: the current shoot day; plans and staffing also the next; a wrap
+    /// also an earlier day left open (found the next morning). A meeting recorded today for
+    /// tomorrow would let a firearm be issued tomorrow with no meeting held; a wrap reconciled
+    /// ahead would close a day that has not ended.
+    fn check_day(&self, command: &Command) -> Result<(), Refusal> {
+        let today = self.today;
+        let next = today.plus_days(1);
+        let (day, allowed) = match command {
+            Command::HoldMeeting { day, .. } => (*day, format!("today's shoot day ({today})")),
+            Command::Reconcile { day, .. } => (
+                *day,
+                format!("today's shoot day ({today}) or an earlier one"),
+            ),
+            Command::PlanScene { day, .. }
+            | Command::AssignDuty { day, .. }
+            | Command::ReleaseDuty { day, .. }
+            | Command::DesignateArmorer { day, .. } => (
+                *day,
+                format!("today's shoot day ({today}) or the next ({next})"),
+            ),
+            _ => return Ok(()),
+        };
+        let fits = match command {
+            Command::HoldMeeting { .. } => day == today,
+            Command::Reconcile { .. } => day <= today,
+            _ => day == today || day == next,
+        };
+        if fits {
+            return Ok(());
+        }
+        no(
+            RuleId::State,
+            format!(
+                "a {} can only be recorded for {allowed}, not for {day}",
+                command.kind()
+            ),
+            format!("name {allowed}"),
+        )
     }
 }
 

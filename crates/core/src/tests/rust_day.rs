@@ -690,3 +690,80 @@ fn an_unreconciled_firearm_day_blocks_the_next() {
     set.ok(ARMORER, Role::Armorer, issue_cmd("REV-1", "CHURCH"));
     set.assert_replays();
 }
+
+#[test]
+fn days_named_in_commands_are_today_or_for_plans_the_next() {
+    // The production was opened on the 20th (MDT): today is 2021-10-20.
+    let mut set = Set::production();
+    let with_day = |mut command: Command, to: &str| {
+        match &mut command {
+            Command::PlanScene { day, .. }
+            | Command::HoldMeeting { day, .. }
+            | Command::Reconcile { day, .. } => *day = date(to),
+            _ => unreachable!(),
+        }
+        command
+    };
+    let plan = || {
+        plan_cmd(
+            "CHURCH",
+            SceneKind::Rehearsal,
+            "REV-1",
+            PlannedLoad::Cold,
+            true,
+        )
+    };
+    // A plan for the day after tomorrow, or yesterday: refused, naming the days allowed.
+    for day in ["2021-10-22", "2021-10-19"] {
+        let refusal = set.refused(
+            RuleId::State,
+            FIRST_AD,
+            Role::FirstAd,
+            with_day(plan(), day),
+        );
+        assert!(
+            refusal.to_string().contains(&format!(
+                "a plan_scene can only be recorded for today's shoot day (2021-10-20) or the next (2021-10-21), not for {day}"
+            )),
+            "{refusal}"
+        );
+    }
+    // Tomorrow's plan is fine.
+    set.ok(FIRST_AD, Role::FirstAd, with_day(plan(), "2021-10-21"));
+    // A meeting recorded today for tomorrow (finding 5): refused.
+    let refusal = set.refused(
+        RuleId::State,
+        FIRST_AD,
+        Role::FirstAd,
+        with_day(meeting_cmd("CHURCH"), "2021-10-21"),
+    );
+    assert!(
+        refusal
+            .to_string()
+            .contains("only be recorded for today's shoot day (2021-10-20), not for 2021-10-21"),
+        "{refusal}"
+    );
+    // Staffing for the day after tomorrow: refused.
+    set.refused(
+        RuleId::State,
+        PRODUCER,
+        Role::Producer,
+        Command::DesignateArmorer {
+            day: date("2021-10-22"),
+            person: pid(ARMORER),
+        },
+    );
+    // A wrap ahead of its day: refused.
+    set.refused(
+        RuleId::State,
+        ARMORER,
+        Role::Armorer,
+        with_day(
+            Command::Reconcile {
+                day: date(DAY),
+                counts: vec![],
+            },
+            "2021-10-21",
+        ),
+    );
+}
