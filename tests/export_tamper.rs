@@ -195,3 +195,84 @@ async fn a_kept_checkpoint_catches_a_rewritten_or_shortened_export() {
         "is not a checkpoint signed by this log's key",
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_receipt_proves_its_entry_offline_and_nothing_else() {
+    let (dir, data) = make_log(10, 1).await;
+    let key = data.join("log.pub");
+    let file = |name: &str, bytes: &[u8]| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        path
+    };
+    let receipt = file(
+        "3.tlog-proof",
+        &armory(&data, &["log", "proof", "3"]).stdout,
+    );
+    let entry = file("3.json", &armory(&data, &["log", "entry", "3"]).stdout);
+    let check = |receipt: &Path, entry: &Path, key: &Path| {
+        armory(
+            Path::new("/nonexistent"),
+            &[
+                "verify",
+                "--receipt",
+                receipt.to_str().unwrap(),
+                "--entry",
+                entry.to_str().unwrap(),
+                "--key",
+                key.to_str().unwrap(),
+            ],
+        )
+    };
+    let ok = check(&receipt, &entry, &key);
+    assert!(ok.status.success(), "{}", crate::common::stderr(&ok));
+    assert!(
+        stdout(&ok).contains("ok: entry 3 (note, 2026-11-23T08:00:00.000Z) is in log armory.test/main-unit of 10 entries"),
+        "{}",
+        stdout(&ok)
+    );
+    // The same entry pretty-printed (as a browser shows JSON) is the same entry.
+    let value: serde_json::Value =
+        serde_json::from_slice(&armory(&data, &["log", "entry", "3"]).stdout).unwrap();
+    let pretty = file(
+        "3-pretty.json",
+        serde_json::to_string_pretty(&value).unwrap().as_bytes(),
+    );
+    assert!(check(&receipt, &pretty, &key).status.success());
+
+    // A changed entry, another entry, another log's key, a damaged receipt: refused, saying why.
+    let mut changed = value.clone();
+    changed["event"]["text"] = "entry 3, changed".into();
+    let changed = file("3-changed.json", changed.to_string().as_bytes());
+    assert_fails_with(&check(&receipt, &changed, &key), "does not prove");
+    let other = file("4.json", &armory(&data, &["log", "entry", "4"]).stdout);
+    assert_fails_with(
+        &check(&receipt, &other, &key),
+        "the receipt is for entry 3 but",
+    );
+    let (_other_dir, other_log) = make_log(2, 2).await;
+    assert_fails_with(
+        &check(&receipt, &entry, &other_log.join("log.pub")),
+        "does not prove",
+    );
+    let text = String::from_utf8(std::fs::read(&receipt).unwrap()).unwrap();
+    let damaged = file(
+        "damaged.tlog-proof",
+        text.replacen("index 3", "index 03", 1).as_bytes(),
+    );
+    assert_fails_with(
+        &check(&damaged, &entry, &key),
+        "not a c2sp.org/tlog-proof@v1 receipt: index is not a decimal",
+    );
+    // A receipt of a later checkpoint proves the entry as well.
+    let log = crate::common::open_writer(&data).await;
+    log.append(vec![crate::common::draft("entry 10")])
+        .await
+        .unwrap();
+    log.close().await;
+    let later = file(
+        "3-later.tlog-proof",
+        &armory(&data, &["log", "proof", "3"]).stdout,
+    );
+    assert!(stdout(&check(&later, &entry, &key)).contains("of 11 entries"));
+}

@@ -2,8 +2,10 @@
 
 use crate::datadir::{DataDir, read_verifier};
 use anyhow::{Context, Result, bail};
+use armory_ledger::Entry;
 use armory_ledger::checkpoint::Checkpoint;
 use armory_ledger::merkle::Hash;
+use armory_ledger::proof::EntryProof;
 use armory_ledger::verify::{PUBLIC_KEY_FILE, verify_export_dir};
 use armory_store::check::check_log;
 use armory_store::{Store, export, proofs};
@@ -224,6 +226,70 @@ fn verify_export(dir: &Path, key: Option<PathBuf>, checkpoint: Option<&Path>) ->
     if own_key {
         out!("note: the key came from the export itself; pass --key with the key you trust");
     }
+    Ok(())
+}
+
+/// Checks a receipt for one entry, offline: the checkpoint's signature by the trusted key, and
+/// the entry's inclusion in the tree it describes.
+pub fn verify_receipt(
+    data: &DataDir,
+    receipt: &Path,
+    entry: &Path,
+    key: Option<PathBuf>,
+) -> Result<()> {
+    let verifier = match key {
+        Some(key) => read_verifier(&key)?,
+        None => data
+            .verifier()
+            .context("pass --key with the log's public key (log.pub) that you trust")?,
+    };
+    let text = std::fs::read(receipt)
+        .with_context(|| format!("cannot read the receipt {}", receipt.display()))?;
+    let proof =
+        EntryProof::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", receipt.display()))?;
+    let raw = std::fs::read(entry)
+        .with_context(|| format!("cannot read the entry {}", entry.display()))?;
+    // As `armory log entry` prints it (one line), or any JSON form of it (re-encoded canonically:
+    // the hash is over the canonical bytes).
+    let value: serde_json::Value = serde_json::from_slice(&raw)
+        .map_err(|e| anyhow::anyhow!("{} is not an entry (JSON): {e}", entry.display()))?;
+    let bytes = armory_ledger::canonical::encode(&value)
+        .map_err(|e| anyhow::anyhow!("{} is not an entry: {e}", entry.display()))?;
+    let decoded = Entry::decode(&bytes)
+        .map_err(|e| anyhow::anyhow!("{} is not an entry: {e}", entry.display()))?;
+    if decoded.index != proof.index {
+        bail!(
+            "the receipt is for entry {} but {} is entry {}; pass the entry the receipt was given for",
+            proof.index,
+            entry.display(),
+            decoded.index
+        );
+    }
+    let checkpoint = proof.verify(&bytes, &verifier).map_err(|e| {
+        anyhow::anyhow!(
+            "{} does not prove {}: {e}",
+            receipt.display(),
+            entry.display()
+        )
+    })?;
+    if decoded.origin != checkpoint.origin {
+        bail!(
+            "{} belongs to log {:?}, but the receipt's checkpoint is of log {:?}",
+            entry.display(),
+            decoded.origin,
+            checkpoint.origin
+        );
+    }
+    out!(
+        "ok: entry {} ({}, {}) is in log {} of {} entries, root {}, signed by {}",
+        decoded.index,
+        decoded.event_type(),
+        decoded.time,
+        checkpoint.origin,
+        checkpoint.size,
+        checkpoint.root,
+        verifier.text()
+    );
     Ok(())
 }
 

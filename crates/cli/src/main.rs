@@ -93,6 +93,13 @@ enum Command {
         /// Also rebuild the state from the log and compare it with the projection tables.
         #[arg(long)]
         replay: bool,
+        /// Check a receipt (a C2SP tlog-proof, from `armory log proof N` or the API) instead of a
+        /// log: that `--entry` is in the log its checkpoint describes, signed by `--key`.
+        #[arg(long, requires = "entry", conflicts_with_all = ["dir", "replay", "checkpoint"])]
+        receipt: Option<PathBuf>,
+        /// The entry the receipt is for (as `armory log entry N` prints it, or its JSON).
+        #[arg(long, requires = "receipt")]
+        entry: Option<PathBuf>,
     },
     /// Where every firearm is, open incidents, and the alerts that need attention.
     Status {
@@ -210,7 +217,12 @@ async fn run(cli: Cli) -> Result<()> {
             key,
             checkpoint,
             replay,
-        } => logcmd::verify(&data, dir, key, checkpoint, replay).await,
+            receipt,
+            entry,
+        } => match (receipt, entry) {
+            (Some(receipt), Some(entry)) => logcmd::verify_receipt(&data, &receipt, &entry, key),
+            _ => logcmd::verify(&data, dir, key, checkpoint, replay).await,
+        },
         Command::Demo { scenario } => demo::run(&data, scenario).await,
         Command::Status { at } => status::run(&data, at).await,
         Command::Export { dir } => logcmd::export(&data, &dir).await,
