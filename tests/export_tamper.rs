@@ -276,3 +276,59 @@ async fn a_receipt_proves_its_entry_offline_and_nothing_else() {
     );
     assert!(stdout(&check(&later, &entry, &key)).contains("of 11 entries"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_consistency_proof_links_an_old_checkpoint_to_a_new_one() {
+    // Batches of 3: checkpoints signed at sizes 0, 3, 6, ..., 39, 40.
+    let (_dir, data) = make_log(40, 3).await;
+    let body = |args: &[&str]| {
+        let out = armory(&data, &[&["log", "consistency"][..], args].concat());
+        assert!(out.status.success(), "{}", crate::common::stderr(&out));
+        stdout(&out)
+    };
+    let verifier = armory_ledger::keys::LogVerifier::from_text(
+        std::fs::read_to_string(data.join("log.pub"))
+            .unwrap()
+            .trim(),
+    )
+    .unwrap();
+    let parse = |text: &str| {
+        let (head, note) = text.split_once("\n\n").unwrap();
+        let mut lines = head.lines();
+        let old: u64 = lines
+            .next()
+            .unwrap()
+            .strip_prefix("old ")
+            .unwrap()
+            .parse()
+            .unwrap();
+        let proof: Vec<armory_ledger::Hash> = lines
+            .map(|l| armory_ledger::Hash::from_base64(l).unwrap())
+            .collect();
+        let checkpoint =
+            armory_ledger::checkpoint::Checkpoint::open(note.as_bytes(), &verifier).unwrap();
+        (old, proof, checkpoint)
+    };
+    // From 0 the proof is empty; the checkpoint asked for is the one signed for that size.
+    let (old, proof, nine) = parse(&body(&["0", "9"]));
+    assert_eq!((old, proof.len(), nine.size), (0, 0, 9));
+    // From 9 to the latest (40): the proof verifies against both roots, and fails against
+    // another old root.
+    let (old, proof, latest) = parse(&body(&["9"]));
+    assert_eq!((old, latest.size), (9, 40));
+    assert!(!proof.is_empty());
+    armory_ledger::merkle::verify_consistency(9, 40, &nine.root, &latest.root, &proof).unwrap();
+    let (_, _, six) = parse(&body(&["0", "6"]));
+    assert!(
+        armory_ledger::merkle::verify_consistency(9, 40, &six.root, &latest.root, &proof).is_err()
+    );
+    // A size never signed, and an old size past the new one, are refused with the reason.
+    assert_fails_with(
+        &armory(&data, &["log", "consistency", "9", "10"]),
+        "the log signed no checkpoint of size 10",
+    );
+    assert_fails_with(
+        &armory(&data, &["log", "consistency", "41"]),
+        "the old size 41 is larger than the checkpoint's size 40",
+    );
+}

@@ -317,6 +317,32 @@ fn serve_demo_answers_health_metrics_openapi_and_tiles_and_stops_cleanly() {
     assert_eq!(beyond.status, 404);
     let receipt = server.get("/api/log/receipts/0", &hannah);
     assert_eq!(receipt.status, 200);
+    // A consistency proof as a witness takes it (C2SP tlog-witness add-checkpoint body).
+    let proof = server.get("/api/log/consistency?old=1", &hannah);
+    assert_eq!(proof.status, 200, "{}", proof.body);
+    assert!(proof.body.starts_with("old 1\n"), "{}", proof.body);
+    assert!(
+        proof.body.contains("\n\narmory.local/demo\n"),
+        "{}",
+        proof.body
+    );
+    for (query, status, field) in [
+        ("old=x", 400, None),
+        ("old=999999999", 400, Some("old")),
+        ("old=1&new=999999999", 404, Some("new")),
+    ] {
+        let r = server.get(&format!("/api/log/consistency?{query}"), &hannah);
+        assert_eq!(r.status, status, "{query}: {}", r.body);
+        if let Some(field) = field {
+            assert_eq!(r.json()["field"], field, "{query}");
+        }
+    }
+    assert_eq!(
+        server
+            .get("/api/log/consistency?old=1", &Who::nobody())
+            .status,
+        401
+    );
     let status = server.stop();
     assert!(status.success(), "{status:?}");
     let out = armory(&server.data, &["verify", "--replay"]);

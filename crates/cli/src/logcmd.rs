@@ -20,6 +20,10 @@ pub enum LogCommand {
     Entry { index: u64 },
     /// Print a C2SP tlog-proof receipt for entry N against the latest checkpoint.
     Proof { index: u64 },
+    /// Print the consistency proof from size OLD to the checkpoint of size NEW (the latest when
+    /// left out), as the body of a C2SP tlog-witness add-checkpoint request: `old OLD`, the
+    /// proof's hashes, an empty line, the signed checkpoint.
+    Consistency { old: u64, new: Option<u64> },
     /// Accept that the log went back in time (a copy put back from a backup, a lost -wal file)
     /// and continue it as a new log: a new origin and key, the surviving entries copied at their
     /// indexes, then an entry naming the old log's last checkpoint and the lost range. The old
@@ -63,6 +67,9 @@ pub async fn show(data: &DataDir, what: Option<LogCommand>) -> Result<()> {
         Some(LogCommand::Proof { index }) => {
             let receipt = proofs::receipt(&log, index).await?;
             out.write_all(&receipt.to_text())?;
+        }
+        Some(LogCommand::Consistency { old, new }) => {
+            out.write_all(&proofs::consistency_request(&log, old, new).await?)?;
         }
         Some(LogCommand::Continue { origin, by }) => {
             drop(out);

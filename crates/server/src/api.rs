@@ -849,6 +849,41 @@ pub async fn receipt(
     }
 }
 
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsistencyQuery {
+    old: u64,
+    new: Option<u64>,
+}
+
+/// `GET /api/log/consistency?old=N[&new=M]`: the consistency proof from size N to the checkpoint
+/// of size M (the latest when left out), as the body of a C2SP tlog-witness add-checkpoint.
+pub async fn consistency(
+    State(app): State<App>,
+    headers: HeaderMap,
+    query: Result<axum::extract::Query<ConsistencyQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    caller(&app, &headers).await?;
+    let axum::extract::Query(q) = query.map_err(|e| {
+        ApiError::bad(format!(
+            "{e}; use ?old=<tree size>&new=<tree size of a signed checkpoint>"
+        ))
+    })?;
+    use armory_store::proofs::ConsistencyError;
+    match armory_store::proofs::consistency_request(app.node().store(), q.old, q.new).await {
+        Ok(body) => {
+            Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], body).into_response())
+        }
+        Err(e @ ConsistencyError::NoCheckpoint(_)) => {
+            Err(ApiError::new(StatusCode::NOT_FOUND, e.to_string()).field("new"))
+        }
+        Err(e @ ConsistencyError::OldTooLarge { .. }) => {
+            Err(ApiError::bad(e.to_string()).field("old"))
+        }
+        Err(ConsistencyError::Store(e)) => Err(ApiError::internal(e)),
+    }
+}
+
 pub async fn not_found(uri: axum::http::Uri) -> ApiError {
     ApiError::new(
         StatusCode::NOT_FOUND,
@@ -1024,6 +1059,7 @@ pub async fn openapi() -> Response {
             "/api/log/checkpoint": read("the latest signed checkpoint (C2SP tlog-checkpoint)"),
             "/api/log/entries/{index}": read("one log entry (canonical JSON)"),
             "/api/log/receipts/{index}": read("a C2SP tlog-proof receipt for one entry"),
+            "/api/log/consistency": read("?old=N[&new=M]: the RFC 6962 consistency proof from size N to the checkpoint of size M (the latest by default), as a C2SP tlog-witness add-checkpoint body"),
             "/log/{origin}/checkpoint": {"get": {"summary": "C2SP tlog-tiles checkpoint (public)", "responses": {"200": {"description": "text/plain"}}}},
             "/log/{origin}/tile/{path}": {"get": {"summary": "C2SP tlog-tiles hash tiles and entry bundles (public)", "responses": {"200": {"description": "application/octet-stream"}, "404": {"description": "no such tile"}}}},
             "/healthz": {"get": {"summary": "liveness, and whether the log's storage works", "responses": {"200": {"description": "ok"}, "503": {"description": "storage is failing (disk full, read-only, I/O error): the fault, and since when; acts are not being recorded"}}}},

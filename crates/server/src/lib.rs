@@ -130,6 +130,7 @@ pub fn router(app: App) -> Router {
         .route("/api/log/checkpoint", get(api::checkpoint))
         .route("/api/log/entries/{index}", get(api::entry))
         .route("/api/log/receipts/{index}", get(api::receipt))
+        .route("/api/log/consistency", get(api::consistency))
         .route("/log/{*path}", get(logweb::serve_log))
         .route("/", get(web::board))
         .route("/signin", get(web::sign_in_page).post(web::sign_in))
