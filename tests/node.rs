@@ -285,6 +285,8 @@ async fn status_shows_custody_and_raises_the_window_alert_by_itself() {
     .unwrap();
     let node = open_node(&data).await;
     let mut due = None;
+    let mut issued_at = None;
+    let first_at = script(Scenario::Safe).unwrap()[0].at;
     for step in script(Scenario::Safe).unwrap() {
         if let Outcome::Done { events, .. } = node
             .execute(&step.actor, &step.command, step.at)
@@ -293,10 +295,12 @@ async fn status_shows_custody_and_raises_the_window_alert_by_itself() {
             && let Some(Event::FirearmIssued { due: d, .. }) = events.first()
         {
             due = Some(*d);
+            issued_at = Some(step.at);
             break;
         }
     }
     let due = due.expect("the safe day issues a firearm");
+    let issued_at = issued_at.unwrap();
     node.store().clone().close().await;
     drop(node);
     let before = armory(&data, &["status", "--at", &due.to_rfc3339()]);
@@ -316,6 +320,19 @@ async fn status_shows_custody_and_raises_the_window_alert_by_itself() {
     assert_fails_with(
         &armory(&data, &["status", "--at", "tomorrow"]),
         "--at \"tomorrow\"",
+    );
+    // A minute before the issue, the state is the one of then (the log ends with the firearm
+    // issued; `status --at` used to print the latest state under the past time).
+    let earlier = issued_at.plus_minutes(-1).to_rfc3339();
+    let then = stdout(&armory(&data, &["status", "--at", &earlier]));
+    assert!(!then.contains("ISSUED to"), "{then}");
+    assert!(then.contains("entries recorded by then, of"), "{then}");
+    assert!(then.contains(&format!("as of {earlier}")), "{then}");
+    let before_all = first_at.plus_minutes(-1).to_rfc3339();
+    let nothing = stdout(&armory(&data, &["status", "--at", &before_all]));
+    assert!(
+        nothing.contains("no production opened yet (the 0 entries recorded by then"),
+        "{nothing}"
     );
 }
 

@@ -7,28 +7,46 @@ use anyhow::{Context, Result};
 use armory_core::state::Custody;
 use armory_core::time::Timestamp;
 use armory_core::{alerts, incident::Cover};
+use armory_store::Store;
 
 pub async fn run(data: &DataDir, at: Option<String>) -> Result<()> {
     let log = data.reader().await?;
     let policy = data.policy()?;
-    let state = armory_store::node::replay(&log).await?;
-    let now = match at {
-        Some(text) => Timestamp::parse_rfc3339(&text).map_err(|e| {
+    let now = match &at {
+        Some(text) => Timestamp::parse_rfc3339(text).map_err(|e| {
             anyhow::anyhow!("--at {text:?}: {e} (write it like 2026-11-23T14:00:00Z)")
         })?,
         None => Timestamp::parse_rfc3339(&crate::now()?)
             .map_err(|e| anyhow::anyhow!("{e}"))
             .context("clock")?,
     };
+    // At another time, the state as it was then: the entries recorded by then.
+    let (state, of) = match at {
+        Some(_) => {
+            let total = log.extent().await?.entries_end;
+            let (state, _) = armory_store::node::replay_as_of(&log, now).await?;
+            (state, Some(total))
+        }
+        None => (armory_store::node::replay(&log).await?, None),
+    };
+    let entries = match of {
+        Some(total) => format!(
+            "the {} entries recorded by then, of {total}",
+            state.next_index
+        ),
+        None => format!("{} entries", state.next_index),
+    };
     match &state.production {
         Some(p) => out!(
-            "{} ({}), {} entries, as of {}",
+            "{} ({}), {entries}, as of {}",
             p.title.as_str(),
             p.id.as_str(),
-            state.next_index,
             now.to_rfc3339()
         ),
-        None => out!("no production opened yet ({} entries)", state.next_index),
+        None => out!(
+            "no production opened yet ({entries}), as of {}",
+            now.to_rfc3339()
+        ),
     }
     out!("\nFirearms ({}):", state.firearms.len());
     for (id, f) in &state.firearms {

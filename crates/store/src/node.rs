@@ -163,6 +163,26 @@ pub async fn replay<S: Store>(store: &S) -> Result<State, NodeError> {
 
 /// Replays the entries below `end` into a state (see [`replay`]).
 pub async fn replay_until<S: Store>(store: &S, end: u64) -> Result<State, NodeError> {
+    Ok(replay_while(store, end, |_| true).await?.0)
+}
+
+/// The state as it was at `at`: the entries timed at or before it (entries never go back in
+/// time). Returns the state and how many entries it holds.
+pub async fn replay_as_of<S: Store>(store: &S, at: Timestamp) -> Result<(State, u64), NodeError> {
+    let at = at.to_rfc3339();
+    replay_while(store, store.extent().await?.entries_end, |entry| {
+        entry.time.as_str() <= at.as_str()
+    })
+    .await
+}
+
+/// Replays the entries below `end` while `keep` accepts them; returns the state and the index
+/// of the first entry not replayed.
+async fn replay_while<S: Store>(
+    store: &S,
+    end: u64,
+    keep: impl Fn(&Entry) -> bool,
+) -> Result<(State, u64), NodeError> {
     let mut state = State::new();
     let mut start = 0u64;
     while start < end {
@@ -172,6 +192,9 @@ pub async fn replay_until<S: Store>(store: &S, end: u64) -> Result<State, NodeEr
                 index,
                 why: e.to_string(),
             })?;
+            if !keep(&entry) {
+                return Ok((state, index));
+            }
             let kind = entry.event_type().to_owned();
             let Ok(event) = serde_json::from_value::<Event>(entry.event) else {
                 tracing::warn!("entry {index}: event type {kind:?} is not known here; skipped");
@@ -184,7 +207,7 @@ pub async fn replay_until<S: Store>(store: &S, end: u64) -> Result<State, NodeEr
         }
         start = stop;
     }
-    Ok(state)
+    Ok((state, end))
 }
 
 /// The state the projection tables describe, when they can be read and cover the whole log:
