@@ -240,6 +240,19 @@ fn armory_demo_plays_both_days() {
     let out = armory(&data, &["demo"]);
     assert!(out.status.success());
     assert!(stdout(&out).contains(" 0 unsafe acts stopped"));
+    // A note by a person of the production carries their role.
+    let out = armory(&data, &["note", "end of day", "--by", "hannah"]);
+    assert!(out.status.success(), "{}", crate::common::stderr(&out));
+    let size: u64 = stdout(&armory(&data, &["log"]))
+        .lines()
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let entry: serde_json::Value =
+        serde_json::from_slice(&armory(&data, &["log", "entry", &(size - 1).to_string()]).stdout)
+            .unwrap();
+    assert_eq!(entry["actors"][0]["role"], "armorer");
     assert_fails_with(&armory(&data, &["demo"]), "already holds an Armory log");
 }
 
@@ -368,6 +381,17 @@ fn remarks_from_the_command_line_keep_the_projection_up_to_date() {
     );
     let out = armory(&data, &["note", "the prop truck arrived", "--repeat", "2"]);
     assert!(out.status.success(), "{}", crate::common::stderr(&out));
+    // Named by someone the log does not know (no production yet): an operator, never an admin.
+    let out = armory(&data, &["note", "keys handed over", "--by", "hannah"]);
+    assert!(
+        crate::common::stderr(&out).contains("hannah is not a person of this production"),
+        "{}",
+        crate::common::stderr(&out)
+    );
+    let entry: serde_json::Value =
+        serde_json::from_slice(&armory(&data, &["log", "entry", "2"]).stdout).unwrap();
+    assert_eq!(entry["actors"][0]["person"], "hannah");
+    assert_eq!(entry["actors"][0]["role"], "operator");
     let out = armory(&data, &["verify", "--replay"]);
     assert!(
         out.status.success() && stdout(&out).contains("matches the projection tables"),

@@ -22,6 +22,7 @@ mod user;
 
 use anyhow::{Context, Result, bail};
 use armory_core::event::Event;
+use armory_core::ids::PersonId;
 use armory_ledger::Actor;
 use armory_store::StoreError;
 use armory_store::node::{Node, NodeError};
@@ -264,9 +265,29 @@ async fn note(data: &DataDir, text: &str, by: &str, repeat: u64) -> Result<()> {
     }
     let log = data.writer().await?;
     let node = Node::open(log.clone(), data.policy()?).await?;
+    // The author in the role the production gave them; someone it does not know (or a log
+    // with no production yet) is recorded as an operator at this computer, never as an admin.
+    let role = {
+        let state = node.state().await;
+        let person = PersonId::parse(by)
+            .ok()
+            .and_then(|id| state.people.get(&id).cloned())
+            .filter(|p| p.active);
+        match person.and_then(|p| p.roles.first().copied()) {
+            Some(role) => role.as_str().to_owned(),
+            None => {
+                if by != "operator" {
+                    tracing::warn!(
+                        "{by} is not a person of this production; the note is recorded as by {by}, an operator at this computer"
+                    );
+                }
+                "operator".to_owned()
+            }
+        }
+    };
     let author = vec![Actor {
         person: by.to_owned(),
-        role: "admin".to_owned(),
+        role,
         method: "local".to_owned(),
         assertion: None,
     }];
