@@ -101,6 +101,15 @@ fn item_exists(s: &State, item: &ItemRef) -> Placed {
 }
 
 /// Sets an item's custody and/or custodian and records the entry in its history.
+/// Voids the show check of `item` when it is a firearm.
+fn void_show_check(s: &mut State, item: &ItemRef) {
+    if let ItemRef::Firearm(id) = item
+        && let Some(f) = s.firearms.get_mut(id)
+    {
+        f.show_check = None;
+    }
+}
+
 fn touch_item(
     s: &mut State,
     item: &ItemRef,
@@ -337,6 +346,7 @@ fn place(s: &mut State, index: u64, event: &Event) -> Placed {
                     removed: 0,
                     unaccounted: 0,
                     status: LotStatus::Unverified,
+                    held_by: None,
                     history: vec![index],
                 },
             );
@@ -372,6 +382,14 @@ fn place(s: &mut State, index: u64, event: &Event) -> Placed {
             if l.status != LotStatus::LiveFound {
                 l.status = LotStatus::Unverified;
             }
+            l.history.push(index);
+        }
+        Event::LotHeld { lot, incident } => {
+            let l = lot_mut(s, lot)?;
+            if l.status != LotStatus::LiveFound {
+                l.status = LotStatus::Held;
+            }
+            l.held_by = Some(incident.clone());
             l.history.push(index);
         }
         Event::RoundsTransferred {
@@ -444,6 +462,9 @@ fn place(s: &mut State, index: u64, event: &Event) -> Placed {
         }
         Event::ItemStored { item, location, .. } => {
             item_exists(s, item)?;
+            // A show check holds for the firearm as it was shown, in the hands it was shown in:
+            // stored (anywhere, an unlocked cart too) or handed on, it must be shown again.
+            void_show_check(s, item);
             touch_item(
                 s,
                 item,
@@ -460,6 +481,7 @@ fn place(s: &mut State, index: u64, event: &Event) -> Placed {
         }
         Event::CustodianAssigned { item, person } => {
             item_exists(s, item)?;
+            void_show_check(s, item);
             touch_item(s, item, index, None, Some(person));
         }
         Event::ScenePlanned {
@@ -713,6 +735,16 @@ fn place(s: &mut State, index: u64, event: &Event) -> Placed {
                 at: *at,
                 entry: index,
             });
+            // The lots it held are released to be verified again, round by round.
+            for l in s.lots.values_mut() {
+                if l.held_by.as_ref() == Some(incident) {
+                    l.held_by = None;
+                    if l.status == LotStatus::Held {
+                        l.status = LotStatus::Unverified;
+                    }
+                    l.history.push(index);
+                }
+            }
         }
         Event::Reconciled {
             day,

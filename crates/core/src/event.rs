@@ -123,6 +123,8 @@ pub enum Event {
     },
     /// A lot was re-opened and must be verified again.
     LotReopened { lot: LotId, reason: Text },
+    /// A lot held by an incident until it is closed (a dummy from it fired).
+    LotHeld { lot: LotId, incident: IncidentId },
     /// Rounds moved between containers of one lot (`to` is created if new, where `from` is).
     RoundsTransferred {
         from: ContainerId,
@@ -295,6 +297,7 @@ impl Event {
             Event::LotReceived { .. } => "lot_received",
             Event::LotVerified { .. } => "lot_verified",
             Event::LotReopened { .. } => "lot_reopened",
+            Event::LotHeld { .. } => "lot_held",
             Event::RoundsTransferred { .. } => "rounds_transferred",
             Event::RoundsRemoved { .. } => "rounds_removed",
             Event::ItemStored { .. } => "item_stored",

@@ -130,6 +130,9 @@ pub enum LotStatus {
     Defective,
     /// A live round was found: never loadable.
     LiveFound,
+    /// Held by an open incident (a round from it sold as a dummy fired): not loadable, and not
+    /// verified again until the incident is closed with findings.
+    Held,
 }
 
 /// An ammunition lot.
@@ -161,6 +164,9 @@ pub struct Lot {
     pub unaccounted: i64,
     /// Verification.
     pub status: LotStatus,
+    /// The open incident holding the lot ([`LotStatus::Held`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held_by: Option<IncidentId>,
     /// Log entries about this lot.
     pub history: Vec<u64>,
 }

@@ -348,6 +348,17 @@ impl<'a> Cx<'a> {
     fn verify_lot(&mut self, lot_id: &LotId, results: &[RoundCheck]) -> Result<(), Refusal> {
         self.custodian_actor(RuleId::Role, "verify ammunition")?;
         let lot = self.lot(lot_id)?;
+        if let (LotStatus::Held, Some(incident)) = (lot.status, &lot.held_by) {
+            return no(
+                RuleId::LotVerified,
+                format!(
+                    "lot {lot_id} is held by incident {incident}: a round from it, sold as a dummy, fired"
+                ),
+                format!(
+                    "find out how (the incident's findings), close incident {incident}, then verify every round again"
+                ),
+            );
+        }
         if lot.status == LotStatus::LiveFound {
             return no(
                 RuleId::LiveNever,

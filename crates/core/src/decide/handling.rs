@@ -146,6 +146,11 @@ impl<'a> Cx<'a> {
             }
             if lot.status != LotStatus::Verified {
                 let why = match (&lot.leftover_from, lot.status) {
+                    (_, LotStatus::Held) => format!(
+                        "lot {} is held by incident {}: a round from it, sold as a dummy, fired",
+                        container.lot,
+                        lot.held_by.as_ref().map_or("?", |i| i.as_str())
+                    ),
                     (Some(from), _) => format!(
                         "lot {} ({} leftovers from {from}) has not been verified since it arrived",
                         container.lot,

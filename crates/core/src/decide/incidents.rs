@@ -26,15 +26,20 @@ impl<'a> Cx<'a> {
                         )
                     })
                     .collect();
-                let dummy_fired = positions.iter().any(|p| {
-                    matches!(
-                        chambers.get(usize::from(*p) - 1),
-                        Some(Chamber::Round {
-                            kind: AmmoKind::Dummy,
-                            ..
-                        })
-                    )
-                });
+                // The lots of the "dummies" that fired: held until the incident is closed.
+                let mut dummy_lots: Vec<LotId> = Vec::new();
+                for p in positions {
+                    if let Some(Chamber::Round {
+                        kind: AmmoKind::Dummy,
+                        lot,
+                        ..
+                    }) = chambers.get(usize::from(*p) - 1)
+                        && !dummy_lots.contains(lot)
+                    {
+                        dummy_lots.push(lot.clone());
+                    }
+                }
+                let dummy_fired = !dummy_lots.is_empty();
                 if !fired.is_empty() {
                     self.events.push(Event::RoundsExpended {
                         firearm: firearm.clone(),
@@ -58,6 +63,15 @@ impl<'a> Cx<'a> {
                     description.clone(),
                     Some(self.actor.person.clone()),
                 );
+                if let Some(Event::IncidentOpened { incident, .. }) = self.events.last() {
+                    let incident = incident.clone();
+                    for lot in dummy_lots {
+                        self.events.push(Event::LotHeld {
+                            lot,
+                            incident: incident.clone(),
+                        });
+                    }
+                }
                 Ok(())
             }
             Command::ReportIncident {

@@ -767,3 +767,120 @@ fn days_named_in_commands_are_today_or_for_plans_the_next() {
         ),
     );
 }
+
+#[test]
+fn a_show_check_is_void_once_the_firearm_is_stored_or_handed_on() {
+    // Shown cold to the performer and the 1st AD, then left on the unlocked prop cart and taken
+    // out again: what is issued is no longer what was shown.
+    let mut set = Set::ready_to_issue();
+    set.ok(
+        ARMORER,
+        Role::Armorer,
+        Command::Store {
+            item: ItemRef::Firearm(fid("REV-1")),
+            location: loc("CART"),
+        },
+    );
+    assert_eq!(set.state.firearms[&fid("REV-1")].show_check, None);
+    set.ok(
+        ARMORER,
+        Role::Armorer,
+        Command::TakeOut {
+            item: ItemRef::Firearm(fid("REV-1")),
+        },
+    );
+    set.refused(
+        RuleId::ShowCheck,
+        ARMORER,
+        Role::Armorer,
+        issue_cmd("REV-1", "CHURCH"),
+    );
+    // Shown again: issued.
+    set.ok(
+        ARMORER,
+        Role::Armorer,
+        show_cmd("REV-1", "CHURCH", FIRST_AD),
+    );
+    set.ok(ARMORER, Role::Armorer, issue_cmd("REV-1", "CHURCH"));
+    set.assert_replays();
+}
+
+#[test]
+fn a_dummy_that_fires_holds_its_lot_until_the_incident_is_closed() {
+    let mut set = Set::ready_to_issue();
+    // Re-load REV-1 with a "dummy" from the verified lot DUM-1 in chamber 1.
+    set.ok(
+        ARMORER,
+        Role::Armorer,
+        load_cmd("REV-1", &[Some("BOX-1"), None, None, None, None, None]),
+    );
+    set.ok(
+        ARMORER,
+        Role::Armorer,
+        Command::ReportDischarge {
+            firearm: fid("REV-1"),
+            kind: DischargeKind::Accidental,
+            positions: vec![1],
+            description: text("the dummy in chamber 1 went off"),
+        },
+    );
+    let held = &set.state.lots[&lot("DUM-1")];
+    assert_eq!(held.status, LotStatus::Held);
+    let incident = held.held_by.clone().expect("held by the incident");
+    // It cannot be verified again while the incident is open.
+    let refusal = set.refused(
+        RuleId::LotVerified,
+        ARMORER,
+        Role::Armorer,
+        Command::VerifyLot {
+            lot: lot("DUM-1"),
+            results: vec![RoundCheck::Rattled; 49],
+        },
+    );
+    assert!(
+        refusal
+            .to_string()
+            .contains(&format!("held by incident {incident}")),
+        "{refusal}"
+    );
+    // Closing the incident with findings releases the lot to be verified again, not to be used.
+    set.ok(
+        ARMORER,
+        Role::Armorer,
+        Command::CloseIncident {
+            incident: incident.clone(),
+            findings: text(
+                "a live round was mixed into BOX-1; the box was emptied and every round checked",
+            ),
+            safety_rep: actor(SAFETY_REP, Role::SafetyRep),
+        },
+    );
+    let released = &set.state.lots[&lot("DUM-1")];
+    assert_eq!(
+        (released.status, released.held_by.clone()),
+        (LotStatus::Unverified, None)
+    );
+    set.ok(
+        ARMORER,
+        Role::Armorer,
+        Command::Unload {
+            firearm: fid("REV-1"),
+        },
+    );
+    set.refused(
+        RuleId::LotVerified,
+        ARMORER,
+        Role::Armorer,
+        load_cmd("REV-1", &[Some("BOX-1"), None, None, None, None, None]),
+    );
+    set.ok(
+        ARMORER,
+        Role::Armorer,
+        Command::VerifyLot {
+            lot: lot("DUM-1"),
+            results: vec![RoundCheck::Rattled; 49],
+        },
+    );
+    assert_eq!(set.state.lots[&lot("DUM-1")].status, LotStatus::Verified);
+    set.assert_replays();
+}

@@ -59,6 +59,7 @@ pub async fn intake(State(app): State<App>, headers: HeaderMap) -> Response {
                 LotStatus::Unverified => "<b>NOT VERIFIED: not usable</b>",
                 LotStatus::Defective => "<b>DEFECTIVE rounds: remove them, verify again</b>",
                 LotStatus::LiveFound => "<b>LIVE ROUND FOUND: never usable</b>",
+                LotStatus::Held => "<b>HELD by an open incident (a dummy fired): not usable</b>",
             };
             let _ = write!(
                 b,
