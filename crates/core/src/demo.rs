@@ -55,10 +55,12 @@ pub enum DemoError {
     Time(#[from] TimeError),
 }
 
-/// The policy the scripts are written for: a set in New Mexico in October (UTC-6).
+/// The policy the scripts are written for: a set in New Mexico in October (UTC-6) that keeps
+/// firearms and ammunition locked whenever nobody holds them (F5).
 pub fn policy() -> Policy {
     Policy {
         utc_offset_minutes: -360,
+        refuse_unlocked_storage: true,
         ..Policy::default()
     }
 }
@@ -779,6 +781,16 @@ impl Script {
                 item: Self::item("REV-3")?,
             },
         )?;
+        self.no(
+            R::LockedStorage,
+            ARMORER,
+            Role::Armorer,
+            "F5: REV-3 is put down on the unlocked prop cart over lunch.",
+            Command::Store {
+                item: Self::item("REV-3")?,
+                location: LocationId::parse("CART")?,
+            },
+        )?;
         self.ok(
             FIRST_AD,
             Role::FirstAd,
@@ -942,7 +954,7 @@ mod tests {
     #[test]
     fn the_unsafe_day_stops_every_failure_then_wraps_clean() {
         let steps = script(Scenario::Unsafe).unwrap();
-        for f in ["F1", "F2", "F3", "F4", "F6", "F7", "F8", "F9"] {
+        for f in ["F1", "F2", "F3", "F4", "F5", "F6", "F7", "F8", "F9"] {
             assert!(
                 steps
                     .iter()
