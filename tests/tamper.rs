@@ -350,3 +350,56 @@ async fn an_entry_timed_before_the_one_before_it_is_named() {
     // The untouched log passes.
     assert!(armory(&base, &["verify"]).status.success());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_entry_edited_in_the_file_is_refused_before_anything_is_written_on_top() {
+    // 300 entries: bundle 0 sealed (entries 0..256), 44 entries after it as rows.
+    let (dir, base) = crate::common::make_log(300, 50).await;
+    let edit = |bytes: &[u8]| {
+        let mut entry: serde_json::Value = serde_json::from_slice(bytes).unwrap();
+        entry["event"]["text"] = "lot DUM-9 verified, every round rattled".into();
+        armory_ledger::canonical::encode(&entry).unwrap()
+    };
+    // An entry after the last bundle, edited in place.
+    let data = copy(&base, dir.path(), "tail");
+    let mut conn = raw(&data).await;
+    let edited = edit(&entry(&mut conn, 270).await);
+    conn.execute("UPDATE entries SET data = ?1 WHERE idx = 270", (&edited,))
+        .unwrap();
+    drop(conn);
+    let refused =
+        "entry 270 is not the entry the log's stored hashes and signed checkpoint describe";
+    assert_fails_with(&armory(&data, &["note", "on top"]), refused);
+    let before = std::fs::read(data.join("armory.db")).unwrap();
+    assert_fails_with(
+        &armory(&data, &["serve", "--listen", "127.0.0.1:0"]),
+        refused,
+    );
+    assert_eq!(
+        std::fs::read(data.join("armory.db")).unwrap(),
+        before,
+        "nothing written"
+    );
+    // An entry inside the last sealed bundle.
+    let data = copy(&base, dir.path(), "bundle");
+    let conn = raw(&data).await;
+    let bundle: Vec<u8> = conn
+        .query_row("SELECT data FROM bundles WHERE n = 0", [], |r| r.get(0))
+        .unwrap();
+    let mut entries: Vec<Vec<u8>> = armory_ledger::tiles::decode_bundle(&bundle)
+        .unwrap()
+        .into_iter()
+        .map(<[u8]>::to_vec)
+        .collect();
+    entries[100] = edit(&entries[100]);
+    let rebuilt = armory_ledger::tiles::encode_bundle(entries.iter().map(Vec::as_slice)).unwrap();
+    conn.execute("UPDATE bundles SET data = ?1 WHERE n = 0", (&rebuilt,))
+        .unwrap();
+    drop(conn);
+    assert_fails_with(
+        &armory(&data, &["note", "on top"]),
+        "entry 100 is not the entry the log's stored hashes and signed checkpoint describe",
+    );
+    // The untouched log takes the note.
+    assert!(armory(&base, &["note", "on top"]).status.success());
+}

@@ -278,7 +278,9 @@ impl Writer {
             }
             let full = (end - base) / BUNDLE;
             if full == 0 {
-                self.tail = rows.into_iter().map(|(_, d)| d).collect();
+                let tail: Vec<Vec<u8>> = rows.into_iter().map(|(_, d)| d).collect();
+                self.check_tail(base, &tail, &hashes)?;
+                self.tail = tail;
                 self.tail_hashes = hashes;
                 return Ok(());
             }
@@ -296,6 +298,73 @@ impl Writer {
             );
             self.sealed += full;
         }
+    }
+
+    /// Before anything is written on top of them: the entries after the last sealed bundle, and
+    /// that bundle, must be the ones the stored hashes (checked against the signed checkpoint by
+    /// [`Writer::reload`]) describe. An entry edited in the file behind the log's back (an
+    /// unchecked lot made to look verified) is refused here, not built upon.
+    fn check_tail(
+        &self,
+        base: u64,
+        tail: &[Vec<u8>],
+        hashes: &[[u8; 32]],
+    ) -> Result<(), StoreError> {
+        let changed = |index: u64| {
+            StoreError::Damaged(format!(
+                "entry {index} is not the entry the log's stored hashes and signed checkpoint describe: it was changed in the file after it was written; refusing to write on top of it"
+            ))
+        };
+        let conn = self.conn()?;
+        let ids = RightEdge::ids_for_size(base);
+        let stored = bulk::hashes(conn, true, &ids)?;
+        let mut edge = RightEdge::from_hashes(base, &stored)
+            .ok_or_else(|| StoreError::Damaged("the tree's edge cannot be rebuilt".into()))?;
+        let mut made: Vec<[u8; 32]> = Vec::with_capacity(hashes.len());
+        for (k, entry) in tail.iter().enumerate() {
+            let before = made.len();
+            edge.push_each(leaf_hash(entry), |h| made.push(h.0));
+            if made[before..] != hashes[before.min(hashes.len())..made.len().min(hashes.len())] {
+                return Err(changed(base + k as u64));
+            }
+        }
+        if made.len() != hashes.len() || edge.root() != self.edge.root() {
+            return Err(StoreError::Damaged(
+                "the stored hashes after the last sealed bundle do not match its entries; refusing to write".into(),
+            ));
+        }
+        // The last sealed bundle: its entries against the stored hash of its subtree.
+        if let Some(n) = self.sealed.checked_sub(1) {
+            let data: Vec<u8> =
+                conn.query_row("SELECT data FROM bundles WHERE n = ?1", [to_i64(n)?], |r| {
+                    r.get(0)
+                })?;
+            let entries = armory_ledger::tiles::decode_bundle(&data)
+                .map_err(|e| StoreError::Damaged(format!("sealed bundle {n}: {e}")))?;
+            let mut subtree = RightEdge::new();
+            for entry in &entries {
+                subtree.push(leaf_hash(entry));
+            }
+            let id = armory_ledger::merkle::stored_hash_index(8, n);
+            let want = bulk::hashes(conn, true, &[id])?;
+            if entries.len() as u64 != BUNDLE || want.first() != Some(&subtree.root()) {
+                // Name the entry when the bundle's own leaves say which.
+                let first_bad = (0..entries.len() as u64)
+                    .find(|k| {
+                        bulk::hashes(
+                            conn,
+                            true,
+                            &[armory_ledger::merkle::stored_hash_index(0, n * BUNDLE + k)],
+                        )
+                        .ok()
+                        .and_then(|h| h.first().copied())
+                            != Some(leaf_hash(entries[*k as usize]))
+                    })
+                    .map_or(n * BUNDLE, |k| n * BUNDLE + k);
+                return Err(changed(first_bad));
+            }
+        }
+        Ok(())
     }
 
     /// Takes requests until the channel closes or a shutdown arrives.
