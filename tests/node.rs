@@ -463,3 +463,47 @@ async fn a_clock_set_back_is_refused_and_a_moment_behind_keeps_the_order() {
         .unwrap();
     assert_eq!(later.first_index(), 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_log_that_fails_its_check_at_start_refuses_every_write() {
+    let (_dir, data) = fresh();
+    let node = open_node(&data).await;
+    let steps = script(Scenario::Safe).unwrap();
+    for step in &steps[..10] {
+        node.execute(&step.actor, &step.command, step.at)
+            .await
+            .unwrap();
+    }
+    node.store().clone().close().await;
+    drop(node);
+    // A checkpoint in the middle of the log garbled in the file: the tail and the latest
+    // checkpoint are whole, so the node opens; the full check finds it.
+    let conn = raw(&data).await;
+    conn.execute(
+        "UPDATE checkpoints SET note = CAST(X'00' || note AS BLOB) WHERE size = 3",
+        [],
+    )
+    .unwrap();
+    drop(conn);
+    let node = open_node(&data).await;
+    assert_eq!(node.halted(), None);
+    node.verify_in_background().await.unwrap();
+    let why = node.halted().expect("the check failed");
+    assert!(
+        why.contains("checkpoint for size 3") && why.contains("run `armory verify`"),
+        "{why}"
+    );
+    let note = Command::Note {
+        text: Text::parse("anything").unwrap(),
+    };
+    let err = node
+        .execute(&steps[0].actor, &note, steps[10].at)
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("not recorded: the log failed its check"),
+        "{err}"
+    );
+    assert_eq!(node.store().extent().await.unwrap().entries_end, 10);
+}

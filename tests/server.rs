@@ -609,3 +609,43 @@ fn the_state_is_compact_unless_asked_for_in_full() {
     );
     assert_eq!(compact, expected);
 }
+
+/// A log that fails its full check at start: the node serves reads, refuses writes, and says so
+/// on /healthz and on every page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_log_that_fails_its_check_at_start_is_shown_and_not_written() {
+    let (dir, data) = crate::common::make_log(20, 1).await;
+    let conn = crate::common::raw(&data).await;
+    conn.execute(
+        "UPDATE checkpoints SET note = CAST(X'00' || note AS BLOB) WHERE size = 5",
+        [],
+    )
+    .unwrap();
+    drop(conn);
+    let server = Server::start_in(dir, data, &[]);
+    let nobody = Who::nobody();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let health = loop {
+        let r = server.get("/healthz", &nobody);
+        if r.status != 200 || std::time::Instant::now() > deadline {
+            break r;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert_eq!(health.status, 503, "{}", health.body);
+    assert!(
+        health
+            .body
+            .contains("the log failed its check at start (checkpoint for size 5"),
+        "{}",
+        health.body
+    );
+    let page = server.get("/signin", &nobody);
+    assert!(
+        page.body.contains(
+            "class=storage-fault role=alert><b>Not recording.</b> the log failed its check"
+        ),
+        "{}",
+        page.body
+    );
+}

@@ -108,6 +108,8 @@ pub async fn run(data: &DataDir, args: ServeArgs) -> Result<()> {
     };
     let log = data.writer().await?;
     let node = Node::open(log.clone(), data.policy()?).await?;
+    // The whole log is checked while the node serves; a failure stops every write.
+    node.verify_in_background();
     let auth = data.auth().await?;
     let app = App::new(node, auth.clone(), config);
     if args.demo {

@@ -337,6 +337,11 @@ pub async fn run_command(
                     .field("Idempotency-Key"),
             );
         }
+        Err(e @ NodeError::Halted(_)) => {
+            let mut error = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string());
+            error.outcome = Some("not_recorded");
+            return Err(error);
+        }
         // The clock is behind the log: nothing can be recorded until it is set right.
         Err(NodeError::Store(e @ armory_store::StoreError::ClockBehind { .. })) => {
             let mut error = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string());

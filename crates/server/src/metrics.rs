@@ -34,8 +34,12 @@ pub async fn healthz(State(app): State<App>) -> Response {
     }
 }
 
-/// What to tell people while the log's storage fails: the fault and since when.
+/// What to tell people while acts are not recorded: the log failed its check at start, or its
+/// storage fails (the fault and since when).
 pub fn storage_fault(app: &App) -> Option<String> {
+    if let Some(why) = app.node().halted() {
+        return Some(why);
+    }
     let (fault, since) = app.node().store().health().fault()?;
     let secs = since.elapsed().map_or(0, |d| d.as_secs());
     Some(format!(

@@ -107,6 +107,9 @@ pub enum NodeError {
     Invalid(Refusal),
     #[error("internal error, nothing was recorded: {0}")]
     Internal(String),
+    /// The node refuses every write: the log failed its check (see [`Node::verify_in_background`]).
+    #[error("not recorded: {0}")]
+    Halted(String),
     /// The idempotency key came with another act than the one it was first used for.
     #[error(
         "this Idempotency-Key was first used for another act; nothing was recorded. A retry sends the same act with the same key; a new act needs a new key"
@@ -139,6 +142,8 @@ pub struct Node<S: Store> {
     inner: Arc<Mutex<Inner>>,
     /// The outcome of the check of the state the node opened with (see [`Node::open`]).
     checked: tokio::sync::watch::Receiver<Option<Checked>>,
+    /// Why every write is refused, once the log failed its full check.
+    halted: Arc<std::sync::Mutex<Option<String>>>,
 }
 
 /// How the state a node opened with compared with a full replay of the log.
@@ -303,6 +308,7 @@ impl<S: Store> Node<S> {
                 last_time: None,
             })),
             checked,
+            halted: Arc::default(),
         };
         match snapshot {
             None => {
@@ -317,6 +323,48 @@ impl<S: Store> Node<S> {
             }
         }
         Ok(node)
+    }
+
+    /// Checks the whole log (every entry, stored hash and checkpoint signature, as `armory
+    /// verify`) on a task of its own. The node serves meanwhile; if the log fails, the failure is
+    /// printed, and from then on every write is refused with it ([`Node::halted`]) until someone
+    /// has looked (`armory verify` names the first bad entry) and the node is restarted.
+    pub fn verify_in_background(&self) -> tokio::task::JoinHandle<()> {
+        let store = self.store.clone();
+        let halted = self.halted.clone();
+        tokio::spawn(async move {
+            let start = std::time::Instant::now();
+            match crate::check::check_log(&store, &mut |_, _| {}).await {
+                Ok(report) => tracing::info!(
+                    "the log checks out: {} entries, {} checkpoints, in {:.1} s",
+                    report.entries,
+                    report.checkpoints,
+                    start.elapsed().as_secs_f64()
+                ),
+                Err(e) => {
+                    let why = format!(
+                        "the log failed its check at start ({e}). Every write is refused until it is looked at: run `armory verify`, keep a copy of the data directory as evidence, and restart once it is resolved"
+                    );
+                    tracing::error!("{why}");
+                    *halted.lock().unwrap_or_else(|e| e.into_inner()) = Some(why);
+                }
+            }
+        })
+    }
+
+    /// Why the node refuses writes, when its log failed the full check.
+    pub fn halted(&self) -> Option<String> {
+        self.halted
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    fn refuse_if_halted(&self) -> Result<(), NodeError> {
+        match self.halted() {
+            Some(why) => Err(NodeError::Halted(why)),
+            None => Ok(()),
+        }
     }
 
     /// Replays the log's entries up to where `snapshot` (the state the node opened with, from the
@@ -562,6 +610,7 @@ impl<S: Store> Node<S> {
         events: &[Event],
         now: Timestamp,
     ) -> Result<Appended, NodeError> {
+        self.refuse_if_halted()?;
         let (pending, first) = {
             let mut inner = self.inner.lock().await;
             self.catch_up(&mut inner).await?;
@@ -598,6 +647,7 @@ impl<S: Store> Node<S> {
         let body = sha256_hex(
             &serde_json::to_vec(command).map_err(|e| NodeError::Internal(e.to_string()))?,
         );
+        self.refuse_if_halted()?;
         let (pending, decided, first) = {
             let mut inner = self.inner.lock().await;
             if let Some(key) = key {
