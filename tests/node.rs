@@ -175,6 +175,21 @@ async fn projection_tables_edited_behind_the_logs_back_are_found_and_rebuilt() {
             .unwrap()
             .is_empty()
     );
+    // The repair is in the log, naming what differed: the evidence is kept.
+    let end = node.store().extent().await.unwrap().entries_end;
+    let last = &node.store().entries(end - 1..end).await.unwrap()[0].1;
+    let last = armory_ledger::Entry::decode(last).unwrap();
+    assert_eq!(last.event_type(), "projection_repaired");
+    assert!(last.event["differences"].as_u64().unwrap() > 0);
+    assert!(
+        last.event["first"][0]
+            .as_str()
+            .unwrap()
+            .contains("custodian"),
+        "{}",
+        last.event
+    );
+    assert_eq!(last.actors[0].person, "node");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -838,7 +838,7 @@ fn place(s: &mut State, index: u64, event: &Event) -> Placed {
         Event::Refused { .. } => s.refusals.push(index),
         Event::Note { .. } => s.notes.push(index),
         // The entry is the record; the state is the surviving entries' before it.
-        Event::LogContinued { .. } => {}
+        Event::LogContinued { .. } | Event::ProjectionRepaired { .. } => {}
     }
     Ok(())
 }

@@ -276,6 +276,12 @@ pub enum Event {
         lost_checkpoint: String,
         signed: u64,
     },
+    /// The projection tables were found to disagree with the log (edited behind its back) and
+    /// were rebuilt from it: how many differences, and the first of them, kept as evidence.
+    ProjectionRepaired {
+        differences: u64,
+        first: Vec<String>,
+    },
 }
 
 impl Event {
@@ -320,6 +326,7 @@ impl Event {
             Event::Refused { .. } => "refused",
             Event::Note { .. } => "note",
             Event::LogContinued { .. } => "log_continued",
+            Event::ProjectionRepaired { .. } => "projection_repaired",
         }
     }
 }

@@ -394,11 +394,41 @@ impl<S: Store> Node<S> {
             found.len(),
             found[0]
         );
-        let mut inner = self.inner.lock().await;
-        inner.stale = true;
-        inner.tables_wrong = true;
-        if let Err(e) = self.catch_up(&mut inner).await {
-            tracing::error!("rebuilding failed ({e}); it is tried again before the next command");
+        {
+            let mut inner = self.inner.lock().await;
+            inner.stale = true;
+            inner.tables_wrong = true;
+            if let Err(e) = self.catch_up(&mut inner).await {
+                tracing::error!(
+                    "rebuilding failed ({e}); it is tried again before the next command"
+                );
+            }
+        }
+        // The repair is itself in the log, with what differed: the tables are rebuilt, the
+        // evidence that they were edited is kept.
+        let repaired = Event::ProjectionRepaired {
+            differences: found.len() as u64,
+            first: found.iter().take(20).cloned().collect(),
+        };
+        let node = vec![armory_ledger::Actor {
+            person: "node".into(),
+            role: "system".into(),
+            method: "automatic".into(),
+            assertion: None,
+        }];
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .ok()
+            .and_then(|d| Timestamp::from_unix_millis(i64::try_from(d.as_millis()).ok()?).ok());
+        match now {
+            Some(now) => {
+                if let Err(e) = self.record(node, &[repaired], now).await {
+                    tracing::error!("the repair of the projection tables could not be logged: {e}");
+                }
+            }
+            None => tracing::error!(
+                "the repair of the projection tables could not be logged: the clock is out of range"
+            ),
         }
         Checked::Rebuilt(found)
     }
