@@ -1,7 +1,7 @@
 //! Sign-in, sessions and bad input over real HTTP (see tests/server.rs for the kit).
 
 use crate::server::{Server, Who};
-use serde_json::json;
+use serde_json::{Value, json};
 
 fn form(server: &Server, path: &str, who: &Who, body: &str) -> crate::server::Resp {
     let mut h = who.headers();
@@ -149,6 +149,17 @@ fn lockout_holds_for_its_backoff_and_a_pin_never_signs_in() {
         right.body
     );
     assert!(right.json()["error"].as_str().unwrap().contains("locked"));
+    // The lockout is in the log once (not at every refused attempt), by the node.
+    let adm = server.sign_in("adm");
+    let size = server.next_index(&adm);
+    let lockouts: Vec<Value> = (0..size)
+        .map(|i| server.get(&format!("/api/log/entries/{i}"), &adm).json())
+        .filter(|e| e["event"]["type"] == "locked_out")
+        .collect();
+    assert_eq!(lockouts.len(), 1, "{lockouts:?}");
+    assert_eq!(lockouts[0]["event"]["person"], "dave");
+    assert_eq!(lockouts[0]["event"]["kind"], "password");
+    assert_eq!(lockouts[0]["actors"][0]["person"], "node");
     // A PIN is not a password, and the sign-in API takes no PIN.
     assert_eq!(try_password("alec", "1111").status, 401);
     let r = server.req(
@@ -469,4 +480,58 @@ fn a_person_changes_their_own_password_and_pin_with_the_current_password() {
     assert_eq!(show("1111").status, 401);
     let r = show("9911");
     assert_eq!(r.status, 200, "{}", r.body);
+    // Alec set that PIN himself: nothing is flagged.
+    assert!(r.json().get("flags").is_none(), "{}", r.body);
+    let method_of = |r: &crate::server::Resp, who: usize| {
+        let index = r.json()["first_index"].as_u64().unwrap();
+        server
+            .get(&format!("/api/log/entries/{index}"), &hannah)
+            .json()["actors"][who]["method"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(method_of(&r, 1), "pin");
+
+    // An admin resets Alec's PIN (finding: then signs in as the armorer and records a show check
+    // "confirmed by alec"). The reset is an entry, and the confirmation is marked, in the entry
+    // and in the answer, until Alec sets his own PIN again.
+    let adm = server.sign_in("adm");
+    let before = server.next_index(&adm);
+    let r = form(
+        &server,
+        "/admin/secret",
+        &adm,
+        &format!("csrf={}&person=alec&pin=5555", adm.csrf),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let reset = server
+        .get(&format!("/api/log/entries/{before}"), &adm)
+        .json();
+    assert_eq!(reset["event"]["type"], "secret_set");
+    assert_eq!(
+        (
+            reset["event"]["person"].as_str(),
+            reset["event"]["kind"].as_str(),
+            reset["event"]["by"].as_str()
+        ),
+        (Some("alec"), Some("pin"), Some("adm"))
+    );
+    let r = show("5555");
+    assert_eq!(r.status, 200, "{}", r.body);
+    let flags = r.json()["flags"].to_string();
+    assert!(
+        flags.contains("alec confirmed with a PIN that adm set"),
+        "{}",
+        r.body
+    );
+    assert_eq!(method_of(&r, 1), "pin (set by adm)");
+    assert_eq!(method_of(&r, 2), "pin", "dave's own PIN is not marked");
+    // Alec sets his own PIN: no longer marked.
+    let r = change(&alec, "current=a-new-long-pass&new_pin=7788");
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = show("7788");
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.json().get("flags").is_none(), "{}", r.body);
+    assert_eq!(method_of(&r, 1), "pin");
 }

@@ -446,7 +446,7 @@ fn intake_verify_meeting_scene_discharge_and_wrap_through_the_forms() {
 }
 
 #[test]
-fn the_people_page_is_the_admins_and_sets_first_secrets_outside_the_log() {
+fn the_people_page_is_the_admins_and_logs_who_set_whose_secrets() {
     let server = Server::start(&[]);
     let adm = server.sign_in("adm");
     let hannah = server.sign_in("hannah");
@@ -557,7 +557,24 @@ fn the_people_page_is_the_admins_and_sets_first_secrets_outside_the_log() {
         ],
     );
     assert_eq!(r.status, 200, "{}", r.body);
-    assert_eq!(server.next_index(&adm), size, "secrets never reach the log");
+    // That they were set is in the log, one entry each (who, for whom, which kind); the secrets
+    // and their hashes are not.
+    assert_eq!(server.next_index(&adm), size + 2);
+    for (index, kind) in [(size, "password"), (size + 1, "pin")] {
+        let entry = server.get(&format!("/api/log/entries/{index}"), &adm);
+        let entry = entry.json();
+        assert_eq!(entry["event"]["type"], "secret_set", "{entry}");
+        assert_eq!(entry["event"]["person"], "gina");
+        assert_eq!(entry["event"]["kind"], kind);
+        assert_eq!(entry["event"]["by"], "adm");
+        assert_eq!(entry["actors"][0]["person"], "adm");
+        let text = entry.to_string();
+        assert!(
+            !text.contains("gina-first-password")
+                && !text.contains("4321")
+                && !text.contains("argon2")
+        );
+    }
     let r = server.req(
         "POST",
         "/api/session",
@@ -682,6 +699,44 @@ fn armory_user_bootstraps_a_production_whose_admin_signs_in() {
     assert_eq!(state.json()["production"]["title"], "New show");
     let signin = server.get("/signin", &Who::nobody());
     assert!(!signin.body.contains("armory user bootstrap"));
+    // Each secret set from the shell is in the log (who for whom, which kind), never the secret:
+    // the admin's own password at bootstrap, then the PIN and the token set by the operator.
+    let size = state.json()["next_index"].as_u64().unwrap();
+    let secrets: Vec<(String, String, String)> = (0..size)
+        .map(|i| {
+            server
+                .req(
+                    "GET",
+                    &format!("/api/log/entries/{i}"),
+                    &[("Authorization", &bearer)],
+                    b"",
+                )
+                .json()
+        })
+        .filter(|e| e["event"]["type"] == "secret_set")
+        .map(|e| {
+            let f = |k: &str| e["event"][k].as_str().unwrap().to_owned();
+            (f("person"), f("kind"), f("by"))
+        })
+        .collect();
+    let want = |p: &str, k: &str, b: &str| (p.to_owned(), k.to_owned(), b.to_owned());
+    assert_eq!(
+        secrets,
+        [
+            want("olga", "password", "olga"),
+            want("olga", "pin", "operator"),
+            want("olga", "api_token", "operator")
+        ]
+    );
+    // While the node serves, the shell cannot change a secret (it could not log it): refused,
+    // pointing at the pages that do.
+    let out = armory_with_input(&data, &["user", "set-pin", "olga"], "1357\n");
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("set passwords, PINs and tokens on its People and Account pages"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]

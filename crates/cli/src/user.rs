@@ -1,11 +1,13 @@
 //! `armory user`: sign-in accounts of the set node, from the command line of the machine it runs
 //! on. Sets a person's password or PIN (read as one line from standard input, so it never appears
 //! in the shell history or the process list), creates an API token, and bootstraps a new
-//! production with its first admin. Secrets go to `auth.db`, never into the log.
+//! production with its first admin. Secrets go to `auth.db`, never into the log; that one was set
+//! (who for whom, which kind) is an entry of the log, written first. So none of this works while
+//! `armory serve` holds the log: the People page does it there, and logs it.
 
 use crate::datadir::DataDir;
 use anyhow::{Context, Result, bail};
-use armory_core::{Actor, AuthMethod, Command, PersonId, Role, State};
+use armory_core::{Actor, AuthMethod, Command, Event, PersonId, Role, SecretKind, State};
 use armory_server::auth::{MIN_PASSWORD_CHARS, Secret};
 use armory_store::node::{Node, Outcome};
 use std::io::{BufRead, IsTerminal, Write};
@@ -134,17 +136,58 @@ fn on_production(state: &State, person: &str) -> Result<PersonId> {
     }
 }
 
+/// Logs that `kind` was set for `person` from this computer's shell (by `operator`), before it
+/// is set.
+async fn log_secret(data: &DataDir, person: &PersonId, kind: SecretKind) -> Result<()> {
+    let log = data.writer().await.map_err(|e| {
+        anyhow::anyhow!(
+            "{e}. While `armory serve` runs, set passwords, PINs and tokens on its People and Account pages, where they are logged"
+        )
+    })?;
+    let node = Node::open(log.clone(), data.policy()?).await?;
+    let at = armory_server::now().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let operator = armory_ledger::Actor {
+        person: "operator".into(),
+        role: "operator".into(),
+        method: "local".into(),
+        assertion: None,
+    };
+    let event = Event::SecretSet {
+        person: person.clone(),
+        kind,
+        by: PersonId::parse("operator").map_err(|e| anyhow::anyhow!("{e}"))?,
+    };
+    let logged = node.record(vec![operator], &[event], at).await;
+    drop(node);
+    log.close().await;
+    logged?;
+    Ok(())
+}
+
+fn kind_of(which: Secret) -> SecretKind {
+    match which {
+        Secret::Password => SecretKind::Password,
+        Secret::Pin => SecretKind::Pin,
+    }
+}
+
 async fn set(data: &DataDir, person: &str, which: Secret) -> Result<()> {
     let state = state(data).await?;
     let id = on_production(&state, person)?;
     let secret = read_secret(&format!("new {} for {person}", word(which)))?;
     check_strength(which, &secret)?;
+    log_secret(data, &id, kind_of(which)).await?;
     let auth = data.auth().await?;
     auth.set_secret(&id, which, &secret).await?;
     auth.close().await;
     out!(
-        "{} set for {person} (in auth.db; not in the log)",
-        word(which)
+        "{} set for {person} (the secret in auth.db; the log records that it was set from this computer{})",
+        word(which),
+        if which == Secret::Pin {
+            ", and marks their confirmations until they set their own PIN"
+        } else {
+            ""
+        }
     );
     Ok(())
 }
@@ -167,6 +210,7 @@ async fn token(data: &DataDir, person: &str, role: Option<String>, name: &str) -
     if !held.contains(&role) {
         bail!("{person} does not hold the role {}", role.as_str());
     }
+    log_secret(data, &id, SecretKind::ApiToken).await?;
     let auth = data.auth().await?;
     let now = armory_server::now()
         .map_err(|e| anyhow::anyhow!("{e}"))?
@@ -213,6 +257,28 @@ async fn bootstrap(
     let at = armory_server::now().map_err(|e| anyhow::anyhow!("{e}"))?;
     let actor = Actor::new(admin_id.clone(), Role::Admin, AuthMethod::Local);
     let outcome = node.execute(&actor, &command, at).await;
+    // The admin's password, set by them at this shell: logged before it is set.
+    let logged = match &outcome {
+        Ok(Outcome::Done { .. }) => Some(
+            node.record(
+                vec![armory_ledger::Actor {
+                    person: admin_id.as_str().to_owned(),
+                    role: "admin".into(),
+                    method: "local".into(),
+                    assertion: None,
+                }],
+                &[Event::SecretSet {
+                    person: admin_id.clone(),
+                    kind: SecretKind::Password,
+                    by: admin_id.clone(),
+                }],
+                at,
+            )
+            .await,
+        ),
+        _ => None,
+    };
+    drop(node);
     log.close().await;
     match outcome? {
         Outcome::Refused { refusal, .. } => bail!("opening the production was refused: {refusal}"),
@@ -223,6 +289,9 @@ async fn bootstrap(
             );
         }
         Outcome::Repeated(_) => {}
+    }
+    if let Some(logged) = logged {
+        logged?;
     }
     let auth = data.auth().await?;
     auth.set_secret(&admin_id, Secret::Password, &password)

@@ -11,7 +11,7 @@ use crate::event::Event;
 use crate::ids::{ContainerId, FirearmId, LotId};
 use crate::items::{Chamber, ItemRef};
 use crate::overrides::Override;
-use crate::people::Role;
+use crate::people::{Role, SecretKind};
 use crate::state::{
     Closure, Container, Custody, Firearm, Incident, Location, Lot, LotStatus, Meeting, Person,
     Production, Scene, ShowCheckRecord, State,
@@ -165,6 +165,7 @@ fn place(s: &mut State, index: u64, event: &Event) -> Placed {
                     roles: [Role::Admin].into(),
                     active: true,
                     credentials: Default::default(),
+                    pin_set_by: None,
                 },
             );
         }
@@ -184,6 +185,7 @@ fn place(s: &mut State, index: u64, event: &Event) -> Placed {
                     roles,
                     active: true,
                     credentials: Default::default(),
+                    pin_set_by: None,
                 },
             );
         }
@@ -838,7 +840,16 @@ fn place(s: &mut State, index: u64, event: &Event) -> Placed {
         Event::Refused { .. } => s.refusals.push(index),
         Event::Note { .. } => s.notes.push(index),
         // The entry is the record; the state is the surviving entries' before it.
-        Event::LogContinued { .. } | Event::ProjectionRepaired { .. } => {}
+        Event::LogContinued { .. } | Event::ProjectionRepaired { .. } | Event::LockedOut { .. } => {
+        }
+        Event::SecretSet { person, kind, by } => {
+            // Secrets of people not (or no longer) on the production are kept too: nothing here.
+            if *kind == SecretKind::Pin
+                && let Some(p) = s.people.get_mut(person)
+            {
+                p.pin_set_by = (by != person).then(|| by.clone());
+            }
+        }
     }
     Ok(())
 }

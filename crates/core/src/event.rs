@@ -13,7 +13,7 @@ use crate::items::{
     SerialNumber,
 };
 use crate::overrides::{Approver, OverrideTarget};
-use crate::people::{CredentialKind, CredentialNumber, Role};
+use crate::people::{CredentialKind, CredentialNumber, Role, SecretKind};
 use crate::rules::RuleId;
 use crate::scene::{FirearmPlan, SceneKind};
 use crate::text::{Name, Text};
@@ -276,6 +276,18 @@ pub enum Event {
         lost_checkpoint: String,
         signed: u64,
     },
+    /// A sign-in secret was set or reset (by the person, or by someone else for them).
+    SecretSet {
+        person: PersonId,
+        kind: SecretKind,
+        by: PersonId,
+    },
+    /// Too many wrong attempts locked a person's secret for a while.
+    LockedOut {
+        person: PersonId,
+        kind: SecretKind,
+        seconds: u64,
+    },
     /// The projection tables were found to disagree with the log (edited behind its back) and
     /// were rebuilt from it: how many differences, and the first of them, kept as evidence.
     ProjectionRepaired {
@@ -327,6 +339,8 @@ impl Event {
             Event::Note { .. } => "note",
             Event::LogContinued { .. } => "log_continued",
             Event::ProjectionRepaired { .. } => "projection_repaired",
+            Event::SecretSet { .. } => "secret_set",
+            Event::LockedOut { .. } => "locked_out",
         }
     }
 }

@@ -73,7 +73,9 @@ pub use items::{
 };
 pub use overrides::{Approver, Override, OverrideTarget};
 pub use parse::ParseError;
-pub use people::{Actor, AuthMethod, Credential, CredentialKind, CredentialNumber, Role};
+pub use people::{
+    Actor, AuthMethod, Credential, CredentialKind, CredentialNumber, Role, SecretKind,
+};
 pub use policy::Policy;
 pub use refusal::Refusal;
 pub use rules::RuleId;

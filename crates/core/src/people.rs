@@ -262,3 +262,26 @@ mod tests {
         assert!(CredentialKind::parse("Entertainment Permit").is_err());
     }
 }
+
+/// A sign-in secret, as named in the log (never the secret itself, nor its hash).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SecretKind {
+    /// A password.
+    Password,
+    /// A PIN, used to confirm acts (show checks, handovers, approvals).
+    Pin,
+    /// An API token.
+    ApiToken,
+}
+
+impl SecretKind {
+    /// The word for it in messages.
+    pub fn word(self) -> &'static str {
+        match self {
+            SecretKind::Password => "password",
+            SecretKind::Pin => "PIN",
+            SecretKind::ApiToken => "API token",
+        }
+    }
+}

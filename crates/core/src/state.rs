@@ -36,6 +36,10 @@ pub struct Person {
     pub active: bool,
     /// Latest credential of each kind.
     pub credentials: BTreeMap<CredentialKind, Credential>,
+    /// Who last set this person's PIN, when it was someone else: a confirmation with that PIN
+    /// may not be theirs, and is flagged until they set it themselves.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pin_set_by: Option<PersonId>,
 }
 
 impl Person {
@@ -340,6 +344,21 @@ pub struct State {
 }
 
 impl State {
+    /// The confirmations of `command` made with a PIN that someone else set for the person since
+    /// they last set it themselves: (who confirmed, who set their PIN). Such a confirmation may
+    /// not be theirs; it is flagged in the entry and on screen.
+    pub fn pins_set_by_others(&self, command: &crate::Command) -> Vec<(PersonId, PersonId)> {
+        command
+            .confirmations()
+            .into_iter()
+            .filter(|a| a.method == crate::AuthMethod::Pin)
+            .filter_map(|a| {
+                let by = self.people.get(&a.person)?.pin_set_by.clone()?;
+                Some((a.person.clone(), by))
+            })
+            .collect()
+    }
+
     /// An empty state (before the production is opened).
     pub fn new() -> Self {
         Self::default()

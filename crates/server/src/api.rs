@@ -9,8 +9,9 @@
 use crate::auth::{AuthError, Secret, Session};
 use crate::metrics::Metrics;
 use crate::{App, now};
-use armory_core::{Actor, AuthMethod, Command, PersonId, Refusal, Role, RuleId};
+use armory_core::{Actor, AuthMethod, Command, Event, PersonId, Refusal, Role, RuleId, SecretKind};
 use armory_store::Store;
+use armory_store::StoreError;
 use armory_store::node::{NodeError, Outcome};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -292,6 +293,90 @@ fn confirmations_mut(command: &mut Command) -> Vec<&mut Actor> {
 
 /// Checks the PIN of everyone who confirms `command` (on the acting person's device), and records
 /// that they confirmed by PIN. A PIN confirms this one act; it opens no session.
+/// Records `event` (a secret set, a lockout) in the log before the change it describes is made:
+/// who may do what is part of the record. A storage fault answers 503 and changes nothing.
+pub async fn log_account_event(app: &App, by: &Actor, event: Event) -> Result<(), ApiError> {
+    let actor = armory_ledger::Actor {
+        person: by.person.as_str().to_owned(),
+        role: by.role.as_str().to_owned(),
+        method: by.method.as_str().to_owned(),
+        assertion: None,
+    };
+    log_event_by(app, actor, event).await
+}
+
+/// [`log_account_event`] with the entry's author as written.
+async fn log_event_by(
+    app: &App,
+    actor: armory_ledger::Actor,
+    event: Event,
+) -> Result<(), ApiError> {
+    let at = now().map_err(ApiError::internal)?;
+    match app.node().record(vec![actor], &[event], at).await {
+        Ok(_) => Ok(()),
+        Err(NodeError::Store(e)) if e.is_storage_fault() => {
+            let mut error = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string());
+            error.outcome = Some("not_recorded");
+            Err(error)
+        }
+        Err(e @ (NodeError::Halted(_) | NodeError::Store(StoreError::ClockBehind { .. }))) => {
+            let mut error = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string());
+            error.outcome = Some("not_recorded");
+            Err(error)
+        }
+        Err(e) => Err(ApiError::internal(e)),
+    }
+}
+
+/// The node itself, as the author of what happens without anyone acting (a lockout).
+fn node_actor() -> armory_ledger::Actor {
+    armory_ledger::Actor {
+        person: "node".into(),
+        role: "system".into(),
+        method: "automatic".into(),
+        assertion: None,
+    }
+}
+
+/// Checks a password or PIN; a lockout this attempt starts is logged (`locked_out`).
+pub async fn check_secret(
+    app: &App,
+    person: &PersonId,
+    which: Secret,
+    secret: &str,
+    now: i64,
+) -> Result<(), ApiError> {
+    match app.auth().check(person, which, secret, now).await {
+        Ok(()) => Ok(()),
+        Err(e) => {
+            Metrics::add(&app.metrics().sign_in_failures);
+            if let AuthError::Locked {
+                seconds,
+                started: true,
+                ..
+            } = &e
+            {
+                let kind = match which {
+                    Secret::Password => SecretKind::Password,
+                    Secret::Pin => SecretKind::Pin,
+                };
+                let event = Event::LockedOut {
+                    person: person.clone(),
+                    kind,
+                    seconds: u64::try_from(*seconds).unwrap_or(0),
+                };
+                if let Err(logged) = log_event_by(app, node_actor(), event).await {
+                    tracing::warn!(
+                        "the lockout of {person} could not be logged: {}",
+                        logged.error
+                    );
+                }
+            }
+            Err(e.into())
+        }
+    }
+}
+
 pub async fn confirm_with_pins(
     app: &App,
     command: &mut Command,
@@ -306,9 +391,7 @@ pub async fn confirm_with_pins(
             ))
             .field(format!("pins.{who}")));
         };
-        if let Err(e) = app.auth().check(&actor.person, Secret::Pin, pin, now).await {
-            Metrics::add(&app.metrics().sign_in_failures);
-            let mut err = ApiError::from(e);
+        if let Err(mut err) = check_secret(app, &actor.person, Secret::Pin, pin, now).await {
             err.field = Some(format!("pins.{who}"));
             return Err(err);
         }
@@ -447,8 +530,34 @@ pub async fn submit(
         actor.role = role;
     }
     confirm_with_pins(&app, &mut submission.command, &submission.pins).await?;
+    let flagged = pins_set_by_others(&app, &submission.command).await;
     let outcome = run_command(&app, &actor, &submission.command, key.as_deref()).await?;
-    Ok(outcome_response(outcome))
+    let mut response = outcome_response(outcome);
+    if !flagged.is_empty() && response.status() == StatusCode::OK {
+        // The flag travels with the answer (and is in the entry: method "pin (set by X)").
+        let (parts, body) = response.into_parts();
+        let bytes = axum::body::to_bytes(body, 1 << 20)
+            .await
+            .unwrap_or_default();
+        let mut value: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+        value["flags"] = json!(flagged);
+        response = (parts.status, axum::Json(value)).into_response();
+    }
+    Ok(response)
+}
+
+/// Warnings for confirmations made with a PIN someone else set since the person last set it.
+pub async fn pins_set_by_others(app: &App, command: &Command) -> Vec<String> {
+    app.node()
+        .with_state(|s| s.pins_set_by_others(command))
+        .await
+        .into_iter()
+        .map(|(person, by)| {
+            format!(
+                "{person} confirmed with a PIN that {by} set, and {person} has not set their own since: this confirmation may not be theirs"
+            )
+        })
+        .collect()
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -471,14 +580,7 @@ pub async fn start_session(
     let person =
         PersonId::parse(person).map_err(|e| ApiError::bad(e.to_string()).field("person"))?;
     let now = now_ms()?;
-    if let Err(e) = app
-        .auth()
-        .check(&person, Secret::Password, password, now)
-        .await
-    {
-        Metrics::add(&app.metrics().sign_in_failures);
-        return Err(e.into());
-    }
+    check_secret(app, &person, Secret::Password, password, now).await?;
     let roles = app
         .node()
         .with_state(|s| {
@@ -569,6 +671,16 @@ pub async fn create_token(
     if form.name.trim().is_empty() || form.name.len() > 64 {
         return Err(ApiError::bad("name the token (1 to 64 characters)").field("name"));
     }
+    log_account_event(
+        &app,
+        &caller.actor(),
+        Event::SecretSet {
+            person: caller.person.clone(),
+            kind: SecretKind::ApiToken,
+            by: caller.person.clone(),
+        },
+    )
+    .await?;
     let token = app
         .auth()
         .create_token(&caller.person, caller.role, form.name.trim(), now_ms()?)

@@ -38,6 +38,8 @@ pub enum AuthError {
         person: String,
         what: &'static str,
         seconds: i64,
+        /// This attempt locked it (a lockout to log), rather than finding it locked.
+        started: bool,
     },
     #[error("{0}")]
     Weak(String),
@@ -49,6 +51,22 @@ pub enum AuthError {
     Storage(String),
     #[error("password hashing failed: {0}")]
     Hash(String),
+}
+
+/// Refuses a password shorter than [`MIN_PASSWORD_CHARS`] characters, or a PIN that is not 4 to
+/// 8 digits.
+pub fn check_strength(which: Secret, secret: &str) -> Result<(), AuthError> {
+    match which {
+        Secret::Password if secret.chars().count() < MIN_PASSWORD_CHARS => Err(AuthError::Weak(
+            format!("a password must be at least {MIN_PASSWORD_CHARS} characters"),
+        )),
+        Secret::Pin
+            if !(4..=8).contains(&secret.len()) || !secret.bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            Err(AuthError::Weak("a PIN must be 4 to 8 digits".into()))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// A signed-in session.
@@ -548,27 +566,14 @@ impl AuthDb {
     }
 
     /// Sets a password (at least [`MIN_PASSWORD_CHARS`] characters) or a PIN (4 to 8 digits), and
-    /// clears its lockout.
+    /// clears its lockout. The caller logs the change first (a `secret_set` entry).
     pub async fn set_secret(
         &self,
         person: &PersonId,
         which: Secret,
         secret: &str,
     ) -> Result<(), AuthError> {
-        match which {
-            Secret::Password if secret.chars().count() < MIN_PASSWORD_CHARS => {
-                return Err(AuthError::Weak(format!(
-                    "a password must be at least {MIN_PASSWORD_CHARS} characters"
-                )));
-            }
-            Secret::Pin
-                if !(4..=8).contains(&secret.len())
-                    || !secret.bytes().all(|b| b.is_ascii_digit()) =>
-            {
-                return Err(AuthError::Weak("a PIN must be 4 to 8 digits".into()));
-            }
-            _ => {}
-        }
+        check_strength(which, secret)?;
         let hash = hash_secret(which, secret.to_owned()).await?;
         let (h, f, l) = which.columns();
         let person = person.as_ref().to_owned();
@@ -616,6 +621,7 @@ impl AuthDb {
                 person: person.to_string(),
                 what: which.word(),
                 seconds: (locked - now_ms + 999) / 1000,
+                started: false,
             });
         }
         let (ok, outdated) = match hash {
@@ -673,6 +679,7 @@ impl AuthDb {
                 person: person.to_string(),
                 what: which.word(),
                 seconds: (until - now_ms + 999) / 1000,
+                started: true,
             });
         }
         Err(AuthError::Wrong(which.word()))

@@ -253,7 +253,13 @@ fn ledger_actor(actor: &Actor) -> armory_ledger::Actor {
 
 /// Who the entry names: the actor, then everyone who confirmed the act (performer and 1st AD of a
 /// show check, approvers of an override, ...). An anonymous incident report names no one.
-fn ledger_actors(actor: &Actor, command: &Command, event: &Event) -> Vec<armory_ledger::Actor> {
+/// A PIN confirmation whose PIN another person set is written with method `pin (set by X)`.
+fn ledger_actors(
+    actor: &Actor,
+    command: &Command,
+    event: &Event,
+    reset: &[(armory_core::PersonId, armory_core::PersonId)],
+) -> Vec<armory_ledger::Actor> {
     if let Event::IncidentOpened {
         reported_by: None, ..
     } = event
@@ -261,8 +267,14 @@ fn ledger_actors(actor: &Actor, command: &Command, event: &Event) -> Vec<armory_
         return Vec::new();
     }
     std::iter::once(actor)
-        .chain(command.confirmations())
         .map(ledger_actor)
+        .chain(command.confirmations().into_iter().map(|a| {
+            let mut entry = ledger_actor(a);
+            if let Some((_, by)) = reset.iter().find(|(p, _)| *p == a.person) {
+                entry.method = format!("pin (set by {by})");
+            }
+            entry
+        }))
         .collect()
 }
 
@@ -701,6 +713,7 @@ impl<S: Store> Node<S> {
             self.catch_up(&mut inner).await?;
             let time = self.stamp(&mut inner, now).await?.to_rfc3339();
             let decided = decide(&self.policy, &inner.state, actor, command, now);
+            let reset = inner.state.pins_set_by_others(command);
             if let Err(refusal) = &decided
                 && refusal.rule == RuleId::State
             {
@@ -721,7 +734,7 @@ impl<S: Store> Node<S> {
                 .queue(
                     &mut inner,
                     &events,
-                    |event| ledger_actors(actor, command, event),
+                    |event| ledger_actors(actor, command, event, &reset),
                     &time,
                     key.map(|key| (key, body.as_str(), refusal)),
                 )

@@ -51,12 +51,12 @@ pub async fn own_secret(
         }
         // The current password, with its lockout: a phone left signed in does not let someone
         // else take over the account or learn to confirm show checks as its owner.
-        app.auth()
-            .check(&c.person, Secret::Password, get("current"), now_ms()?)
+        crate::api::check_secret(&app, &c.person, Secret::Password, get("current"), now_ms()?)
             .await
-            .map_err(|e| ApiError::from(e).field("current"))?;
+            .map_err(|e| e.field("current"))?;
         let done = set_secrets(
             &app,
+            &c,
             &c.person,
             [("new_password", password), ("new_pin", pin)],
         )
@@ -91,6 +91,7 @@ pub async fn own_secret(
 /// is kept); returns which were set. An error names the field it is about.
 pub(super) async fn set_secrets(
     app: &App,
+    by: &Caller,
     person: &PersonId,
     [(password_field, password), (pin_field, pin)]: [(&'static str, &str); 2],
 ) -> Result<Vec<&'static str>, ApiError> {
@@ -100,6 +101,24 @@ pub(super) async fn set_secrets(
         (Secret::Pin, pin_field, pin, "PIN"),
     ] {
         if !secret.is_empty() {
+            // Weak ones are refused before anything is logged; the change is logged (who, for
+            // whom, which kind; never the secret) before it is made.
+            crate::auth::check_strength(which, secret)
+                .map_err(|e| ApiError::from(e).field(field))?;
+            let kind = match which {
+                Secret::Password => armory_core::SecretKind::Password,
+                Secret::Pin => armory_core::SecretKind::Pin,
+            };
+            crate::api::log_account_event(
+                app,
+                &by.actor(),
+                armory_core::Event::SecretSet {
+                    person: person.clone(),
+                    kind,
+                    by: by.person.clone(),
+                },
+            )
+            .await?;
             app.auth()
                 .set_secret(person, which, secret)
                 .await

@@ -244,7 +244,7 @@ pub async fn set_secret(
         if password.is_empty() && pin.is_empty() {
             return Err(ApiError::bad("write a password, a PIN, or both").field("password"));
         }
-        super::account::set_secrets(&app, &person, [("password", password), ("pin", pin)]).await
+        super::account::set_secrets(&app, &c, &person, [("password", password), ("pin", pin)]).await
     }
     .await;
     match result {
@@ -252,7 +252,7 @@ pub async fn set_secret(
         Ok(done) => super::account::done_page(
             ctx,
             &format!(
-                "{} set for {} (kept in auth.db, not in the log)",
+                "{} set for {} (the secret is kept in auth.db; the log records that you set it, and their confirmations are marked until they set their own PIN)",
                 done.join(" and "),
                 field(&form, "person")
             ),

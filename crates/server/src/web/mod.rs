@@ -845,12 +845,14 @@ pub async fn act(
         Err(r) => return r,
     };
     let ctx = Some((&c, roles.as_slice()));
+    let mut flags: Vec<String> = Vec::new();
     let result: Result<Outcome, ApiError> = async {
         let (json, pins) = command_of(&form)?;
         let mut command: armory_core::Command =
             serde_json::from_value(json).map_err(|e| ApiError::bad(e.to_string()))?;
         let pins = pins.into_iter().collect();
         api::confirm_with_pins(&app, &mut command, &pins).await?;
+        flags = api::pins_set_by_others(&app, &command).await;
         let idem = field(&form, "idem");
         let key = if idem.is_empty() {
             None
@@ -884,7 +886,7 @@ pub async fn act(
                     "Done",
                     ctx,
                     &format!(
-                        "<section class=done role=status><p><b>Done{}.</b> Recorded as <a href=/entry/{first}>entry #{first}</a> by {} ({}, {}).</p></section><p><a href=\"{}\">Back</a> · <a href=/>Board</a></p>",
+                        "<section class=done role=status><p><b>Done{}.</b> Recorded as <a href=/entry/{first}>entry #{first}</a> by {} ({}, {}).</p></section>{}<p><a href=\"{}\">Back</a> · <a href=/>Board</a></p>",
                         if repeated {
                             " (already recorded: this form was sent twice)"
                         } else {
@@ -893,6 +895,10 @@ pub async fn act(
                         esc(c.person.as_ref()),
                         esc(c.role.title()),
                         c.method,
+                        flags
+                            .iter()
+                            .map(|f| format!("<section class=error role=alert><p><b>Check this confirmation.</b> {}</p></section>", esc(f)))
+                            .collect::<String>(),
                         esc(&back)
                     ),
                 ),
