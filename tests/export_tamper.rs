@@ -170,6 +170,35 @@ async fn a_kept_checkpoint_catches_a_rewritten_or_shortened_export() {
         &verify_kept(&rewritten, &key, &kept),
         "first 40 entries no longer hash to the kept root",
     );
+    // Given an earlier export holding the kept checkpoint's entries, the first changed entry is
+    // named, for an export and for a data directory.
+    let against = |mut args: Vec<String>| {
+        args.extend(["--against".to_owned(), genuine.to_str().unwrap().to_owned()]);
+        args
+    };
+    let refused_naming_entry_7 = |data: &Path, args: Vec<String>| {
+        let args = against(args);
+        let out = armory(data, &args.iter().map(String::as_str).collect::<Vec<_>>());
+        let err = crate::common::stderr(&out);
+        assert!(!out.status.success());
+        assert!(
+            err.contains("the first entry that differs from")
+                && err.contains("is entry 7: there note at"),
+            "{err}"
+        );
+    };
+    let kept_arg = || ["--checkpoint".to_owned(), kept.to_str().unwrap().to_owned()];
+    let mut export_args = vec![
+        "verify".to_owned(),
+        rewritten.to_str().unwrap().to_owned(),
+        "--key".to_owned(),
+        key.to_str().unwrap().to_owned(),
+    ];
+    export_args.extend(kept_arg());
+    refused_naming_entry_7(Path::new("/nonexistent"), export_args);
+    let mut data_args = vec!["verify".to_owned()];
+    data_args.extend(kept_arg());
+    refused_naming_entry_7(&dir.path().join("rewritten-data"), data_args);
     // A fork: same size as the kept checkpoint, another root.
     let fork = rewritten_export(&data, dir.path(), "fork", 40).await;
     assert_fails_with(

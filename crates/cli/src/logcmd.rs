@@ -6,7 +6,7 @@ use armory_ledger::Entry;
 use armory_ledger::checkpoint::Checkpoint;
 use armory_ledger::merkle::Hash;
 use armory_ledger::proof::EntryProof;
-use armory_ledger::verify::{PUBLIC_KEY_FILE, verify_export_dir};
+use armory_ledger::verify::{PUBLIC_KEY_FILE, read_export_entries, verify_export_dir};
 use armory_store::check::check_log;
 use armory_store::{Store, export, proofs};
 use clap::Subcommand;
@@ -79,18 +79,24 @@ pub async fn show(data: &DataDir, what: Option<LogCommand>) -> Result<()> {
     Ok(())
 }
 
+/// A checkpoint someone kept, and an earlier export to compare entries with.
+pub struct Kept {
+    pub path: PathBuf,
+    pub against: Option<PathBuf>,
+}
+
 pub async fn verify(
     data: &DataDir,
     dir: Option<PathBuf>,
     key: Option<PathBuf>,
-    checkpoint: Option<PathBuf>,
+    checkpoint: Option<Kept>,
     replay: bool,
 ) -> Result<()> {
     if replay && dir.is_some() {
         bail!("--replay checks a data directory's projection tables; an export has none");
     }
     if let Some(dir) = dir {
-        return verify_export(&dir, key, checkpoint.as_deref());
+        return verify_export(&dir, key, checkpoint.as_ref());
     }
     let log = match key {
         Some(key) => {
@@ -117,8 +123,17 @@ pub async fn verify(
             "ok: the log holds the checkpoint of {kept} entries kept beside it (armory.db.checkpoint)"
         );
     }
-    if let Some(path) = checkpoint {
-        check_kept_checkpoint(&log, &path, report.entries).await?;
+    if let Some(kept) = checkpoint
+        && let Err(e) = check_kept_checkpoint(&log, &kept.path, report.entries).await
+    {
+        let Some(against) = &kept.against else {
+            return Err(e);
+        };
+        let earlier = earlier_entries(against, log.verifier())?;
+        let n = earlier.len() as u64;
+        let here = log.entries(0..n.min(report.entries)).await?;
+        let here: Vec<Vec<u8>> = here.into_iter().map(|(_, d)| d).collect();
+        bail!("{e}; {}", first_difference(against, &earlier, &here));
     }
     if replay {
         let state = armory_store::node::replay(&log).await?;
@@ -180,6 +195,44 @@ fn compare_kept(path: &Path, kept: &Checkpoint, size: u64, root_at: Option<Hash>
     Ok(())
 }
 
+/// The entries of an earlier export, checked first (its tiles, its checkpoint, the key).
+fn earlier_entries(
+    dir: &Path,
+    verifier: &armory_ledger::keys::LogVerifier,
+) -> Result<Vec<Vec<u8>>> {
+    let summary = verify_export_dir(dir, verifier, &[], &mut |_, _| {})
+        .with_context(|| format!("the earlier export {} does not verify", dir.display()))?;
+    read_export_entries(dir, summary.checkpoint.size)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))
+}
+
+/// Names the first entry where `here` differs from the earlier export's `earlier`.
+fn first_difference(against: &Path, earlier: &[Vec<u8>], here: &[Vec<u8>]) -> String {
+    let describe = |bytes: &[u8]| match Entry::decode(bytes) {
+        Ok(e) => format!("{} at {}", e.event_type(), e.time),
+        Err(e) => format!("not an entry ({e})"),
+    };
+    match earlier.iter().zip(here).position(|(a, b)| a != b) {
+        Some(i) => format!(
+            "the first entry that differs from {} is entry {i}: there {}, here {}",
+            against.display(),
+            describe(&earlier[i]),
+            describe(&here[i])
+        ),
+        None if here.len() < earlier.len() => format!(
+            "the first {} entries are those of {}; entries from {} on are missing here",
+            here.len(),
+            against.display(),
+            here.len()
+        ),
+        None => format!(
+            "the {} entries of {} are all here unchanged: the kept checkpoint is not one of that export's",
+            earlier.len(),
+            against.display()
+        ),
+    }
+}
+
 /// Checks that a checkpoint someone kept is one this log signed and that the log still holds it.
 async fn check_kept_checkpoint<S: Store>(log: &S, path: &Path, size: u64) -> Result<()> {
     let kept = read_kept(path, log.verifier())?;
@@ -191,7 +244,7 @@ async fn check_kept_checkpoint<S: Store>(log: &S, path: &Path, size: u64) -> Res
     compare_kept(path, &kept, size, root)
 }
 
-fn verify_export(dir: &Path, key: Option<PathBuf>, checkpoint: Option<&Path>) -> Result<()> {
+fn verify_export(dir: &Path, key: Option<PathBuf>, checkpoint: Option<&Kept>) -> Result<()> {
     if !dir.is_dir() {
         bail!(
             "{} is not a directory; pass the directory `armory export` wrote",
@@ -204,7 +257,7 @@ fn verify_export(dir: &Path, key: Option<PathBuf>, checkpoint: Option<&Path>) ->
     };
     // Read before the long check: a wrong path or key fails at once.
     let kept = match checkpoint {
-        Some(path) => Some((path, read_kept(path, &verifier)?)),
+        Some(k) => Some((k, read_kept(&k.path, &verifier)?)),
         None => None,
     };
     let roots_at: Vec<u64> = kept.iter().map(|(_, k)| k.size).collect();
@@ -222,13 +275,21 @@ fn verify_export(dir: &Path, key: Option<PathBuf>, checkpoint: Option<&Path>) ->
         summary.checkpoint.root,
         verifier.text()
     );
-    if let Some((path, kept)) = &kept {
+    if let Some((k, kept)) = &kept {
         let root = summary
             .roots
             .iter()
             .find(|(n, _)| *n == kept.size)
             .map(|(_, r)| *r);
-        compare_kept(path, kept, summary.checkpoint.size, root)?;
+        if let Err(e) = compare_kept(&k.path, kept, summary.checkpoint.size, root) {
+            let Some(against) = &k.against else {
+                return Err(e);
+            };
+            let earlier = earlier_entries(against, &verifier)?;
+            let here = read_export_entries(dir, summary.checkpoint.size)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?;
+            bail!("{e}; {}", first_difference(against, &earlier, &here));
+        }
     }
     if own_key {
         out!("note: the key came from the export itself; pass --key with the key you trust");

@@ -91,6 +91,10 @@ enum Command {
         /// A checkpoint someone kept (a witness, an insurer): check that the log still matches it.
         #[arg(long)]
         checkpoint: Option<PathBuf>,
+        /// An earlier export holding the kept checkpoint's entries: when the log no longer matches
+        /// the checkpoint, name the first entry that differs from it.
+        #[arg(long, requires = "checkpoint")]
+        against: Option<PathBuf>,
         /// Also rebuild the state from the log and compare it with the projection tables.
         #[arg(long)]
         replay: bool,
@@ -217,12 +221,16 @@ async fn run(cli: Cli) -> Result<()> {
             dir,
             key,
             checkpoint,
+            against,
             replay,
             receipt,
             entry,
         } => match (receipt, entry) {
             (Some(receipt), Some(entry)) => logcmd::verify_receipt(&data, &receipt, &entry, key),
-            _ => logcmd::verify(&data, dir, key, checkpoint, replay).await,
+            _ => {
+                let kept = checkpoint.map(|path| logcmd::Kept { path, against });
+                logcmd::verify(&data, dir, key, kept, replay).await
+            }
         },
         Command::Demo { scenario } => demo::run(&data, scenario).await,
         Command::Status { at } => status::run(&data, at).await,

@@ -320,3 +320,25 @@ pub fn verify_export_dir(
         roots,
     })
 }
+
+/// The entries of an exported log directory, in index order, up to `size` (its checkpoint's size,
+/// or less). Reads the entry bundles only: check the directory with [`verify_export_dir`] first.
+pub fn read_export_entries(dir: &Path, size: u64) -> Result<Vec<Vec<u8>>, Problem> {
+    let mut out = Vec::new();
+    for tile in Tile::all_for_size(size)
+        .into_iter()
+        .filter(|t| t.kind == TileKind::Entries)
+    {
+        let path = tile.path();
+        let bytes = fs::read(dir.join(&path)).map_err(|e| Problem::File {
+            path: path.clone(),
+            why: e.to_string(),
+        })?;
+        let entries = decode_bundle(&bytes).map_err(|e| Problem::File {
+            path: path.clone(),
+            why: e.to_string(),
+        })?;
+        out.extend(entries.into_iter().map(<[u8]>::to_vec));
+    }
+    Ok(out)
+}
