@@ -290,7 +290,9 @@ async fn the_same_idempotency_key_twice_records_one_act() {
         assert!(matches!(retry, Outcome::Repeated(_)));
         assert_eq!(retry.recorded(), a.recorded());
     }
-    assert_eq!(node.state().await.next_index, 1);
+    // Opening the production records it and the policy it starts with: two entries, once.
+    let recorded = a.recorded().count;
+    assert_eq!(node.state().await.next_index, recorded);
     node.store().clone().close().await;
     drop(node);
     // After a restart the key is still known: it was stored with the entry.
@@ -300,7 +302,7 @@ async fn the_same_idempotency_key_twice_records_one_act() {
         .await
         .unwrap();
     assert_eq!(again.recorded(), a.recorded());
-    assert_eq!(node.state().await.next_index, 1);
+    assert_eq!(node.state().await.next_index, recorded);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -434,9 +436,11 @@ async fn a_clock_set_back_is_refused_and_a_moment_behind_keeps_the_order() {
     let behind =
         armory_core::time::Timestamp::from_unix_millis(at.as_unix_millis() - 1_500).unwrap();
     let second = node.execute(actor, &note("second"), behind).await.unwrap();
-    let entries = node.store().entries(0..2).await.unwrap();
-    assert_eq!(time_of(&entries[1].1), time_of(&entries[0].1));
-    assert_eq!(second.first_index(), 1);
+    // Opening the production is two entries (the production, its policy).
+    let opened = first.recorded().count;
+    let entries = node.store().entries(0..opened + 1).await.unwrap();
+    assert_eq!(time_of(&entries[opened as usize].1), time_of(&entries[0].1));
+    assert_eq!(second.first_index(), opened);
 
     // A clock set back by ten minutes: refused before anything is decided or written, saying
     // what to fix; the log and the state are unchanged.
@@ -447,12 +451,12 @@ async fn a_clock_set_back_is_refused_and_a_moment_behind_keeps_the_order() {
         .unwrap_err();
     let message = err.to_string();
     assert!(
-        message.contains("entry 2 would be timed")
+        message.contains(&format!("entry {} would be timed", opened + 1))
             && message.contains("This computer's clock is behind the log: set it right"),
         "{message}"
     );
-    assert_eq!(node.state().await.next_index, 2);
-    assert_eq!(node.store().extent().await.unwrap().entries_end, 2);
+    assert_eq!(node.state().await.next_index, opened + 1);
+    assert_eq!(node.store().extent().await.unwrap().entries_end, opened + 1);
 
     // After a restart the node reads the last entry's time back from the log.
     node.store().clone().close().await;
@@ -467,7 +471,7 @@ async fn a_clock_set_back_is_refused_and_a_moment_behind_keeps_the_order() {
     assert!(
         matches!(
             refused,
-            armory_store::StoreError::ClockBehind { index: 2, .. }
+            armory_store::StoreError::ClockBehind { index, .. } if index == opened + 1
         ),
         "{refused}"
     );
@@ -476,7 +480,7 @@ async fn a_clock_set_back_is_refused_and_a_moment_behind_keeps_the_order() {
         .execute(actor, &note("third"), at.plus_minutes(1))
         .await
         .unwrap();
-    assert_eq!(later.first_index(), 2);
+    assert_eq!(later.first_index(), opened + 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -520,5 +524,62 @@ async fn a_log_that_fails_its_check_at_start_refuses_every_write() {
             .starts_with("not recorded: the log failed its check"),
         "{err}"
     );
-    assert_eq!(node.store().extent().await.unwrap().entries_end, 10);
+    assert_eq!(node.store().extent().await.unwrap().entries_end, 11);
+}
+
+#[test]
+fn a_policy_file_that_differs_from_the_logs_policy_is_refused_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    assert!(armory(&data, &["demo"]).status.success());
+    let file = data.join("policy.json");
+    let original = std::fs::read_to_string(&file).unwrap();
+    // Finding: emptying required_credentials in the file let an armorer without a permit be
+    // designated, with no trace. Now the node refuses to start on it, naming the difference.
+    let mut edited: serde_json::Value = serde_json::from_str(&original).unwrap();
+    edited["required_credentials"] = serde_json::json!({});
+    std::fs::write(&file, edited.to_string()).unwrap();
+    let out = armory(&data, &["note", "anything"]);
+    assert!(!out.status.success());
+    let err = crate::common::stderr(&out);
+    assert!(
+        err.contains("differs from the policy the log set at entry 1 (by adm): required_credentials: the log has"),
+        "{err}"
+    );
+    assert!(
+        !armory(&data, &["serve", "--listen", "127.0.0.1:0"])
+            .status
+            .success(),
+        "serve starts on a policy the log did not set"
+    );
+    // Recording it is a loosening: refused from the shell (it needs three approvals), logged.
+    let file_arg = file.to_str().unwrap();
+    assert_fails_with(
+        &armory(&data, &["policy", "set", file_arg, "--by", "hannah"]),
+        "this loosens the policy (required_credentials: armorer no longer needs",
+    );
+    // The log's policy put back: the node starts.
+    let shown = armory(&data, &["policy", "show"]);
+    assert!(crate::common::stderr(&shown).contains("the policy set by entry 1 (by adm)"));
+    std::fs::write(&file, &shown.stdout).unwrap();
+    assert!(armory(&data, &["note", "anything"]).status.success());
+    // A tightening is the armorer's act, recorded; the file follows the log.
+    let mut tighter: serde_json::Value = serde_json::from_slice(&shown.stdout).unwrap();
+    tighter["scene_window_minutes"] = 30.into();
+    std::fs::write(&file, tighter.to_string()).unwrap();
+    let out = armory(&data, &["policy", "set", file_arg, "--by", "hannah"]);
+    assert!(out.status.success(), "{}", crate::common::stderr(&out));
+    assert!(
+        stdout(&out).starts_with("policy set by entry "),
+        "{}",
+        stdout(&out)
+    );
+    let shown = armory(&data, &["policy", "show"]);
+    assert!(crate::common::stderr(&shown).contains("(by hannah)"));
+    let status = stdout(&armory(&data, &["status"]));
+    assert!(status.contains("policy: set by entry") && status.contains("(by hannah)"), "{status}");
+    let now: serde_json::Value = serde_json::from_slice(&shown.stdout).unwrap();
+    assert_eq!(now["scene_window_minutes"], 30);
+    assert!(armory(&data, &["note", "after"]).status.success());
+    assert!(armory(&data, &["verify", "--replay"]).status.success());
 }

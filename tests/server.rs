@@ -649,3 +649,64 @@ async fn a_log_that_fails_its_check_at_start_is_shown_and_not_written() {
         page.body
     );
 }
+
+/// A loosening of the policy over the API: the three approvers confirm with their PINs.
+#[test]
+fn the_policy_is_loosened_over_the_api_only_with_the_approvers_pins() {
+    let server = Server::start(&[]);
+    let hannah = server.sign_in("hannah");
+    let state = server.get("/api/state", &hannah).json();
+    let mut policy = state["policy"]["policy"].clone();
+    assert_eq!(policy["scene_window_minutes"], 60, "{state}");
+    policy["scene_window_minutes"] = 90.into();
+    let approvals = json!([
+        {"person": "pat", "role": "producer", "method": "pin"},
+        {"person": "sam", "role": "safety_rep", "method": "pin"},
+        {"person": "hannah", "role": "armorer", "method": "pin"}
+    ]);
+    let command = json!({"type": "set_policy", "policy": policy, "approvals": approvals});
+    let r = server.post_json(
+        "/api/commands",
+        &hannah,
+        &json!({"command": command, "pins": {"pat": "6666", "hannah": "4444"}}),
+        &[],
+    );
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(r.json()["field"], "pins.sam");
+    let r = server.post_json(
+        "/api/commands",
+        &hannah,
+        &json!({"command": command, "pins": {"pat": "6666", "sam": "0000", "hannah": "4444"}}),
+        &[],
+    );
+    assert_eq!(r.status, 401, "{}", r.body);
+    let r = server.post_json(
+        "/api/commands",
+        &hannah,
+        &json!({"command": command, "pins": {"pat": "6666", "sam": "3333", "hannah": "4444"}}),
+        &[],
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let entry = server
+        .get(
+            &format!("/api/log/entries/{}", r.json()["first_index"]),
+            &hannah,
+        )
+        .json();
+    assert_eq!(entry["event"]["type"], "policy_set");
+    assert_eq!(
+        entry["event"]["loosened"][0],
+        "scene_window_minutes: 60 -> 90"
+    );
+    let approvers: Vec<&str> = entry["actors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["person"].as_str().unwrap())
+        .collect();
+    assert_eq!(approvers, ["hannah", "pat", "sam", "hannah"]);
+    assert_eq!(
+        server.get("/api/state", &hannah).json()["policy"]["policy"]["scene_window_minutes"],
+        90
+    );
+}

@@ -16,6 +16,7 @@ macro_rules! out {
 mod datadir;
 mod demo;
 mod logcmd;
+mod policycmd;
 mod serve;
 mod status;
 mod user;
@@ -121,6 +122,11 @@ enum Command {
     /// Serve the set node: web UI, JSON API, C2SP tiles (`--demo`: a demo production for today).
     Serve(serve::ServeArgs),
     /// Sign-in accounts: set a password or PIN, create an API token, bootstrap a new production.
+    /// The production's safety policy: show the one in force, or record a new one in the log.
+    Policy {
+        #[command(subcommand)]
+        what: policycmd::PolicyCommand,
+    },
     User {
         #[command(subcommand)]
         what: user::UserCommand,
@@ -237,6 +243,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Export { dir } => logcmd::export(&data, &dir).await,
         Command::Serve(args) => serve::run(&data, args).await,
         Command::User { what } => user::run(&data, what).await,
+        Command::Policy { what } => policycmd::run(&data, what).await,
     }
 }
 
@@ -273,6 +280,10 @@ async fn note(data: &DataDir, text: &str, by: &str, repeat: u64) -> Result<()> {
     }
     let log = data.writer().await?;
     let node = Node::open(log.clone(), data.policy()?).await?;
+    crate::policycmd::check_policy_file(
+        data,
+        node.with_state(|s| s.policy.clone()).await.as_ref(),
+    )?;
     // The author in the role the production gave them; someone it does not know (or a log
     // with no production yet) is recorded as an operator at this computer, never as an admin.
     let role = {

@@ -48,6 +48,17 @@ pub async fn run(data: &DataDir, at: Option<String>) -> Result<()> {
             now.to_rfc3339()
         ),
     }
+    // The policy in force is the log's (a `policy_set` entry); the file only before it set one.
+    let policy = match &state.policy {
+        Some(p) => {
+            out!("policy: set by entry {} (by {})", p.entry, p.by);
+            p.policy.clone()
+        }
+        None => {
+            out!("policy: policy.json (not in the log; record it with `armory policy set`)");
+            policy
+        }
+    };
     out!("\nFirearms ({}):", state.firearms.len());
     for (id, f) in &state.firearms {
         let custodian = f.custodian.as_str();

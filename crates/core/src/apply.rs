@@ -842,6 +842,13 @@ fn place(s: &mut State, index: u64, event: &Event) -> Placed {
         // The entry is the record; the state is the surviving entries' before it.
         Event::LogContinued { .. } | Event::ProjectionRepaired { .. } | Event::LockedOut { .. } => {
         }
+        Event::PolicySet { policy, by, .. } => {
+            s.policy = Some(crate::state::PolicyInForce {
+                policy: policy.clone(),
+                entry: index,
+                by: by.clone(),
+            });
+        }
         Event::SecretSet { person, kind, by } => {
             // Secrets of people not (or no longer) on the production are kept too: nothing here.
             if *kind == SecretKind::Pin

@@ -41,6 +41,15 @@ pub enum Command {
         /// The actor's name.
         admin_name: Name,
     },
+    /// Set the production's safety policy (RULES.md §3: tighten freely; loosen only with the
+    /// approval, by PIN, of the producer, the safety representative and the armorer).
+    SetPolicy {
+        /// The whole policy, as it is to be.
+        policy: crate::Policy,
+        /// Who approves a loosening (their PINs confirm it).
+        #[serde(default)]
+        approvals: Vec<Actor>,
+    },
     /// Add a person to the crew or cast, with roles.
     AddPerson {
         /// Their id.
@@ -373,6 +382,7 @@ impl Command {
             Command::HoldMeeting { safety_rep, .. } => safety_rep.iter().collect(),
             Command::CloseIncident { safety_rep, .. } => vec![safety_rep],
             Command::Override { confirmations, .. } => confirmations.iter().collect(),
+            Command::SetPolicy { approvals, .. } => approvals.iter().collect(),
             _ => Vec::new(),
         }
     }
@@ -381,6 +391,7 @@ impl Command {
     pub fn kind(&self) -> &'static str {
         match self {
             Command::OpenProduction { .. } => "open_production",
+            Command::SetPolicy { .. } => "set_policy",
             Command::AddPerson { .. } => "add_person",
             Command::GrantRole { .. } => "grant_role",
             Command::RevokeRole { .. } => "revoke_role",

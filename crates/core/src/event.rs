@@ -276,6 +276,13 @@ pub enum Event {
         lost_checkpoint: String,
         signed: u64,
     },
+    /// The production's policy was set: the whole policy now in force, who set it, and the
+    /// settings it loosened (approved by the people the entry names besides its author).
+    PolicySet {
+        policy: crate::Policy,
+        by: PersonId,
+        loosened: Vec<String>,
+    },
     /// A sign-in secret was set or reset (by the person, or by someone else for them).
     SecretSet {
         person: PersonId,
@@ -340,6 +347,7 @@ impl Event {
             Event::LogContinued { .. } => "log_continued",
             Event::ProjectionRepaired { .. } => "projection_repaired",
             Event::SecretSet { .. } => "secret_set",
+            Event::PolicySet { .. } => "policy_set",
             Event::LockedOut { .. } => "locked_out",
         }
     }

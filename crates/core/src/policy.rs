@@ -61,6 +61,81 @@ impl Default for Policy {
 }
 
 impl Policy {
+    /// The settings `new` loosens against this policy, named (empty when it only tightens or
+    /// keeps them). A shorter list of required credentials, a longer scene window, a warning
+    /// later, a rule turned from a refusal back to an alert, a custodian role allowed: looser.
+    /// What decides which day it is (offset, turnover) counts as loosening too: moving it can move
+    /// acts out of the day whose meeting and wrap they belong to.
+    pub fn loosenings(&self, new: &Policy) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut flag = |looser: bool, what: String| {
+            if looser {
+                out.push(what);
+            }
+        };
+        flag(
+            new.property_master_may_be_custodian && !self.property_master_may_be_custodian,
+            "property_master_may_be_custodian: a property master may be custodian".into(),
+        );
+        flag(
+            !new.anonymous_incident_reports && self.anonymous_incident_reports,
+            "anonymous_incident_reports: incidents can no longer be reported anonymously".into(),
+        );
+        for (role, kinds) in &self.required_credentials {
+            let kept = new.required_credentials.get(role);
+            for kind in kinds {
+                flag(
+                    !kept.is_some_and(|k| k.contains(kind)),
+                    format!(
+                        "required_credentials: {} no longer needs {kind}",
+                        role.as_str()
+                    ),
+                );
+            }
+        }
+        flag(
+            new.scene_window_minutes > self.scene_window_minutes,
+            format!(
+                "scene_window_minutes: {} -> {}",
+                self.scene_window_minutes, new.scene_window_minutes
+            ),
+        );
+        flag(
+            new.credential_warning_days < self.credential_warning_days,
+            format!(
+                "credential_warning_days: {} -> {}",
+                self.credential_warning_days, new.credential_warning_days
+            ),
+        );
+        flag(
+            new.utc_offset_minutes != self.utc_offset_minutes,
+            format!(
+                "utc_offset_minutes: {} -> {}",
+                self.utc_offset_minutes, new.utc_offset_minutes
+            ),
+        );
+        flag(
+            new.day_starts_at_minutes != self.day_starts_at_minutes,
+            format!(
+                "day_starts_at_minutes: {} -> {}",
+                self.day_starts_at_minutes, new.day_starts_at_minutes
+            ),
+        );
+        flag(
+            !new.refuse_unlocked_storage && self.refuse_unlocked_storage,
+            "refuse_unlocked_storage: storing in an unlocked place is no longer refused".into(),
+        );
+        flag(
+            !new.meeting_must_include_performer && self.meeting_must_include_performer,
+            "meeting_must_include_performer: no longer required".into(),
+        );
+        flag(
+            new.rehearsal_allows_dummies && !self.rehearsal_allows_dummies,
+            "rehearsal_allows_dummies: dummies allowed in rehearsal".into(),
+        );
+        out
+    }
+
     /// The shoot day an instant falls on, at the set's offset and day turnover.
     pub fn day_of(&self, t: Timestamp) -> Date {
         let start = i64::from(self.day_starts_at_minutes.min(1439));

@@ -341,6 +341,19 @@ pub struct State {
     pub refusals: Vec<u64>,
     /// Entries holding notes.
     pub notes: Vec<u64>,
+    /// The policy in force, as the log set it (none set: the node's, RULES.md's defaults).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<PolicyInForce>,
+}
+
+/// A policy set by the log, and the entry that set it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PolicyInForce {
+    pub policy: crate::Policy,
+    /// The `policy_set` entry.
+    pub entry: u64,
+    /// Who set it.
+    pub by: PersonId,
 }
 
 impl State {

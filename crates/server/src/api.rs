@@ -287,12 +287,11 @@ fn confirmations_mut(command: &mut Command) -> Vec<&mut Actor> {
         Command::HoldMeeting { safety_rep, .. } => safety_rep.iter_mut().collect(),
         Command::CloseIncident { safety_rep, .. } => vec![safety_rep],
         Command::Override { confirmations, .. } => confirmations.iter_mut().collect(),
+        Command::SetPolicy { approvals, .. } => approvals.iter_mut().collect(),
         _ => Vec::new(),
     }
 }
 
-/// Checks the PIN of everyone who confirms `command` (on the acting person's device), and records
-/// that they confirmed by PIN. A PIN confirms this one act; it opens no session.
 /// Records `event` (a secret set, a lockout) in the log before the change it describes is made:
 /// who may do what is part of the record. A storage fault answers 503 and changes nothing.
 pub async fn log_account_event(app: &App, by: &Actor, event: Event) -> Result<(), ApiError> {
@@ -377,6 +376,8 @@ pub async fn check_secret(
     }
 }
 
+/// Checks the PIN of everyone who confirms `command` (on the acting person's device), and records
+/// that they confirmed by PIN. A PIN confirms this one act; it opens no session.
 pub async fn confirm_with_pins(
     app: &App,
     command: &mut Command,
@@ -772,7 +773,7 @@ pub async fn alerts(State(app): State<App>, headers: HeaderMap) -> Result<Respon
     let at = now().map_err(ApiError::internal)?;
     let node = app.node();
     let list = node
-        .with_state(|s| armory_core::alerts(node.policy(), s, at))
+        .with_state(|s| armory_core::alerts(&node.policy(), s, at))
         .await;
     Ok(axum::Json(list).into_response())
 }

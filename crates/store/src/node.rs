@@ -138,7 +138,10 @@ struct Inner {
 #[derive(Clone)]
 pub struct Node<S: Store> {
     store: S,
+    /// The policy the node was started with: in force until the log sets one.
     policy: Arc<Policy>,
+    /// The policy in force (the log's latest `policy_set`, else [`Node::policy`]'s start one).
+    in_force: Arc<std::sync::Mutex<Arc<Policy>>>,
     inner: Arc<Mutex<Inner>>,
     /// The outcome of the check of the state the node opened with (see [`Node::open`]).
     checked: tokio::sync::watch::Receiver<Option<Checked>>,
@@ -308,9 +311,15 @@ impl<S: Store> Node<S> {
             }
         };
         let (report, checked) = tokio::sync::watch::channel(None);
+        let policy = Arc::new(policy);
+        let in_force = Arc::new(std::sync::Mutex::new(match &state.policy {
+            Some(p) => Arc::new(p.policy.clone()),
+            None => policy.clone(),
+        }));
         let node = Node {
             store,
-            policy: Arc::new(policy),
+            policy,
+            in_force,
             inner: Arc::new(Mutex::new(Inner {
                 keys: Default::default(),
                 written: state.clone(),
@@ -459,9 +468,29 @@ impl<S: Store> Node<S> {
         &self.store
     }
 
-    /// The policy.
-    pub fn policy(&self) -> &Policy {
+    /// The policy in force: the one the log set last, else the one the node started with.
+    pub fn policy(&self) -> Arc<Policy> {
+        self.in_force
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// The policy the node was started with (`policy.json`, or RULES.md's defaults).
+    pub fn start_policy(&self) -> &Policy {
         &self.policy
+    }
+
+    /// Keeps [`Node::policy`] in step with the state.
+    fn follow_policy(&self, state: &State) {
+        let mut in_force = self.in_force.lock().unwrap_or_else(|e| e.into_inner());
+        let now = match &state.policy {
+            Some(p) => &p.policy,
+            None => &*self.policy,
+        };
+        if **in_force != *now {
+            *in_force = Arc::new(now.clone());
+        }
     }
 
     /// A copy of the current state.
@@ -502,6 +531,7 @@ impl<S: Store> Node<S> {
         inner.state = state;
         inner.stale = false;
         inner.last_time = None;
+        self.follow_policy(&inner.state);
         Ok(())
     }
 
@@ -557,6 +587,7 @@ impl<S: Store> Node<S> {
                 return Err(NodeError::Internal(e.to_string()));
             }
         }
+        self.follow_policy(&inner.state);
         let rows = changed_rows(&inner.written, &inner.state);
         for (k, event) in events.iter().enumerate() {
             if apply_at(&mut inner.written, first + k as u64, event).is_err() {
@@ -712,7 +743,11 @@ impl<S: Store> Node<S> {
             }
             self.catch_up(&mut inner).await?;
             let time = self.stamp(&mut inner, now).await?.to_rfc3339();
-            let decided = decide(&self.policy, &inner.state, actor, command, now);
+            let in_force = match &inner.state.policy {
+                Some(p) => &p.policy,
+                None => &*self.policy,
+            };
+            let decided = decide(in_force, &inner.state, actor, command, now);
             let reset = inner.state.pins_set_by_others(command);
             if let Err(refusal) = &decided
                 && refusal.rule == RuleId::State

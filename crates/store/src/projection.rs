@@ -214,6 +214,13 @@ pub fn changed_rows(before: &State, after: &State) -> Vec<RowWrite> {
             value: after.production.as_ref().map(json),
         });
     }
+    if before.policy != after.policy {
+        out.push(RowWrite {
+            collection: "policy",
+            key: String::new(),
+            value: after.policy.as_ref().map(json),
+        });
+    }
     if before.next_index != after.next_index {
         out.push(RowWrite {
             collection: "log",
@@ -262,6 +269,9 @@ pub fn state_from_rows(rows: &[Row]) -> Result<State, RowError> {
         match r.collection.as_str() {
             "production" => {
                 root.insert("production".into(), value);
+            }
+            "policy" => {
+                root.insert("policy".into(), value);
             }
             "log" if r.key == "next_index" => {
                 root.insert("next_index".into(), value);

@@ -43,6 +43,8 @@ pub fn decide(
     command: &Command,
     now: Timestamp,
 ) -> Result<Vec<Event>, Refusal> {
+    // The policy the log set is in force; `policy` is the one before any was set.
+    let policy = state.policy.as_ref().map_or(policy, |p| &p.policy);
     let mut cx = Cx {
         policy,
         state,
@@ -507,6 +509,12 @@ impl<'a> Cx<'a> {
                 admin: self.actor.person.clone(),
                 admin_name: admin_name.clone(),
             });
+            // The policy the production starts with is in its log from the first act.
+            self.events.push(Event::PolicySet {
+                policy: self.policy.clone(),
+                by: self.actor.person.clone(),
+                loosened: Vec::new(),
+            });
             return Ok(());
         }
         if self.state.production.is_none() {
@@ -519,6 +527,7 @@ impl<'a> Cx<'a> {
         self.check_day(command)?;
         match command {
             Command::OpenProduction { .. } => Ok(()),
+            Command::SetPolicy { policy, approvals } => self.set_policy(policy, approvals),
             Command::AddPerson { .. }
             | Command::GrantRole { .. }
             | Command::RevokeRole { .. }
@@ -557,6 +566,64 @@ impl<'a> Cx<'a> {
 }
 
 impl Cx<'_> {
+    /// SET-POLICY: the armorer or an admin tightens; a loosening also needs the producer, the
+    /// safety representative and the armorer, three people, each approving (RULES.md §3: the role
+    /// under pressure never approves alone, and the armorer is always among the approvers).
+    fn set_policy(
+        &mut self,
+        policy: &crate::Policy,
+        approvals: &[crate::Actor],
+    ) -> Result<(), Refusal> {
+        self.actor_as(&[Role::Armorer, Role::Admin], "set the safety policy")?;
+        let current = self.policy;
+        if policy == current {
+            return no(
+                RuleId::State,
+                "this is the policy in force already",
+                "change a setting, or nothing needs doing",
+            );
+        }
+        let loosened = current.loosenings(policy);
+        if !loosened.is_empty() {
+            let mut people = BTreeSet::new();
+            let mut missing = Vec::new();
+            for role in [Role::Producer, Role::SafetyRep, Role::Armorer] {
+                let by = approvals.iter().find(|a| {
+                    a.role == role
+                        && self
+                            .state
+                            .people
+                            .get(&a.person)
+                            .is_some_and(|p| p.acts_as(role))
+                        && !people.contains(&a.person)
+                });
+                match by {
+                    Some(a) => {
+                        people.insert(a.person.clone());
+                    }
+                    None => missing.push(role.title()),
+                }
+            }
+            if !missing.is_empty() {
+                return no(
+                    RuleId::Role,
+                    format!(
+                        "this loosens the policy ({}), which needs the approval of the producer, the safety representative and the armorer, three people; missing: {}",
+                        loosened.join("; "),
+                        missing.join(", ")
+                    ),
+                    "add their approvals (each confirms with their PIN), or only tighten",
+                );
+            }
+        }
+        self.events.push(Event::PolicySet {
+            policy: policy.clone(),
+            by: self.actor.person.clone(),
+            loosened,
+        });
+        Ok(())
+    }
+
     /// Days named in commands: the current shoot day; plans and staffing also the next; a wrap
     /// also an earlier day left open (found the next morning). A meeting recorded today for
     /// tomorrow would let a firearm be issued tomorrow with no meeting held; a wrap reconciled

@@ -884,3 +884,103 @@ fn a_dummy_that_fires_holds_its_lot_until_the_incident_is_closed() {
     assert_eq!(set.state.lots[&lot("DUM-1")].status, LotStatus::Verified);
     set.assert_replays();
 }
+
+#[test]
+fn the_policy_is_set_in_the_log_tightened_freely_and_loosened_only_with_three_approvals() {
+    let mut set = Set::production();
+    // Opening the production recorded the policy it started with.
+    let start = set.state.policy.clone().expect("the policy is in the log");
+    assert_eq!(start.by, pid(ADMIN));
+    let mut tighter = start.policy.clone();
+    tighter.scene_window_minutes = 30;
+    let set_policy = |policy: &Policy, approvals: Vec<Actor>| Command::SetPolicy {
+        policy: policy.clone(),
+        approvals,
+    };
+    set.refused(
+        RuleId::Role,
+        PERFORMER,
+        Role::Performer,
+        set_policy(&tighter, vec![]),
+    );
+    set.ok(ARMORER, Role::Armorer, set_policy(&tighter, vec![]));
+    assert_eq!(
+        set.state
+            .policy
+            .as_ref()
+            .unwrap()
+            .policy
+            .scene_window_minutes,
+        30
+    );
+    set.refused(
+        RuleId::State,
+        ARMORER,
+        Role::Armorer,
+        set_policy(&tighter, vec![]),
+    );
+
+    // Finding: emptying required_credentials let an armorer without a permit be designated,
+    // with no trace. Now it is a loosening: refused without the three approvals, named.
+    let mut looser = tighter.clone();
+    looser.required_credentials.clear();
+    let refusal = set.refused(
+        RuleId::Role,
+        ADMIN,
+        Role::Admin,
+        set_policy(&looser, vec![]),
+    );
+    let text = refusal.to_string();
+    assert!(
+        text.contains(
+            "required_credentials: armorer no longer needs entertainment_firearms_permit"
+        ) && text.contains("missing: producer, safety representative, armorer"),
+        "{text}"
+    );
+    // Two approvals by one person, or by someone not holding the role, do not count.
+    let refusal = set.refused(
+        RuleId::Role,
+        ADMIN,
+        Role::Admin,
+        set_policy(
+            &looser,
+            vec![
+                actor(PRODUCER, Role::Producer),
+                actor(PRODUCER, Role::SafetyRep),
+                actor(PERFORMER, Role::Armorer),
+            ],
+        ),
+    );
+    assert!(
+        refusal
+            .to_string()
+            .contains("missing: safety representative, armorer"),
+        "{refusal}"
+    );
+    let events = set.ok(
+        ADMIN,
+        Role::Admin,
+        set_policy(
+            &looser,
+            vec![
+                actor(PRODUCER, Role::Producer),
+                actor(SAFETY_REP, Role::SafetyRep),
+                actor(ARMORER, Role::Armorer),
+            ],
+        ),
+    );
+    assert!(
+        matches!(&events[..], [Event::PolicySet { loosened, .. }] if loosened.len() == 2),
+        "{events:?}"
+    );
+    assert!(
+        set.state
+            .policy
+            .as_ref()
+            .unwrap()
+            .policy
+            .required_credentials
+            .is_empty()
+    );
+    set.assert_replays();
+}
