@@ -224,7 +224,13 @@ pub enum ProofError {
     RootMismatch,
     #[error("stored hash {0} is missing")]
     MissingHash(u64),
+    #[error("tree size {0} is beyond any log's ({MAX_TREE_SIZE} entries at most)")]
+    TooLarge(u64),
 }
+
+/// The largest tree a proof is planned for: stored-hash ids are about twice the size, and must
+/// fit in 64 bits (no log comes near: a million entries a second for 146,000 years).
+pub const MAX_TREE_SIZE: u64 = 1 << 62;
 
 /// A proof as stored-hash ids: each proof element is the fold of the listed complete subtrees.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -333,6 +339,9 @@ fn plan(ranges: Vec<(u64, u64)>) -> ProofPlan {
 
 /// Plans the inclusion proof (audit path) of entry `index` in the tree of `size` entries.
 pub fn inclusion_plan(index: u64, size: u64) -> Result<ProofPlan, ProofError> {
+    if size > MAX_TREE_SIZE {
+        return Err(ProofError::TooLarge(size));
+    }
     if index >= size {
         return Err(ProofError::IndexOutOfRange { index, size });
     }
@@ -344,6 +353,9 @@ pub fn inclusion_plan(index: u64, size: u64) -> Result<ProofPlan, ProofError> {
 /// Plans the consistency proof between trees of `old` and `new` entries. Empty when `old` is 0 or
 /// equal to `new`.
 pub fn consistency_plan(old: u64, new: u64) -> Result<ProofPlan, ProofError> {
+    if new > MAX_TREE_SIZE {
+        return Err(ProofError::TooLarge(new));
+    }
     if old > new {
         return Err(ProofError::SizeOrder { old, new });
     }
@@ -535,6 +547,11 @@ mod tests {
         let l0: Vec<u64> = (0..8).map(|n| stored_hash_index(0, n)).collect();
         assert_eq!(l0, vec![0, 1, 3, 4, 7, 8, 10, 11]);
         assert_eq!(stored_hash_index(1, 0), 2);
+        // Found by the `proofs` fuzz target: a size near 2^64 overflowed the stored-hash ids.
+        assert!(matches!(inclusion_plan(0, u64::MAX), Err(ProofError::TooLarge(_))));
+        assert!(matches!(consistency_plan(1, u64::MAX - 1), Err(ProofError::TooLarge(_))));
+        assert!(inclusion_plan(MAX_TREE_SIZE - 1, MAX_TREE_SIZE).is_ok());
+        assert!(consistency_plan(MAX_TREE_SIZE - 1, MAX_TREE_SIZE).is_ok());
         assert_eq!(stored_hash_index(1, 1), 5);
         assert_eq!(stored_hash_index(2, 0), 6);
         assert_eq!(stored_hash_count(8), 15);
