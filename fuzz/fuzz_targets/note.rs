@@ -5,15 +5,9 @@ use armory_ledger::checkpoint::Checkpoint;
 use armory_ledger::keys::LogVerifier;
 use libfuzzer_sys::fuzz_target;
 
-/// A key made for this run: the fuzzer never sees its private half.
-fn verifier() -> &'static LogVerifier {
-    static KEY: std::sync::OnceLock<LogVerifier> = std::sync::OnceLock::new();
-    KEY.get_or_init(|| {
-        armory_ledger::keys::LogSigner::generate("armory.test/fuzz")
-            .and_then(|s| s.verifier())
-            .unwrap()
-    })
-}
+#[path = "shared/key.rs"]
+mod key;
+use key::verifier;
 
 fuzz_target!(|bytes: &[u8]| {
     if let Ok(text) = std::str::from_utf8(bytes) {
