@@ -9,6 +9,11 @@
 //!    bare `Store::append` writers; then the same load paced at half the peak rate, for its p99;
 //!    the server's peak memory (VmHWM); `armory verify --replay` on the data directory after.
 //!
+//! 3. (`ARMORY_BENCH_ONLY=start`, alone) the start of `armory serve` on a log of
+//!    ARMORY_BENCH_ENTRIES entries (default 1,000,000) written through the node (so with its
+//!    projection tables): seconds from the process's start to its first answered request, and to
+//!    the end of the full check of the log it runs in the background.
+//!
 //! Run: `cargo bench -p armory --bench serve` (ARMORY_BENCH_SECONDS, ARMORY_BENCH_CLIENTS,
 //! ARMORY_BENCH_DIR). The server is the real `armory serve --demo` process, release build.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -399,7 +404,122 @@ fn vm_hwm_kib(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
+/// How long `armory serve` takes to answer on a large log, and to finish checking it.
+fn start(dir: &Path, rt: &tokio::runtime::Runtime) {
+    let n = env_u64("ARMORY_BENCH_ENTRIES", 1_000_000);
+    let data = dir.join("big");
+    let init = Command::new(env!("CARGO_BIN_EXE_armory"))
+        .arg("--data")
+        .arg(&data)
+        .args(["init", "--origin", "bench.example/big"])
+        .output()
+        .unwrap();
+    assert!(init.status.success(), "{}", String::from_utf8_lossy(&init.stderr));
+    let built = Instant::now();
+    rt.block_on(async {
+        let key = std::fs::read_to_string(data.join("node.key")).unwrap();
+        let signer = LogSigner::from_text(&key).unwrap();
+        let log = SqliteLog::open_writer(&data.join("armory.db"), signer, Durability::Normal)
+            .await
+            .unwrap();
+        let node = armory_store::node::Node::open(log.clone(), armory_core::Policy::default())
+            .await
+            .unwrap();
+        let author = vec![armory_ledger::Actor {
+            person: "operator".into(),
+            role: "operator".into(),
+            method: "local".into(),
+            assertion: None,
+        }];
+        let at = armory_core::time::Timestamp::parse_rfc3339("2026-11-23T08:00:00Z").unwrap();
+        let mut done = 0;
+        while done < n {
+            let k = 1000.min(n - done);
+            let events: Vec<armory_core::Event> = (done..done + k)
+                .map(|i| armory_core::Event::Note {
+                    text: format!("remark {i}: REV-1 seen on the cart"),
+                })
+                .collect();
+            node.record(author.clone(), &events, at).await.unwrap();
+            done += k;
+        }
+        drop(node);
+        log.close().await;
+    });
+    println!(
+        "built a {n}-entry log through the node in {:.1} s",
+        built.elapsed().as_secs_f64()
+    );
+    let (mut first, mut checked) = (Vec::new(), Vec::new());
+    for _ in 0..3 {
+        let started = Instant::now();
+        let mut server = Command::new(env!("CARGO_BIN_EXE_armory"))
+            .arg("--data")
+            .arg(&data)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .env_remove("ARMORY_DATA")
+            .env_remove("ARMORY_LISTEN")
+            .env_remove("ARMORY_TLS")
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let stderr = BufReader::new(server.stderr.take().unwrap());
+        std::thread::spawn(move || {
+            for line in stderr.lines().map_while(Result::ok) {
+                if line.contains("the log checks out") || line.contains("failed its check") {
+                    let _ = tx.send((Instant::now(), line));
+                }
+            }
+        });
+        let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
+        let addr = lines
+            .by_ref()
+            .map_while(Result::ok)
+            .find_map(|l| {
+                l.split_once(" on http://")
+                    .map(|(_, a)| a.trim_end_matches('/').to_owned())
+            })
+            .expect("the server printed its address");
+        std::thread::spawn(move || for _ in lines {});
+        let answered = rt.block_on(async {
+            loop {
+                let mut c = Client::new(&addr).await;
+                if let Ok((status, _)) = c.req("GET", "/healthz", "").await {
+                    break (Instant::now(), status);
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        });
+        first.push((answered.0 - started).as_secs_f64());
+        let (at, line) = rx.recv_timeout(Duration::from_secs(600)).unwrap();
+        assert!(line.contains("checks out"), "{line}");
+        checked.push((at - started).as_secs_f64());
+        let _ = server.kill();
+        let _ = server.wait();
+    }
+    println!(
+        "serve on a {n}-entry log: first request answered {:.2} s after the process started (median of 3; target < 1 s); the whole log checked in the background {:.2} s after start",
+        median(first),
+        median(checked)
+    );
+}
+
 fn main() {
+    if std::env::var("ARMORY_BENCH_ONLY").is_ok_and(|v| v == "start") {
+        let dir = tempfile::tempdir_in(
+            std::env::var("ARMORY_BENCH_DIR").unwrap_or_else(|_| ".".into()),
+        )
+        .unwrap();
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        start(dir.path(), &rt);
+        return;
+    }
     let secs = env_u64("ARMORY_BENCH_SECONDS", 60);
     let clients = env_u64("ARMORY_BENCH_CLIENTS", 50);
     let dir =
