@@ -577,7 +577,10 @@ fn a_policy_file_that_differs_from_the_logs_policy_is_refused_at_start() {
     let shown = armory(&data, &["policy", "show"]);
     assert!(crate::common::stderr(&shown).contains("(by hannah)"));
     let status = stdout(&armory(&data, &["status"]));
-    assert!(status.contains("policy: set by entry") && status.contains("(by hannah)"), "{status}");
+    assert!(
+        status.contains("policy: set by entry") && status.contains("(by hannah)"),
+        "{status}"
+    );
     let now: serde_json::Value = serde_json::from_slice(&shown.stdout).unwrap();
     assert_eq!(now["scene_window_minutes"], 30);
     assert!(armory(&data, &["note", "after"]).status.success());

@@ -414,7 +414,11 @@ fn start(dir: &Path, rt: &tokio::runtime::Runtime) {
         .args(["init", "--origin", "bench.example/big"])
         .output()
         .unwrap();
-    assert!(init.status.success(), "{}", String::from_utf8_lossy(&init.stderr));
+    assert!(
+        init.status.success(),
+        "{}",
+        String::from_utf8_lossy(&init.stderr)
+    );
     let built = Instant::now();
     rt.block_on(async {
         let key = std::fs::read_to_string(data.join("node.key")).unwrap();
@@ -509,10 +513,9 @@ fn start(dir: &Path, rt: &tokio::runtime::Runtime) {
 
 fn main() {
     if std::env::var("ARMORY_BENCH_ONLY").is_ok_and(|v| v == "start") {
-        let dir = tempfile::tempdir_in(
-            std::env::var("ARMORY_BENCH_DIR").unwrap_or_else(|_| ".".into()),
-        )
-        .unwrap();
+        let dir =
+            tempfile::tempdir_in(std::env::var("ARMORY_BENCH_DIR").unwrap_or_else(|_| ".".into()))
+                .unwrap();
         let rt = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()

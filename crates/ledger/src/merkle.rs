@@ -548,8 +548,14 @@ mod tests {
         assert_eq!(l0, vec![0, 1, 3, 4, 7, 8, 10, 11]);
         assert_eq!(stored_hash_index(1, 0), 2);
         // Found by the `proofs` fuzz target: a size near 2^64 overflowed the stored-hash ids.
-        assert!(matches!(inclusion_plan(0, u64::MAX), Err(ProofError::TooLarge(_))));
-        assert!(matches!(consistency_plan(1, u64::MAX - 1), Err(ProofError::TooLarge(_))));
+        assert!(matches!(
+            inclusion_plan(0, u64::MAX),
+            Err(ProofError::TooLarge(_))
+        ));
+        assert!(matches!(
+            consistency_plan(1, u64::MAX - 1),
+            Err(ProofError::TooLarge(_))
+        ));
         assert!(inclusion_plan(MAX_TREE_SIZE - 1, MAX_TREE_SIZE).is_ok());
         assert!(consistency_plan(MAX_TREE_SIZE - 1, MAX_TREE_SIZE).is_ok());
         assert_eq!(stored_hash_index(1, 1), 5);
