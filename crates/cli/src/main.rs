@@ -280,10 +280,10 @@ async fn note(data: &DataDir, text: &str, by: &str, repeat: u64) -> Result<()> {
     }
     let log = data.writer().await?;
     let node = Node::open(log.clone(), data.policy()?).await?;
-    crate::policycmd::check_policy_file(
-        data,
-        node.with_state(|s| s.policy.clone()).await.as_ref(),
-    )?;
+    let (in_log, opened) = node
+        .with_state(|s| (s.policy.clone(), s.production.is_some()))
+        .await;
+    crate::policycmd::check_policy_file(data, in_log.as_ref(), opened)?;
     // The author in the role the production gave them; someone it does not know (or a log
     // with no production yet) is recorded as an operator at this computer, never as an admin.
     let role = {

@@ -4,7 +4,6 @@
 
 use crate::datadir::{DataDir, POLICY_FILE};
 use anyhow::{Context, Result, bail};
-use armory_core::state::PolicyInForce;
 use armory_core::{Actor, AuthMethod, Command, PersonId, Policy, Role};
 use armory_store::node::{Node, Outcome};
 use std::path::{Path, PathBuf};
@@ -101,11 +100,16 @@ async fn set(data: &DataDir, file: &Path, by: &str, role: Option<&str>) -> Resul
 }
 
 /// Refuses a `policy.json` that differs from the policy the log set, naming each setting that
-/// differs; warns when the log has set none yet (a log begun before policies were logged).
-pub fn check_policy_file(data: &DataDir, in_log: Option<&PolicyInForce>) -> Result<()> {
+/// differs; warns when an opened production's log has set none (a log begun before policies were
+/// logged). Before a production is opened, the file is what opening it will record.
+pub fn check_policy_file(
+    data: &DataDir,
+    in_log: Option<&armory_core::state::PolicyInForce>,
+    opened: bool,
+) -> Result<()> {
     let path = data.path.join(POLICY_FILE);
     let Some(in_log) = in_log else {
-        if path.exists() {
+        if path.exists() && opened {
             tracing::warn!(
                 "the policy in force ({}) is not in the log; record it with `armory policy set {} --by PERSON`",
                 path.display(),

@@ -108,10 +108,10 @@ pub async fn run(data: &DataDir, args: ServeArgs) -> Result<()> {
     };
     let log = data.writer().await?;
     let node = Node::open(log.clone(), data.policy()?).await?;
-    crate::policycmd::check_policy_file(
-        data,
-        node.with_state(|s| s.policy.clone()).await.as_ref(),
-    )?;
+    let (in_log, opened) = node
+        .with_state(|s| (s.policy.clone(), s.production.is_some()))
+        .await;
+    crate::policycmd::check_policy_file(data, in_log.as_ref(), opened)?;
     // The whole log is checked while the node serves; a failure stops every write.
     node.verify_in_background();
     let auth = data.auth().await?;
