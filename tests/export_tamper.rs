@@ -10,16 +10,20 @@ fn export(data: &Path, to: &Path) {
 }
 
 fn verify_dir(dir: &Path, key: &Path) -> std::process::Output {
+    verify_dir_with(dir, key, &[])
+}
+
+/// `armory verify DIR --key KEY` and `more` arguments.
+fn verify_dir_with(dir: &Path, key: &Path, more: &[&str]) -> std::process::Output {
     // No --data: an auditor has only the export and the key.
-    armory(
-        Path::new("/nonexistent"),
-        &[
-            "verify",
-            dir.to_str().unwrap(),
-            "--key",
-            key.to_str().unwrap(),
-        ],
-    )
+    let mut args = vec![
+        "verify",
+        dir.to_str().unwrap(),
+        "--key",
+        key.to_str().unwrap(),
+    ];
+    args.extend_from_slice(more);
+    armory(Path::new("/nonexistent"), &args)
 }
 
 fn damaged(base: &Path, scratch: &Path, name: &str) -> PathBuf {
@@ -126,17 +130,7 @@ async fn rewritten_export(base: &Path, scratch: &Path, name: &str, entries: u64)
 }
 
 fn verify_kept(dir: &Path, key: &Path, kept: &Path) -> std::process::Output {
-    armory(
-        Path::new("/nonexistent"),
-        &[
-            "verify",
-            dir.to_str().unwrap(),
-            "--key",
-            key.to_str().unwrap(),
-            "--checkpoint",
-            kept.to_str().unwrap(),
-        ],
-    )
+    verify_dir_with(dir, key, &["--checkpoint", kept.to_str().unwrap()])
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

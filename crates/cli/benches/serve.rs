@@ -404,6 +404,21 @@ fn vm_hwm_kib(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
+/// The address a starting `armory serve` prints; the rest of its output is read and dropped.
+fn address(server: &mut std::process::Child) -> String {
+    let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
+    let addr = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find_map(|l| {
+            l.split_once(" on http://")
+                .map(|(_, a)| a.trim_end_matches('/').to_owned())
+        })
+        .expect("the server printed its address");
+    std::thread::spawn(move || for _ in lines {});
+    addr
+}
+
 /// How long `armory serve` takes to answer on a large log, and to finish checking it.
 fn start(dir: &Path, rt: &tokio::runtime::Runtime) {
     let n = env_u64("ARMORY_BENCH_ENTRIES", 1_000_000);
@@ -478,16 +493,7 @@ fn start(dir: &Path, rt: &tokio::runtime::Runtime) {
                 }
             }
         });
-        let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
-        let addr = lines
-            .by_ref()
-            .map_while(Result::ok)
-            .find_map(|l| {
-                l.split_once(" on http://")
-                    .map(|(_, a)| a.trim_end_matches('/').to_owned())
-            })
-            .expect("the server printed its address");
-        std::thread::spawn(move || for _ in lines {});
+        let addr = address(&mut server);
         let answered = rt.block_on(async {
             loop {
                 let mut c = Client::new(&addr).await;
@@ -569,16 +575,7 @@ fn main() {
         .spawn()
         .unwrap();
     let pid = server.id();
-    let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
-    let addr = lines
-        .by_ref()
-        .map_while(Result::ok)
-        .find_map(|l| {
-            l.split_once(" on http://")
-                .map(|(_, a)| a.trim_end_matches('/').to_owned())
-        })
-        .expect("the server printed its address");
-    std::thread::spawn(move || for _ in lines {});
+    let addr = address(&mut server);
 
     let (sequential, peak_rate, peak_appends) = rt.block_on(async {
         // 1. One client, acts one after another.
