@@ -87,6 +87,19 @@ impl Set {
         command: Command,
     ) -> Result<Vec<Event>, Refusal> {
         let actor = actor(who, role);
+        // A test that changes `self.policy` after the production opened: the change is recorded
+        // as the log would hold it (a `policy_set`), so the policy in force is the test's.
+        if let Some(in_log) = &self.state.policy
+            && in_log.policy != self.policy
+        {
+            let set = Event::PolicySet {
+                policy: self.policy.clone(),
+                by: pid(ADMIN),
+                loosened: Vec::new(),
+            };
+            apply(&mut self.state, &set).unwrap();
+            self.log.push(set);
+        }
         match decide(&self.policy, &self.state, &actor, &command, self.now) {
             Ok(events) => {
                 assert!(
@@ -99,6 +112,10 @@ impl Set {
                         panic!("decide produced an event apply refuses: {err}\n{e:?}");
                     }
                     self.log.push(e.clone());
+                }
+                // A policy the act set is the test's policy from here on.
+                if let Some(in_log) = &self.state.policy {
+                    self.policy = in_log.policy.clone();
                 }
                 Ok(events)
             }
