@@ -518,19 +518,6 @@ fn start(dir: &Path, rt: &tokio::runtime::Runtime) {
 }
 
 fn main() {
-    if std::env::var("ARMORY_BENCH_ONLY").is_ok_and(|v| v == "start") {
-        let dir =
-            tempfile::tempdir_in(std::env::var("ARMORY_BENCH_DIR").unwrap_or_else(|_| ".".into()))
-                .unwrap();
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        start(dir.path(), &rt);
-        return;
-    }
-    let secs = env_u64("ARMORY_BENCH_SECONDS", 60);
-    let clients = env_u64("ARMORY_BENCH_CLIENTS", 50);
     let dir =
         tempfile::tempdir_in(std::env::var("ARMORY_BENCH_DIR").unwrap_or_else(|_| ".".into()))
             .unwrap();
@@ -538,6 +525,12 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
+    if std::env::var("ARMORY_BENCH_ONLY").is_ok_and(|v| v == "start") {
+        start(dir.path(), &rt);
+        return;
+    }
+    let secs = env_u64("ARMORY_BENCH_SECONDS", 60);
+    let clients = env_u64("ARMORY_BENCH_CLIENTS", 50);
     println!(
         "machine: {} cores; data in {}; load: {clients} clients for {secs} s",
         std::thread::available_parallelism().map_or(0, |n| n.get()),

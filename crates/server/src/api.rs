@@ -313,18 +313,29 @@ async fn log_event_by(
     let at = now().map_err(ApiError::internal)?;
     match app.node().record(vec![actor], &[event], at).await {
         Ok(_) => Ok(()),
-        Err(NodeError::Store(e)) if e.is_storage_fault() => {
-            let mut error = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string());
-            error.outcome = Some("not_recorded");
-            Err(error)
-        }
-        Err(e @ (NodeError::Halted(_) | NodeError::Store(StoreError::ClockBehind { .. }))) => {
-            let mut error = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string());
-            error.outcome = Some("not_recorded");
-            Err(error)
-        }
-        Err(e) => Err(ApiError::internal(e)),
+        Err(e) => Err(not_recorded(e)),
     }
+}
+
+/// The answer to a node's failure to record: 503 while nothing can be recorded (the log failed
+/// its check, the clock is behind it, storage fails), saying whether the act is not recorded or
+/// its outcome unknown; 500 for anything else.
+fn not_recorded(e: NodeError) -> ApiError {
+    let outcome = match &e {
+        NodeError::Store(StoreError::Unknown(_)) => "unknown",
+        NodeError::Halted(_) | NodeError::Store(StoreError::ClockBehind { .. }) => "not_recorded",
+        NodeError::Store(s) if s.is_storage_fault() => "not_recorded",
+        _ => return ApiError::internal(e),
+    };
+    let mut error = ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        match e {
+            NodeError::Store(s) => s.to_string(),
+            other => other.to_string(),
+        },
+    );
+    error.outcome = Some(outcome);
+    error
 }
 
 /// The node itself, as the author of what happens without anyone acting (a lockout).
@@ -421,26 +432,7 @@ pub async fn run_command(
                     .field("Idempotency-Key"),
             );
         }
-        Err(e @ NodeError::Halted(_)) => {
-            let mut error = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string());
-            error.outcome = Some("not_recorded");
-            return Err(error);
-        }
-        // The clock is behind the log: nothing can be recorded until it is set right.
-        Err(NodeError::Store(e @ armory_store::StoreError::ClockBehind { .. })) => {
-            let mut error = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string());
-            error.outcome = Some("not_recorded");
-            return Err(error);
-        }
-        Err(NodeError::Store(e)) if e.is_storage_fault() => {
-            let mut error = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string());
-            error.outcome = Some(match e {
-                armory_store::StoreError::Unknown(_) => "unknown",
-                _ => "not_recorded",
-            });
-            return Err(error);
-        }
-        Err(e) => return Err(ApiError::internal(e)),
+        Err(e) => return Err(not_recorded(e)),
     };
     let m = app.metrics();
     Metrics::add(match &outcome {
