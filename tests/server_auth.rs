@@ -535,3 +535,102 @@ fn a_person_changes_their_own_password_and_pin_with_the_current_password() {
     assert!(r.json().get("flags").is_none(), "{}", r.body);
     assert_eq!(method_of(&r, 1), "pin");
 }
+
+#[test]
+fn both_legs_of_custody_are_confirmed_by_the_people_they_concern() {
+    let server = Server::start(&[]);
+    let hannah = server.sign_in("hannah");
+    let entry = |i: u64| server.get(&format!("/api/log/entries/{i}"), &hannah).json();
+    for command in [
+        json!({"type": "take_out", "item": {"firearm": "REV-1"}}),
+        json!({"type": "unload", "firearm": "REV-1"}),
+    ] {
+        assert_eq!(server.act(&hannah, command).status, 200);
+    }
+    let show = json!({"type": "show_check", "firearm": "REV-1", "scene": "CHURCH",
+        "performer": {"person": "alec", "role": "performer", "method": "pin"},
+        "first_ad": {"person": "dave", "role": "first_ad", "method": "pin"}});
+    let r = server.post_json(
+        "/api/commands",
+        &hannah,
+        &json!({"command": show, "pins": {"alec": "1111", "dave": "2222"}}),
+        &[],
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+
+    // Issued without the performer's confirmation: offered, and the armorer still holds it.
+    let offered = server.next_index(&hannah);
+    let r = server.act(
+        &hannah,
+        json!({"type": "issue", "firearm": "REV-1", "performer": "alec", "scene": "CHURCH"}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(entry(offered)["event"]["type"], "handover_offered");
+    let state = server.get("/api/state", &hannah).json();
+    let rev = &state["firearms"]["REV-1"];
+    assert_eq!(rev["custody"]["state"], "at_hand", "{rev}");
+    assert_eq!(rev["handover"]["to"], "alec", "{rev}");
+
+    // The 1st AD cannot confirm for the performer; the performer, signed in, confirms.
+    let dave = server.sign_in("dave");
+    let r = server.act(
+        &dave,
+        json!({"type": "confirm_handover", "item": {"firearm": "REV-1"}}),
+    );
+    assert_ne!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains("CUSTODIAN-ONLY"), "{}", r.body);
+    let alec = server.sign_in("alec");
+    let confirmed = server.next_index(&alec);
+    let r = server.act(
+        &alec,
+        json!({"type": "confirm_handover", "item": {"firearm": "REV-1"}}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let issued = entry(confirmed);
+    assert_eq!(issued["event"]["type"], "firearm_issued", "{issued}");
+    assert_eq!(issued["event"]["by"], "hannah");
+    assert_eq!(issued["actors"][0]["person"], "alec");
+    assert_eq!(issued["actors"][0]["method"], "password");
+
+    // Taken back with the performer's PIN: a wrong one records nothing; the right one is in
+    // the entry beside the armorer.
+    let back = json!({"type": "return", "firearm": "REV-1",
+        "confirmation": {"person": "alec", "role": "performer", "method": "pin"}});
+    let before = server.next_index(&hannah);
+    let r = server.post_json(
+        "/api/commands",
+        &hannah,
+        &json!({"command": back, "pins": {"alec": "0000"}}),
+        &[],
+    );
+    assert_eq!(r.status, 401, "{}", r.body);
+    assert_eq!(r.json()["field"], "pins.alec");
+    assert_eq!(server.next_index(&hannah), before);
+    let r = server.post_json(
+        "/api/commands",
+        &hannah,
+        &json!({"command": back, "pins": {"alec": "1111"}}),
+        &[],
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let returned = entry(before);
+    assert_eq!(returned["event"]["type"], "firearm_returned", "{returned}");
+    let actors: Vec<(String, String)> = returned["actors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["person"].as_str().unwrap().to_owned(),
+                a["method"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        actors,
+        [
+            ("hannah".to_owned(), "password".to_owned()),
+            ("alec".to_owned(), "pin".to_owned())
+        ]
+    );
+}

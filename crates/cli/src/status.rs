@@ -84,7 +84,21 @@ pub async fn run(data: &DataDir, at: Option<String>) -> Result<()> {
                 due.to_rfc3339()
             ),
         };
-        out!("  {:<10} custodian {:<10} {place}", id.as_str(), custodian);
+        let waiting = f.handover.as_ref().map_or(String::new(), |h| {
+            format!(
+                "; WAITING: {} from {} to {}, not yet confirmed by {} (since {})",
+                h.kind.words(),
+                h.from.as_str(),
+                h.to.as_str(),
+                h.to.as_str(),
+                h.at.to_rfc3339()
+            )
+        });
+        out!(
+            "  {:<10} custodian {:<10} {place}{waiting}",
+            id.as_str(),
+            custodian
+        );
     }
     let open: Vec<_> = state.open_incidents().collect();
     out!("\nOpen incidents ({}):", open.len());

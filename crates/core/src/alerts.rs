@@ -1,13 +1,14 @@
 //! Alerts the system raises by itself, without anyone acting: a firearm issued past its scene
 //! window (RETURN-AFTER-TAKE), a firearm outside locked storage with no custodian at hand
 //! (LOCKED-STORAGE), counts that do not balance (WRAP-RECONCILE), credentials expiring within the
-//! policy's warning period (CREDENTIALS). Pure: computed from the policy, the state and `now`.
+//! policy's warning period (CREDENTIALS), a handover waiting for its receiver (CUSTODIAN-ONLY). Pure: computed from the policy, the state and `now`.
 
 use crate::ids::{FirearmId, LotId, PersonId};
+use crate::items::ItemRef;
 use crate::people::{CredentialKind, Role};
 use crate::policy::Policy;
 use crate::rules::RuleId;
-use crate::state::{Custody, State};
+use crate::state::{Custody, Handover, State};
 use crate::time::{Date, Timestamp};
 
 /// What an alert is about.
@@ -19,6 +20,13 @@ pub enum AlertKind {
         firearm: FirearmId,
         performer: PersonId,
         due: Timestamp,
+    },
+    /// A handover waits for its receiver's confirmation (the giver still holds the item).
+    HandoverWaiting {
+        item: ItemRef,
+        from: PersonId,
+        to: PersonId,
+        since: Timestamp,
     },
     /// A firearm is not issued and not in locked storage under an active custodian.
     OutsideLockedStorage { firearm: FirearmId },
@@ -88,6 +96,17 @@ pub fn alerts(policy: &Policy, state: &State, now: Timestamp) -> Vec<Alert> {
             }
         }
     }
+    let waiting =
+        state
+            .firearms
+            .iter()
+            .filter_map(|(id, f)| Some((ItemRef::Firearm(id.clone()), f.handover.as_ref()?)))
+            .chain(state.containers.iter().filter_map(|(id, c)| {
+                Some((ItemRef::Container(id.clone()), c.handover.as_ref()?))
+            }));
+    for (item, h) in waiting {
+        out.push(handover_alert(item, h));
+    }
     for id in state.lots.keys() {
         let Some(b) = state.lot_balance(id) else {
             continue;
@@ -140,4 +159,25 @@ pub fn alerts(policy: &Policy, state: &State, now: Timestamp) -> Vec<Alert> {
         }
     }
     out
+}
+
+fn handover_alert(item: ItemRef, h: &Handover) -> Alert {
+    Alert {
+        rule: RuleId::CustodianOnly,
+        message: format!(
+            "the {} of {item} from {} to {} waits for {} to confirm receiving it (offered at {}); until then {} holds it",
+            h.kind.words(),
+            h.from,
+            h.to,
+            h.to,
+            h.at,
+            h.from
+        ),
+        kind: AlertKind::HandoverWaiting {
+            item,
+            from: h.from.clone(),
+            to: h.to.clone(),
+            since: h.at,
+        },
+    }
 }

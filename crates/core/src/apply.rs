@@ -13,8 +13,8 @@ use crate::items::{Chamber, ItemRef};
 use crate::overrides::Override;
 use crate::people::{Role, SecretKind};
 use crate::state::{
-    Closure, Container, Custody, Firearm, Incident, Location, Lot, LotStatus, Meeting, Person,
-    Production, Scene, ShowCheckRecord, State,
+    Closure, Container, Custody, Firearm, Handover, Incident, Location, Lot, LotStatus, Meeting,
+    Person, Production, Scene, ShowCheckRecord, State,
 };
 
 /// An event that does not fit the state it is applied to (the state is unchanged).
@@ -107,6 +107,22 @@ fn void_show_check(s: &mut State, item: &ItemRef) {
         && let Some(f) = s.firearms.get_mut(id)
     {
         f.show_check = None;
+    }
+}
+
+/// Sets (or, with `None`, clears) the handover waiting on `item`.
+fn set_handover(s: &mut State, item: &ItemRef, handover: Option<Handover>) {
+    match item {
+        ItemRef::Firearm(id) => {
+            if let Some(f) = s.firearms.get_mut(id) {
+                f.handover = handover;
+            }
+        }
+        ItemRef::Container(id) => {
+            if let Some(c) = s.containers.get_mut(id) {
+                c.handover = handover;
+            }
+        }
     }
 }
 
@@ -308,6 +324,7 @@ fn place(s: &mut State, index: u64, event: &Event) -> Placed {
                     },
                     chambers: None,
                     show_check: None,
+                    handover: None,
                     history: vec![index],
                 },
             );
@@ -361,6 +378,7 @@ fn place(s: &mut State, index: u64, event: &Event) -> Placed {
                     custody: Custody::Stored {
                         location: location.clone(),
                     },
+                    handover: None,
                     history: vec![index],
                 },
             );
@@ -426,6 +444,7 @@ fn place(s: &mut State, index: u64, event: &Event) -> Placed {
                         Custody::Issued { .. } => Custody::AtHand,
                         c => c.clone(),
                     },
+                    handover: None,
                     history: Vec::new(),
                 }),
             };
@@ -484,7 +503,31 @@ fn place(s: &mut State, index: u64, event: &Event) -> Placed {
         Event::CustodianAssigned { item, person } => {
             item_exists(s, item)?;
             void_show_check(s, item);
+            set_handover(s, item, None);
             touch_item(s, item, index, None, Some(person));
+        }
+        Event::HandoverOffered {
+            item,
+            handover,
+            from,
+            to,
+            at,
+        } => {
+            item_exists(s, item)?;
+            let offered = Handover {
+                kind: handover.clone(),
+                from: from.clone(),
+                to: to.clone(),
+                at: *at,
+                entry: index,
+            };
+            set_handover(s, item, Some(offered));
+            touch_item(s, item, index, None, None);
+        }
+        Event::HandoverCancelled { item, .. } => {
+            item_exists(s, item)?;
+            set_handover(s, item, None);
+            touch_item(s, item, index, None, None);
         }
         Event::ScenePlanned {
             scene,
@@ -626,6 +669,7 @@ fn place(s: &mut State, index: u64, event: &Event) -> Placed {
             ..
         } => {
             let f = firearm_mut(s, firearm)?;
+            f.handover = None;
             f.custody = Custody::Issued {
                 performer: performer.clone(),
                 scene: scene.clone(),
@@ -643,6 +687,7 @@ fn place(s: &mut State, index: u64, event: &Event) -> Placed {
             f.custody = Custody::AtHand;
             f.custodian = to.clone();
             f.show_check = None;
+            f.handover = None;
             f.history.push(index);
         }
         Event::RoundsExpended {

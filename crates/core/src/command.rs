@@ -220,12 +220,33 @@ pub enum Command {
         /// Which item.
         item: ItemRef,
     },
-    /// Hand custody of an item to another custodian.
+    /// Hand custody of an item to another custodian. It completes when the new custodian
+    /// confirms: here (`confirmation`, their PIN on this device) or later (`confirm_handover`).
+    /// Today's designated armorer taking an item over confirms by acting.
     AssignCustodian {
         /// Which item.
         item: ItemRef,
         /// The new custodian.
         person: PersonId,
+        /// The new custodian, confirming they received it.
+        #[serde(default)]
+        confirmation: Option<Actor>,
+    },
+    /// Confirm receiving an item handed over (issue, custody, return): the receiver acts, or
+    /// confirms on the giver's device (`confirmation`).
+    ConfirmHandover {
+        /// Which item.
+        item: ItemRef,
+        /// The receiver, confirming on another person's device.
+        #[serde(default)]
+        confirmation: Option<Actor>,
+    },
+    /// Call off a handover nobody confirmed (the giver, the receiver, or a custodian).
+    CancelHandover {
+        /// Which item.
+        item: ItemRef,
+        /// Why.
+        reason: Text,
     },
 
     // --- scenes and meetings ---
@@ -280,7 +301,8 @@ pub enum Command {
         /// The 1st AD, confirming.
         first_ad: Actor,
     },
-    /// Hand a firearm to a performer.
+    /// Hand a firearm to a performer. It completes when the performer confirms receiving it:
+    /// here (`confirmation`, their PIN on the armorer's device) or later (`confirm_handover`).
     Issue {
         /// Which firearm.
         firearm: FirearmId,
@@ -288,11 +310,19 @@ pub enum Command {
         performer: PersonId,
         /// For which scene.
         scene: SceneId,
+        /// The performer, confirming they received it.
+        #[serde(default)]
+        confirmation: Option<Actor>,
     },
-    /// Take a firearm back from the performer.
+    /// A firearm comes back from the performer. A custodian taking it back completes it at once
+    /// (`confirmation`: the performer confirming they gave it); a performer giving it back
+    /// completes it when a custodian confirms (here, or later with `confirm_handover`).
     Return {
         /// Which firearm.
         firearm: FirearmId,
+        /// The other side of the handover, confirming.
+        #[serde(default)]
+        confirmation: Option<Actor>,
     },
     /// Count blanks fired as planned in a take.
     Expend {
@@ -383,6 +413,10 @@ impl Command {
             Command::CloseIncident { safety_rep, .. } => vec![safety_rep],
             Command::Override { confirmations, .. } => confirmations.iter().collect(),
             Command::SetPolicy { approvals, .. } => approvals.iter().collect(),
+            Command::Issue { confirmation, .. }
+            | Command::Return { confirmation, .. }
+            | Command::AssignCustodian { confirmation, .. }
+            | Command::ConfirmHandover { confirmation, .. } => confirmation.iter().collect(),
             _ => Vec::new(),
         }
     }
@@ -411,6 +445,8 @@ impl Command {
             Command::Store { .. } => "store",
             Command::TakeOut { .. } => "take_out",
             Command::AssignCustodian { .. } => "assign_custodian",
+            Command::ConfirmHandover { .. } => "confirm_handover",
+            Command::CancelHandover { .. } => "cancel_handover",
             Command::PlanScene { .. } => "plan_scene",
             Command::HoldMeeting { .. } => "hold_meeting",
             Command::Load { .. } => "load",

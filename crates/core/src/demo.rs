@@ -207,11 +207,29 @@ impl Script {
         })
     }
 
+    /// The armorer hands `f` to `to`, who confirms receiving it with their PIN there and then.
     fn issue(f: &str, sc: &str, to: &str) -> Result<Command, DemoError> {
         Ok(Command::Issue {
             firearm: firearm(f)?,
             performer: person(to)?,
             scene: scene(sc)?,
+            confirmation: Some(actor(to, Role::Performer)?),
+        })
+    }
+
+    /// The armorer takes `f` back; the performer confirms giving it with their PIN.
+    fn take_back(f: &str) -> Result<Command, DemoError> {
+        Ok(Command::Return {
+            firearm: firearm(f)?,
+            confirmation: Some(actor(PERFORMER, Role::Performer)?),
+        })
+    }
+
+    /// The person acting confirms receiving `f` (on their own device).
+    fn confirm(f: &str) -> Result<Command, DemoError> {
+        Ok(Command::ConfirmHandover {
+            item: Self::item(f)?,
+            confirmation: None,
         })
     }
 
@@ -470,10 +488,8 @@ impl Script {
         self.ok(
             ARMORER,
             Role::Armorer,
-            "After the rehearsal the armorer takes REV-1 back.",
-            Command::Return {
-                firearm: firearm("REV-1")?,
-            },
+            "After the rehearsal the armorer takes REV-1 back; Alec confirms with his PIN.",
+            Self::take_back("REV-1")?,
         )?;
         self.ok(
             ARMORER,
@@ -508,8 +524,19 @@ impl Script {
         self.ok(
             ARMORER,
             Role::Armorer,
-            "The armorer hands REV-2 to Alec for the take.",
-            Self::issue("REV-2", "CHURCH-TAKE", PERFORMER)?,
+            "The armorer hands REV-2 to Alec for the take; it is his once he confirms.",
+            Command::Issue {
+                firearm: firearm("REV-2")?,
+                performer: person(PERFORMER)?,
+                scene: scene("CHURCH-TAKE")?,
+                confirmation: None,
+            },
+        )?;
+        self.ok(
+            PERFORMER,
+            Role::Performer,
+            "Alec confirms on his phone that he holds REV-2.",
+            Self::confirm("REV-2")?,
         )?;
         self.ok(
             ARMORER,
@@ -521,12 +548,19 @@ impl Script {
             },
         )?;
         self.ok(
-            ARMORER,
-            Role::Armorer,
-            "The armorer takes REV-2 back after the take.",
+            PERFORMER,
+            Role::Performer,
+            "After the take Alec hands REV-2 back.",
             Command::Return {
                 firearm: firearm("REV-2")?,
+                confirmation: None,
             },
+        )?;
+        self.ok(
+            ARMORER,
+            Role::Armorer,
+            "The armorer confirms she has REV-2 back.",
+            Self::confirm("REV-2")?,
         )?;
         self.ok(
             ARMORER,
@@ -816,6 +850,7 @@ impl Script {
             "F3: the 1st AD takes a revolver back from the actor.",
             Command::Return {
                 firearm: firearm("REV-1")?,
+                confirmation: None,
             },
         )?;
         // The safe version of the rest of the day.
@@ -858,10 +893,8 @@ impl Script {
         self.ok(
             ARMORER,
             Role::Armorer,
-            "After the rehearsal the armorer takes REV-1 back.",
-            Command::Return {
-                firearm: firearm("REV-1")?,
-            },
+            "After the rehearsal the armorer takes REV-1 back; Alec confirms with his PIN.",
+            Self::take_back("REV-1")?,
         )?;
         self.ok(
             ARMORER,

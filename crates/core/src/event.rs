@@ -16,6 +16,7 @@ use crate::overrides::{Approver, OverrideTarget};
 use crate::people::{CredentialKind, CredentialNumber, Role, SecretKind};
 use crate::rules::RuleId;
 use crate::scene::{FirearmPlan, SceneKind};
+use crate::state::HandoverKind;
 use crate::text::{Name, Text};
 use crate::time::{Date, Timestamp};
 
@@ -149,6 +150,20 @@ pub enum Event {
     ItemTakenOut { item: ItemRef, by: PersonId },
     /// An item has a new custodian.
     CustodianAssigned { item: ItemRef, person: PersonId },
+    /// A handover (issue, custody, return) was offered; it completes when `to` confirms.
+    HandoverOffered {
+        item: ItemRef,
+        handover: HandoverKind,
+        from: PersonId,
+        to: PersonId,
+        at: Timestamp,
+    },
+    /// A handover that was never confirmed was called off (by either side or a custodian).
+    HandoverCancelled {
+        item: ItemRef,
+        by: PersonId,
+        reason: Text,
+    },
     /// A scene was planned (or re-planned).
     ScenePlanned {
         scene: SceneId,
@@ -328,6 +343,8 @@ impl Event {
             Event::ItemStored { .. } => "item_stored",
             Event::ItemTakenOut { .. } => "item_taken_out",
             Event::CustodianAssigned { .. } => "custodian_assigned",
+            Event::HandoverOffered { .. } => "handover_offered",
+            Event::HandoverCancelled { .. } => "handover_cancelled",
             Event::ScenePlanned { .. } => "scene_planned",
             Event::MeetingHeld { .. } => "meeting_held",
             Event::FirearmLoaded { .. } => "firearm_loaded",

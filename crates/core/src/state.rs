@@ -118,8 +118,54 @@ pub struct Firearm {
     pub chambers: Option<Vec<Chamber>>,
     /// The confirmed show check for the current load, if any.
     pub show_check: Option<ShowCheckRecord>,
+    /// A handover waiting for its receiver's confirmation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handover: Option<Handover>,
     /// Log entries about this firearm.
     pub history: Vec<u64>,
+}
+
+/// A handover offered and not yet confirmed by the one receiving the item (both legs of
+/// custody): until the receiver confirms, the giver stays the custodian (or, for a return, the
+/// performer keeps the firearm) and nothing else may be done with the item.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Handover {
+    /// What kind of handover.
+    pub kind: HandoverKind,
+    /// Who hands the item over.
+    pub from: PersonId,
+    /// Who is to confirm receiving it (for a return: the custodian; any custodian may take it).
+    pub to: PersonId,
+    /// When it was offered.
+    pub at: Timestamp,
+    /// The entry offering it.
+    pub entry: u64,
+}
+
+/// The three handovers of custody.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum HandoverKind {
+    /// A firearm issued to a performer for a scene.
+    Issue {
+        /// The scene.
+        scene: SceneId,
+    },
+    /// An item handed to another custodian.
+    Custody,
+    /// A firearm given back by its performer.
+    Return,
+}
+
+impl HandoverKind {
+    /// In words: "issue", "custody handover", "return".
+    pub fn words(&self) -> &'static str {
+        match self {
+            HandoverKind::Issue { .. } => "issue",
+            HandoverKind::Custody => "custody handover",
+            HandoverKind::Return => "return",
+        }
+    }
 }
 
 /// Where a lot stands in verification.
@@ -186,6 +232,9 @@ pub struct Container {
     pub custodian: PersonId,
     /// Where it is.
     pub custody: Custody,
+    /// A handover to another custodian waiting for their confirmation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handover: Option<Handover>,
     /// Log entries about this container.
     pub history: Vec<u64>,
 }

@@ -288,6 +288,10 @@ fn confirmations_mut(command: &mut Command) -> Vec<&mut Actor> {
         Command::CloseIncident { safety_rep, .. } => vec![safety_rep],
         Command::Override { confirmations, .. } => confirmations.iter_mut().collect(),
         Command::SetPolicy { approvals, .. } => approvals.iter_mut().collect(),
+        Command::Issue { confirmation, .. }
+        | Command::Return { confirmation, .. }
+        | Command::AssignCustodian { confirmation, .. }
+        | Command::ConfirmHandover { confirmation, .. } => confirmation.iter_mut().collect(),
         _ => Vec::new(),
     }
 }
@@ -1023,6 +1027,8 @@ pub const COMMAND_TYPES: &[&str] = &[
     "store",
     "take_out",
     "assign_custodian",
+    "confirm_handover",
+    "cancel_handover",
     "plan_scene",
     "hold_meeting",
     "load",

@@ -175,6 +175,7 @@ impl<'a> Cx<'a> {
                 self.custodian_actor(RuleId::Role, "move rounds between containers")?;
                 let src = self.container(from)?;
                 self.holds(&src.custodian, &format!("container {from}"))?;
+                self.settled(&ItemRef::Container(from.clone()))?;
                 if from == to {
                     return no(
                         RuleId::State,
@@ -220,6 +221,7 @@ impl<'a> Cx<'a> {
                 self.custodian_actor(RuleId::Role, "remove rounds")?;
                 let c = self.container(container)?;
                 self.holds(&c.custodian, &format!("container {container}"))?;
+                self.settled(&ItemRef::Container(container.clone()))?;
                 if count.get() == 0 || u64::from(count.get()) > c.count {
                     return no(
                         RuleId::State,
@@ -265,7 +267,11 @@ impl<'a> Cx<'a> {
                 });
                 Ok(())
             }
-            Command::AssignCustodian { item, person } => {
+            Command::AssignCustodian {
+                item,
+                person,
+                confirmation,
+            } => {
                 self.custodian_actor(RuleId::CustodianOnly, "hand over custody")?;
                 // Today's designated armorer may take custody of any item that is not issued
                 // (a custodian who walked away must not leave a firearm without one).
@@ -303,11 +309,7 @@ impl<'a> Cx<'a> {
                         "hand custody to an armorer (or a property master, where the policy allows)",
                     );
                 }
-                self.events.push(Event::CustodianAssigned {
-                    item: item.clone(),
-                    person: person.clone(),
-                });
-                Ok(())
+                self.assign_or_offer(item, person, confirmation.as_ref())
             }
             _ => misrouted(command),
         }
@@ -335,11 +337,13 @@ impl<'a> Cx<'a> {
                 let f = self.firearm(id)?;
                 self.holds(&f.custodian, &format!("firearm {id}"))?;
                 self.not_issued(id, f)?;
+                self.settled(item)?;
                 Ok(&f.custody)
             }
             ItemRef::Container(id) => {
                 let c = self.container(id)?;
                 self.holds(&c.custodian, &format!("container {id}"))?;
+                self.settled(item)?;
                 Ok(&c.custody)
             }
         }

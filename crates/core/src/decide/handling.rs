@@ -12,6 +12,7 @@ impl<'a> Cx<'a> {
                 self.custodian_actor(RuleId::Role, "unload firearms")?;
                 let f = self.firearm(firearm)?;
                 self.holds(&f.custodian, &format!("firearm {firearm}"))?;
+                self.settled(&ItemRef::Firearm(firearm.clone()))?;
                 self.not_issued(firearm, f)?;
                 self.events.push(Event::FirearmUnloaded {
                     firearm: firearm.clone(),
@@ -29,37 +30,17 @@ impl<'a> Cx<'a> {
                 firearm,
                 performer,
                 scene,
-            } => self.issue(firearm, performer, scene),
-            Command::Return { firearm } => {
-                self.custodian_actor(
-                    RuleId::CustodianOnly,
-                    "take a firearm back from a performer",
-                )?;
-                let f = self.firearm(firearm)?;
-                let Custody::Issued { performer, .. } = &f.custody else {
-                    return no(
-                        RuleId::State,
-                        format!(
-                            "firearm {firearm} is not issued to anyone, so it cannot be returned"
-                        ),
-                        "nothing to return: it is already with its custodian",
-                    );
-                };
-                // Taking a firearm back makes the set safer: no credential, incident or custody
-                // check may stand in its way; any custodian may take it back.
-                let actor = self.actor.person.clone();
-                self.events.push(Event::FirearmReturned {
-                    firearm: firearm.clone(),
-                    performer: performer.clone(),
-                    to: actor,
-                    at: self.now,
-                });
-                Ok(())
-            }
+                confirmation,
+            } => self.issue(firearm, performer, scene, confirmation.as_ref()),
+            Command::Return {
+                firearm,
+                confirmation,
+            } => self.give_back(firearm, confirmation.as_ref()),
             Command::Expend { firearm, positions } => {
                 self.custodian_actor(RuleId::Role, "count rounds fired")?;
                 let f = self.firearm(firearm)?;
                 self.holds(&f.custodian, &format!("firearm {firearm}"))?;
+                self.settled(&ItemRef::Firearm(firearm.clone()))?;
                 if positions.is_empty() {
                     return no(
                         RuleId::State,
@@ -102,6 +83,7 @@ impl<'a> Cx<'a> {
         self.custodian_actor(RuleId::Role, "load firearms")?;
         let f = self.firearm(id)?;
         self.holds(&f.custodian, &format!("firearm {id}"))?;
+        self.settled(&ItemRef::Firearm(id.clone()))?;
         self.not_issued(id, f)?;
         self.no_stop(id)?;
         if f.chambers.iter().flatten().any(|c| *c != Chamber::Empty) {
@@ -133,6 +115,7 @@ impl<'a> Cx<'a> {
             };
             let container = self.container(cid)?;
             self.holds(&container.custodian, &format!("container {cid}"))?;
+            self.settled(&ItemRef::Container(cid.clone()))?;
             let lot = self.lot(&container.lot)?;
             if lot.kind == AmmoKind::Live || lot.status == LotStatus::LiveFound {
                 return no(
@@ -232,6 +215,7 @@ impl<'a> Cx<'a> {
         self.custodian_actor(RuleId::ShowCheck, "show a firearm's state")?;
         let f = self.firearm(id)?;
         self.holds(&f.custodian, &format!("firearm {id}"))?;
+        self.settled(&ItemRef::Firearm(id.clone()))?;
         self.not_issued(id, f)?;
         self.no_stop(id)?;
         self.scene(scene)?;
@@ -291,11 +275,14 @@ impl<'a> Cx<'a> {
         id: &FirearmId,
         performer: &PersonId,
         scene_id: &SceneId,
+        confirmation: Option<&Actor>,
     ) -> Result<(), Refusal> {
         self.custodian_actor(RuleId::CustodianOnly, "hand a firearm to a performer")?;
         let f = self.firearm(id)?;
         self.holds(&f.custodian, &format!("firearm {id}"))?;
+        self.settled(&ItemRef::Firearm(id.clone()))?;
         self.not_issued(id, f)?;
+        self.settled(&ItemRef::Firearm(id.clone()))?;
         if !self.state.person_acts_as(performer, Role::Performer) {
             return no(
                 RuleId::CustodianOnly,
@@ -506,16 +493,6 @@ impl<'a> Cx<'a> {
         let actor = self.actor.person.clone();
         self.credentials(&actor, self.actor.role, self.today, act.clone())?;
         self.credentials(performer, Role::Performer, self.today, act)?;
-        let due = self.now.plus_minutes(i64::from(scene.window_minutes));
-        self.events.push(Event::FirearmIssued {
-            firearm: id.clone(),
-            performer: performer.clone(),
-            scene: scene_id.clone(),
-            day: self.today,
-            by: actor,
-            at: self.now,
-            due,
-        });
-        Ok(())
+        self.issue_or_offer(id, performer, scene_id, confirmation)
     }
 }

@@ -7,12 +7,13 @@
 //! This file holds the engine's context (`Cx`), the lookups, who may act, and the checks several
 //! acts share; the acts themselves are grouped by concern: `crew` (people, staffing), `custody`
 //! (intake, verification, containers, storage), `scenes` (plans, meetings), `handling` (load, show
-//! check, issue, return, expend), `incidents` (discharges, incidents, wrap) and `record`
+//! check, issue, return, expend), `handover` (both legs of custody), `incidents` (discharges, incidents, wrap) and `record`
 //! (overrides, corrections, notes).
 
 mod crew;
 mod custody;
 mod handling;
+mod handover;
 mod incidents;
 mod record;
 mod scenes;
@@ -547,6 +548,9 @@ impl<'a> Cx<'a> {
             | Command::Store { .. }
             | Command::TakeOut { .. }
             | Command::AssignCustodian { .. } => self.custody(command),
+            Command::ConfirmHandover { .. } | Command::CancelHandover { .. } => {
+                self.handover(command)
+            }
             Command::PlanScene { .. } | Command::HoldMeeting { .. } => self.scenes(command),
             Command::Load { .. }
             | Command::Unload { .. }

@@ -435,5 +435,6 @@ pub fn issue_cmd(firearm: &str, scene: &str) -> Command {
         firearm: fid(firearm),
         performer: pid(PERFORMER),
         scene: sid(scene),
+        confirmation: Some(actor(PERFORMER, Role::Performer)),
     }
 }

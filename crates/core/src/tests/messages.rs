@@ -204,6 +204,7 @@ fn one_refusal_per_rule() -> Vec<(RuleId, Refusal, &'static str)> {
         Role::Armorer,
         Command::Return {
             firearm: fid("REV-2"),
+            confirmation: None,
         },
         "REV-2",
     );

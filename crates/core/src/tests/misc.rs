@@ -104,7 +104,7 @@ fn json_shapes_are_stable_and_parse_through_the_domain_types() {
         r#"{"type":"firearm_issued","firearm":"REV-1","performer":"ab","scene":"CHURCH","day":"2021-10-21","by":"hgr","at":"2021-10-21T13:00:00.000Z","due":"2021-10-21T13:30:00.000Z"}"#
     );
     let c: Command = serde_json::from_str(
-        r#"{"type":"issue","firearm":"REV-1","performer":"ab","scene":"CHURCH"}"#,
+        r#"{"type":"issue","firearm":"REV-1","performer":"ab","scene":"CHURCH","confirmation":{"person":"ab","role":"performer","method":"pin"}}"#,
     )
     .unwrap();
     assert_eq!(c, issue_cmd("REV-1", "CHURCH"));
@@ -272,6 +272,7 @@ fn rounds_come_only_from_a_container_the_loader_holds() {
         Command::AssignCustodian {
             item: ItemRef::Firearm(fid("REV-2")),
             person: pid(PROP_MASTER),
+            confirmation: Some(actor(PROP_MASTER, Role::PropertyMaster)),
         },
     );
     set.refused(
@@ -317,6 +318,7 @@ fn taking_a_firearm_back_is_never_blocked() {
         Role::Armorer,
         Command::Return {
             firearm: fid("REV-1"),
+            confirmation: None,
         },
     );
     set.ok(
@@ -348,11 +350,13 @@ fn the_days_armorer_may_take_over_custody() {
         Command::AssignCustodian {
             item: ItemRef::Firearm(fid("REV-2")),
             person: pid(PROP_MASTER),
+            confirmation: Some(actor(PROP_MASTER, Role::PropertyMaster)),
         },
     );
     let take_over = Command::AssignCustodian {
         item: ItemRef::Firearm(fid("REV-2")),
         person: pid(ARMORER),
+        confirmation: None,
     };
     set.refused(
         RuleId::CustodianOnly,

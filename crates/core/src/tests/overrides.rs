@@ -145,6 +145,7 @@ fn an_override_needs_the_listed_roles_and_lets_one_act_through() {
         Role::Armorer,
         Command::Return {
             firearm: fid("REV-1"),
+            confirmation: None,
         },
     );
     set.ok(

@@ -186,9 +186,16 @@ fn command(set: &Set, op: &Op) -> (usize, Command) {
                 } else {
                     pick(&SCENES, *s)
                 }),
+                confirmation: Some(actor(PERFORMER, Role::Performer)),
             },
         ),
-        Op::Return(a, i) => (who(a), Command::Return { firearm: f(*i) }),
+        Op::Return(a, i) => (
+            who(a),
+            Command::Return {
+                firearm: f(*i),
+                confirmation: None,
+            },
+        ),
         Op::Expend(a, i, p) => (
             who(a),
             Command::Expend {
@@ -223,6 +230,10 @@ fn command(set: &Set, op: &Op) -> (usize, Command) {
             Command::AssignCustodian {
                 item: ItemRef::Firearm(f(*i)),
                 person: pid(pick(&[ARMORER, PROP_MASTER, FIRST_AD], *p)),
+                confirmation: Some(actor(
+                    pick(&[ARMORER, PROP_MASTER, FIRST_AD], *p),
+                    pick(&[Role::Armorer, Role::PropertyMaster, Role::FirstAd], *p),
+                )),
             },
         ),
         Op::Transfer(a, x, y, n) => (
@@ -495,6 +506,7 @@ fn the_property_setup_can_reach_every_act() {
         Role::Armorer,
         Command::Return {
             firearm: fid("REV-2"),
+            confirmation: None,
         },
     );
     set.ok(
@@ -511,6 +523,7 @@ fn the_property_setup_can_reach_every_act() {
         Role::Armorer,
         Command::Return {
             firearm: fid("REV-1"),
+            confirmation: None,
         },
     );
     for f in ["REV-1", "REV-2"] {

@@ -250,6 +250,7 @@ fn the_rust_day_is_refused_step_by_step_and_the_safe_day_is_accepted() {
         Command::AssignCustodian {
             item: ItemRef::Firearm(fid("REV-1")),
             person: pid(FIRST_AD),
+            confirmation: Some(actor(FIRST_AD, Role::FirstAd)),
         },
     );
     set.refused(
@@ -260,6 +261,7 @@ fn the_rust_day_is_refused_step_by_step_and_the_safe_day_is_accepted() {
             firearm: fid("REV-1"),
             performer: pid(FIRST_AD),
             scene: sid("CHURCH"),
+            confirmation: None,
         },
     );
     set.refused(
@@ -270,6 +272,7 @@ fn the_rust_day_is_refused_step_by_step_and_the_safe_day_is_accepted() {
             firearm: fid("REV-1"),
             performer: pid("someone-from-another-film"),
             scene: sid("CHURCH"),
+            confirmation: None,
         },
     );
 
@@ -393,6 +396,7 @@ fn the_rust_day_is_refused_step_by_step_and_the_safe_day_is_accepted() {
         Role::FirstAd,
         Command::Return {
             firearm: fid("REV-1"),
+            confirmation: None,
         },
     );
     set.ok(
@@ -400,6 +404,7 @@ fn the_rust_day_is_refused_step_by_step_and_the_safe_day_is_accepted() {
         Role::Armorer,
         Command::Return {
             firearm: fid("REV-1"),
+            confirmation: None,
         },
     );
     set.refused(
@@ -408,6 +413,7 @@ fn the_rust_day_is_refused_step_by_step_and_the_safe_day_is_accepted() {
         Role::Armorer,
         Command::Return {
             firearm: fid("REV-1"),
+            confirmation: None,
         },
     );
 
@@ -587,6 +593,7 @@ fn an_unreconciled_firearm_day_blocks_the_next() {
         Role::Armorer,
         Command::Return {
             firearm: fid("REV-1"),
+            confirmation: None,
         },
     );
     set.ok(

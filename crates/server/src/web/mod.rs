@@ -212,6 +212,19 @@ fn custody_words(custody: &Custody, locked: bool) -> String {
     }
 }
 
+/// A handover waiting for its receiver, in words for the board and the item page.
+fn handover_words(h: Option<&armory_core::state::Handover>) -> String {
+    h.map_or(String::new(), |h| {
+        format!(
+            " · <b class=pending>WAITING: {} from {} to {}, not yet confirmed by {}</b>",
+            esc(h.kind.words()),
+            esc(h.from.as_ref()),
+            esc(h.to.as_ref()),
+            esc(h.to.as_ref())
+        )
+    })
+}
+
 fn condition_words(chambers: Option<&Vec<armory_core::Chamber>>) -> String {
     match chambers {
         None => "not inspected yet".to_owned(),
@@ -247,12 +260,13 @@ pub async fn board(State(app): State<App>, headers: HeaderMap) -> Response {
                 let stopped = if s.stopping_incidents(id).next().is_some() { " <b>STOPPED by an open incident</b>" } else { "" };
                 let _ = write!(
                     b,
-                    "<tr><td><a href=\"/item/{0}\">{0}</a></td><td>{1}</td><td>{2}</td><td>{3}{4}{stopped}</td></tr>",
+                    "<tr><td><a href=\"/item/{0}\">{0}</a></td><td>{1}{5}</td><td>{2}</td><td>{3}{4}{stopped}</td></tr>",
                     esc(id.as_ref()),
                     custody_words(&f.custody, locked),
                     esc(f.custodian.as_ref()),
                     condition_words(f.chambers.as_ref()),
-                    if f.show_check.is_some() { "; show check confirmed" } else { "" }
+                    if f.show_check.is_some() { "; show check confirmed" } else { "" },
+                    handover_words(f.handover.as_ref())
                 );
             }
             b.push_str("</table>");
@@ -519,6 +533,15 @@ fn form_open(c: &Caller, kind: &str, firearm: &str, legend: &str) -> String {
     )
 }
 
+/// [`input`] with an id of its own form (`FORM-NAME`), for a field several forms on a page share.
+fn input_in(form: &str, name: &str, label: &str, value: &str, extra: &str) -> String {
+    format!(
+        "<label for={form}-{name}>{}</label><input id={form}-{name} name={name} value=\"{}\" {extra}>",
+        esc(label),
+        esc(value)
+    )
+}
+
 pub(crate) fn input(name: &str, label: &str, value: &str, extra: &str) -> String {
     format!(
         "<label for={name}>{}</label><input id={name} name={name} value=\"{}\" {extra}>",
@@ -527,7 +550,62 @@ pub(crate) fn input(name: &str, label: &str, value: &str, extra: &str) -> String
     )
 }
 
-fn actions(c: &Caller, id: &str, positions: u16) -> String {
+/// The receiver's confirmation of a waiting handover (signed in as them, or by their PIN on this
+/// device), and calling it off.
+fn handover_forms(c: &Caller, id: &str, h: &Value) -> String {
+    let to = h["to"].as_str().unwrap_or_default();
+    let kind = h["kind"]["kind"].as_str().unwrap_or_default();
+    let mut b = String::new();
+    let mine = c.person.as_ref() == to
+        || (kind == "return" && matches!(c.role, Role::Armorer | Role::PropertyMaster));
+    if mine {
+        let _ = write!(
+            b,
+            "{}<p><button type=submit class=primary>I have received {}</button></p></form></fieldset>",
+            form_open(c, "confirm_handover", id, "Confirm you received it"),
+            esc(id)
+        );
+    } else {
+        let _ = write!(
+            b,
+            "{}{}{}{}<p><button type=submit class=primary>Confirm receipt</button></p></form></fieldset>",
+            form_open(
+                c,
+                "confirm_handover",
+                id,
+                "The receiver confirms here with their PIN"
+            ),
+            input_in(
+                "confirm",
+                "receiver",
+                "Receiver id",
+                if kind == "return" { "" } else { to },
+                "required autocapitalize=none"
+            ),
+            if kind == "issue" {
+                "<input type=hidden name=receiver_role value=performer>".to_owned()
+            } else {
+                "<label for=receiver_role>As</label><select id=receiver_role name=receiver_role><option value=armorer>armorer</option><option value=property_master>property master</option></select>".to_owned()
+            },
+            input_in(
+                "confirm",
+                "receiver_pin",
+                "Receiver PIN",
+                "",
+                "type=password inputmode=numeric autocomplete=off required"
+            )
+        );
+    }
+    let _ = write!(
+        b,
+        "{}{}<p><button type=submit>Call off the handover</button></p></form></fieldset>",
+        form_open(c, "cancel_handover", id, "Call it off"),
+        input_in("cancel", "reason", "Why", "", "required")
+    );
+    b
+}
+
+fn actions(c: &Caller, id: &str, positions: u16, issued_to: Option<&str>) -> String {
     let empties = vec!["empty"; usize::from(positions)].join(",");
     let mut b = String::from("<h2>Acts</h2>");
     let _ = write!(
@@ -578,7 +656,7 @@ fn actions(c: &Caller, id: &str, positions: u16) -> String {
     );
     let _ = write!(
         b,
-        "{}{}{}<p><button type=submit>Issue to performer</button></p></form></fieldset>",
+        "{}{}{}{}<p><button type=submit>Issue to performer</button></p></form></fieldset>",
         form_open(c, "issue", id, "Issue"),
         input(
             "performer",
@@ -586,12 +664,27 @@ fn actions(c: &Caller, id: &str, positions: u16) -> String {
             "",
             "required autocapitalize=none"
         ),
-        input("scene", "Scene", "", "required")
+        input("scene", "Scene", "", "required"),
+        input_in(
+            "issue",
+            "performer_pin",
+            "Performer PIN: they confirm receiving it (or leave empty: they confirm on their phone)",
+            "",
+            "type=password inputmode=numeric autocomplete=off"
+        )
     );
     let _ = write!(
         b,
-        "{}<button type=submit>Take back (return)</button></form></fieldset>",
-        form_open(c, "return", id, "Return")
+        "{}<input type=hidden name=performer value=\"{}\">{}<p><button type=submit>Take back (return)</button></p></form></fieldset>",
+        form_open(c, "return", id, "Return"),
+        esc(issued_to.unwrap_or_default()),
+        input_in(
+            "return",
+            "performer_pin",
+            "Performer PIN: they confirm giving it back (optional)",
+            "",
+            "type=password inputmode=numeric autocomplete=off"
+        )
     );
     let _ = write!(
         b,
@@ -638,10 +731,12 @@ pub async fn item(
                 "firearm" => {
                     let (k, f) = s.firearms.iter().find(|(k, _)| k.as_ref() == id)?;
                     let locked = match &f.custody { Custody::Stored { location } => s.locations.get(location).is_some_and(|l| l.locked), _ => false };
-                    let summary = format!("{} · custodian {} · {}{}", custody_words(&f.custody, locked), esc(f.custodian.as_ref()), condition_words(f.chambers.as_ref()),
-                        f.show_check.as_ref().map_or(String::new(), |sc| format!(" · show check confirmed by {} and {} for {}", esc(sc.performer.as_ref()), esc(sc.first_ad.as_ref()), esc(sc.scene.as_ref()))));
+                    let summary = format!("{} · custodian {} · {}{}{}", custody_words(&f.custody, locked), esc(f.custodian.as_ref()), condition_words(f.chambers.as_ref()),
+                        f.show_check.as_ref().map_or(String::new(), |sc| format!(" · show check confirmed by {} and {} for {}", esc(sc.performer.as_ref()), esc(sc.first_ad.as_ref()), esc(sc.scene.as_ref()))),
+                        handover_words(f.handover.as_ref()));
                     let _ = k;
-                    (json!({"summary": summary, "serial": f.serial, "make": f.make, "model": f.model, "calibre": f.calibre, "class": f.class}), f.history.as_slice(), u16::from(f.positions))
+                    (json!({"summary": summary, "serial": f.serial, "make": f.make, "model": f.model, "calibre": f.calibre, "class": f.class, "handover": f.handover,
+                        "issued_to": match &f.custody { Custody::Issued { performer, .. } => Some(performer), _ => None }}), f.history.as_slice(), u16::from(f.positions))
                 }
                 "container" => { let (_, x) = s.containers.iter().find(|(k, _)| k.as_ref() == id)?; (without_history(x), x.history.as_slice(), 0) }
                 "lot" => { let (_, x) = s.lots.iter().find(|(k, _)| k.as_ref() == id)?; (without_history(x), x.history.as_slice(), 0) }
@@ -676,7 +771,10 @@ pub async fn item(
             esc(detail["serial"].as_str().unwrap_or_default()),
             esc(detail["class"].as_str().unwrap_or_default())
         );
-        b.push_str(&actions(&c, &id, positions));
+        if let Some(h) = detail.get("handover").filter(|h| !h.is_null()) {
+            b.push_str(&handover_forms(&c, &id, h));
+        }
+        b.push_str(&actions(&c, &id, positions, detail["issued_to"].as_str()));
     } else {
         let _ = write!(
             b,
@@ -774,6 +872,23 @@ fn command_of(form: &FormMap) -> Result<(Value, HashMap<String, String>), ApiErr
     let mut pins = HashMap::new();
     let kind = f("kind");
     let v = match kind.as_str() {
+        "return" if !f("performer_pin").is_empty() => {
+            pins.insert(f("performer"), f("performer_pin"));
+            json!({"type": "return", "firearm": f("firearm"),
+                   "confirmation": {"person": f("performer"), "role": "performer", "method": "pin"}})
+        }
+        "confirm_handover" => {
+            let mut v = json!({"type": "confirm_handover", "item": {"firearm": f("firearm")}});
+            if !f("receiver").is_empty() {
+                pins.insert(f("receiver"), f("receiver_pin"));
+                v["confirmation"] =
+                    json!({"person": f("receiver"), "role": f("receiver_role"), "method": "pin"});
+            }
+            v
+        }
+        "cancel_handover" => {
+            json!({"type": "cancel_handover", "item": {"firearm": f("firearm")}, "reason": f("reason")})
+        }
         "take_out" | "unload" | "return" => match kind.as_str() {
             "take_out" => json!({"type": "take_out", "item": {"firearm": f("firearm")}}),
             k => json!({"type": k, "firearm": f("firearm")}),
@@ -802,7 +917,13 @@ fn command_of(form: &FormMap) -> Result<(Value, HashMap<String, String>), ApiErr
                    "first_ad": {"person": f("first_ad"), "role": "first_ad", "method": "pin"}})
         }
         "issue" => {
-            json!({"type": "issue", "firearm": f("firearm"), "performer": f("performer"), "scene": f("scene")})
+            let mut v = json!({"type": "issue", "firearm": f("firearm"), "performer": f("performer"), "scene": f("scene")});
+            if !f("performer_pin").is_empty() {
+                pins.insert(f("performer"), f("performer_pin"));
+                v["confirmation"] =
+                    json!({"person": f("performer"), "role": "performer", "method": "pin"});
+            }
+            v
         }
         "expend" => {
             let positions: Result<Vec<u16>, _> =

@@ -118,6 +118,8 @@ pub async fn armory(State(app): State<App>, headers: HeaderMap) -> Response {
         b.push_str(&open_form(c, "assign_custodian", "Hand an item to another custodian", "/armory"));
         b.push_str(&super::select_as("custody_item", "item", "Item", &as_refs(&items), &first(&items)));
         b.push_str(&super::select_as("custody_person", "person", "New custodian", &as_refs(&custodians), &first(&custodians)));
+        b.push_str(&super::select_as("custody_role", "custody_role", "They take it as", &[("armorer", "armorer"), ("property_master", "property master")], "armorer"));
+        b.push_str(&input("custody_pin", "Their PIN: they confirm receiving it (or leave empty: they confirm on their phone)", "", "type=password inputmode=numeric autocomplete=off"));
         b.push_str(&submit("Hand over"));
         b
     })
@@ -138,7 +140,7 @@ fn item_ref(value: &str) -> Result<Value, ApiError> {
 pub(super) fn command(
     kind: &str,
     form: &FormMap,
-    _pins: &mut Pins,
+    pins: &mut Pins,
 ) -> Result<Option<Value>, ApiError> {
     let f = |n: &str| field(form, n).to_owned();
     Ok(Some(match kind {
@@ -157,8 +159,14 @@ pub(super) fn command(
             json!({"type": "reopen_lot", "lot": f("lot"), "reason": f("reopen_reason")})
         }
         "assign_custodian" => {
-            json!({"type": "assign_custodian", "item": item_ref(field(form, "item"))?,
-            "person": f("person")})
+            let mut v = json!({"type": "assign_custodian", "item": item_ref(field(form, "item"))?,
+            "person": f("person")});
+            if !f("custody_pin").is_empty() {
+                pins.insert(f("person"), f("custody_pin"));
+                v["confirmation"] =
+                    json!({"person": f("person"), "role": f("custody_role"), "method": "pin"});
+            }
+            v
         }
         _ => return Ok(None),
     }))
