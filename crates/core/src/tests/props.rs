@@ -66,7 +66,12 @@ enum Op {
     Load(u8, u8, Vec<Option<u8>>),
     Unload(u8, u8),
     Show(u8, u8, u8, bool),
-    Issue(u8, u8, u8, bool),
+    /// The last flag: the performer confirms by PIN at once (else the issue waits for them).
+    Issue(u8, u8, u8, bool, bool),
+    /// Someone confirms receiving a firearm handed over.
+    Confirm(u8, u8),
+    /// Someone calls a handover off.
+    Cancel(u8, u8),
     Return(u8, u8),
     Expend(u8, u8, Vec<u16>),
     Discharge(u8, u8, Vec<u16>),
@@ -91,7 +96,9 @@ fn op() -> impl Strategy<Value = Op> {
             .prop_map(|(a, f, c)| Op::Load(a, f, c)),
         4 => (w(), w()).prop_map(|(a, f)| Op::Unload(a, f)),
         12 => (w(), w(), biased(), proptest::bool::weighted(0.8)).prop_map(|(a, f, s, ok)| Op::Show(a, f, s, ok)),
-        12 => (w(), w(), biased(), proptest::bool::weighted(0.8)).prop_map(|(a, f, s, ok)| Op::Issue(a, f, s, ok)),
+        12 => (w(), w(), biased(), proptest::bool::weighted(0.8), proptest::bool::weighted(0.6)).prop_map(|(a, f, s, ok, pin)| Op::Issue(a, f, s, ok, pin)),
+        5 => (w(), w()).prop_map(|(a, f)| Op::Confirm(a, f)),
+        1 => (w(), w()).prop_map(|(a, f)| Op::Cancel(a, f)),
         9 => (w(), w()).prop_map(|(a, f)| Op::Return(a, f)),
         6 => (w(), w(), proptest::collection::vec(0u16..8, 0..4)).prop_map(|(a, f, p)| Op::Expend(a, f, p)),
         1 => (w(), w(), proptest::collection::vec(0u16..8, 0..3)).prop_map(|(a, f, p)| Op::Discharge(a, f, p)),
@@ -176,7 +183,21 @@ fn command(set: &Set, op: &Op) -> (usize, Command) {
                 ),
             )
         }
-        Op::Issue(a, i, s, ok) => (
+        Op::Confirm(a, i) => (
+            who(a),
+            Command::ConfirmHandover {
+                item: ItemRef::Firearm(f(*i)),
+                confirmation: None,
+            },
+        ),
+        Op::Cancel(a, i) => (
+            who(a),
+            Command::CancelHandover {
+                item: ItemRef::Firearm(f(*i)),
+                reason: text("called off"),
+            },
+        ),
+        Op::Issue(a, i, s, ok, pin) => (
             who(a),
             Command::Issue {
                 firearm: f(*i),
@@ -186,7 +207,7 @@ fn command(set: &Set, op: &Op) -> (usize, Command) {
                 } else {
                     pick(&SCENES, *s)
                 }),
-                confirmation: Some(actor(PERFORMER, Role::Performer)),
+                confirmation: pin.then(|| actor(PERFORMER, Role::Performer)),
             },
         ),
         Op::Return(a, i) => (
@@ -354,6 +375,19 @@ fn check_invariants(
                 "{id} is with {performer}, who is no performer"
             );
             // (Its show check was checked when it was issued, above; firing blanks since then clears it.)
+        }
+        // A waiting handover leaves the item with its giver.
+        if let Some(h) = &f.handover {
+            match (&h.kind, &f.custody) {
+                (crate::state::HandoverKind::Return, Custody::Issued { performer, .. }) => {
+                    assert_eq!(&h.from, performer, "{id}: a return offered by another")
+                }
+                (crate::state::HandoverKind::Return, _) => {
+                    panic!("{id}: a return waits for a firearm not issued")
+                }
+                (_, Custody::Issued { .. }) => panic!("{id}: issued while a handover waits"),
+                _ => assert_eq!(h.from, f.custodian, "{id}: offered by another"),
+            }
         }
     }
     for id in set.state.lots.keys() {
