@@ -95,8 +95,28 @@ impl Checkpoint {
     /// Verifies a signed checkpoint against the log's key and returns its content. The origin must be
     /// the key's name.
     pub fn open(note: &[u8], verifier: &LogVerifier) -> Result<Checkpoint, CheckpointError> {
-        let text = verifier.open(note)?;
-        let checkpoint = Checkpoint::parse_text(&text)?;
+        Checkpoint::from_opened(verifier.open(note), verifier)
+    }
+
+    /// [`Checkpoint::open`] of each note, in order, their signatures checked in batches
+    /// ([`LogVerifier::open_all`]).
+    pub fn open_all(
+        notes: &[&[u8]],
+        verifier: &LogVerifier,
+    ) -> Vec<Result<Checkpoint, CheckpointError>> {
+        verifier
+            .open_all(notes)
+            .into_iter()
+            .map(|text| Checkpoint::from_opened(text, verifier))
+            .collect()
+    }
+
+    /// The checkpoint in a note's text, once the note is opened.
+    fn from_opened(
+        text: Result<String, NoteCheckError>,
+        verifier: &LogVerifier,
+    ) -> Result<Checkpoint, CheckpointError> {
+        let checkpoint = Checkpoint::parse_text(&text?)?;
         if checkpoint.origin != verifier.name() {
             return Err(CheckpointError::WrongOrigin {
                 expected: verifier.name().to_owned(),

@@ -112,6 +112,9 @@ fn note_err(e: NoteError) -> KeyError {
 #[derive(Clone)]
 pub struct LogVerifier {
     verifier: StandardVerifier,
+    /// The key and its ID (c2sp.org/signed-note, "Signatures"), for [`LogVerifier::open_all`].
+    pub(crate) key: ed25519_dalek::VerifyingKey,
+    pub(crate) id: u32,
     name: String,
     text: String,
 }
@@ -139,9 +142,24 @@ impl LogVerifier {
         let text = text.trim();
         let verifier =
             StandardVerifier::new(text).map_err(|_| KeyError::PublicKey(text.to_owned()))?;
-        let name = text.split('+').next().unwrap_or_default().to_owned();
+        let bad = || KeyError::PublicKey(text.to_owned());
+        // `<name>+<id, 8 hex>+<base64(0x01 || 32-byte key)>`, as StandardVerifier just checked.
+        let mut fields = text.splitn(3, '+');
+        let name = fields.next().ok_or_else(bad)?.to_owned();
+        let id = fields
+            .next()
+            .and_then(|id| u32::from_str_radix(id, 16).ok())
+            .ok_or_else(bad)?;
+        let key = fields
+            .next()
+            .and_then(|b64| base64::engine::general_purpose::STANDARD.decode(b64).ok())
+            .and_then(|key| <[u8; 32]>::try_from(key.get(1..)?).ok())
+            .and_then(|key| ed25519_dalek::VerifyingKey::from_bytes(&key).ok())
+            .ok_or_else(bad)?;
         Ok(LogVerifier {
             verifier,
+            key,
+            id,
             name,
             text: text.to_owned(),
         })

@@ -30,7 +30,7 @@ pub enum CheckError {
 /// each next one is sized from the entries read so far, in whole bundles, at most `MAX_CHUNK`.
 const CHUNK_BYTES: u64 = 4 << 20;
 const MAX_CHUNK: u64 = 64 * BUNDLE;
-/// The checkpoints a chunk aims to hold at most: about 20 ms of Ed25519 checks.
+/// The checkpoints a chunk aims to hold at most: about 10 ms of Ed25519 checks in batches.
 const CHUNK_CHECKPOINTS: u64 = 512;
 const BUNDLE: u64 = armory_ledger::tiles::TILE_WIDTH;
 /// The levels of a bundle's subtree above its leaves (`BUNDLE` is 2 to this power).
@@ -119,6 +119,16 @@ impl<'a> HashCursor<'a> {
 /// Checkers, each taking every other chunk: both cores hash without waiting for each other.
 const CHECKERS: usize = 2;
 
+/// How a check verifies the checkpoints' signatures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signatures {
+    /// A chunk's checkpoints in batches ([`Checkpoint::open_all`]): what [`check_log`] does.
+    /// A batch that fails is checked again one by one, so a bad signature is still named.
+    Batch,
+    /// One at a time ([`Checkpoint::open`]): the same result, for comparison.
+    OneByOne,
+}
+
 /// Checks the whole log. `progress(done, total)` is called after each chunk.
 ///
 /// The work runs in three stages at once, handing chunks of about 4 MB of entries down bounded
@@ -128,6 +138,15 @@ const CHECKERS: usize = 2;
 /// chunks' buffers go back to the reader, so a long check allocates only at its start.
 pub async fn check_log<S: Store>(
     store: &S,
+    progress: &mut (dyn FnMut(u64, u64) + Send),
+) -> Result<CheckReport, CheckError> {
+    check_log_with(store, Signatures::Batch, progress).await
+}
+
+/// [`check_log`], with the checkpoints' signatures checked as `signatures` says.
+pub async fn check_log_with<S: Store>(
+    store: &S,
+    signatures: Signatures,
     progress: &mut (dyn FnMut(u64, u64) + Send),
 ) -> Result<CheckReport, CheckError> {
     let extent = store.extent().await?;
@@ -142,7 +161,7 @@ pub async fn check_log<S: Store>(
         let verifier = store.verifier().clone();
         tokio::task::spawn_blocking(move || {
             while let Some(chunk) = chunk_rx.blocking_recv() {
-                let hashed = chunk.map(|chunk| check_chunk(&origin, &verifier, chunk));
+                let hashed = chunk.map(|chunk| check_chunk(&origin, &verifier, signatures, chunk));
                 let failed = hashed.is_err();
                 if hashed_tx.blocking_send(hashed).is_err() || failed {
                     break;
@@ -373,7 +392,12 @@ fn stored_hash_problem(index: u64, id: u64, level: u8, found: Option<bool>) -> O
 
 /// Checks each entry of the chunk and hashes it, up to the first wrong one, and opens (checks the
 /// signature of) each of its checkpoints.
-fn check_chunk(origin: &str, verifier: &LogVerifier, mut chunk: Chunk) -> Hashed {
+fn check_chunk(
+    origin: &str,
+    verifier: &LogVerifier,
+    signatures: Signatures,
+    mut chunk: Chunk,
+) -> Hashed {
     let mut leaves = std::mem::take(&mut chunk.leaves);
     let mut parents = std::mem::take(&mut chunk.parents);
     leaves.clear();
@@ -410,11 +434,21 @@ fn check_chunk(origin: &str, verifier: &LogVerifier, mut chunk: Chunk) -> Hashed
             }
         }
     }
-    let opened = chunk
-        .checkpoints
-        .iter()
-        .map(|(size, note)| (*size, Checkpoint::open(note, verifier)))
-        .collect();
+    let sizes = chunk.checkpoints.iter().map(|(size, _)| *size);
+    let opened = match signatures {
+        Signatures::Batch => {
+            let notes: Vec<&[u8]> = chunk
+                .checkpoints
+                .iter()
+                .map(|(_, n)| n.as_slice())
+                .collect();
+            sizes.zip(Checkpoint::open_all(&notes, verifier)).collect()
+        }
+        Signatures::OneByOne => sizes
+            .zip(chunk.checkpoints.iter())
+            .map(|(size, (_, note))| (size, Checkpoint::open(note, verifier)))
+            .collect(),
+    };
     Hashed {
         chunk,
         leaves,
