@@ -6,20 +6,22 @@
 //!    case for that: one connection, no lock contention);
 //! 3. verify of a 1,000,000-entry log vs raw SHA-256 over the same entry bytes (in memory, and read
 //!    from the same SQLite file);
-//! 4. verify of a 20,000-entry log with a checkpoint per entry (what single acts make), alone;
+//! 4. verify of a 20,000-entry log with a checkpoint per entry (what single acts make): its
+//!    checkpoints' signatures checked one by one against in batches, alone and in the whole check;
 //! 5. recovery after a storage fault (a one-byte file-size limit on this process, lifted): the
 //!    first acknowledged append after it, against a normal durable append;
 //! 6. restart: `Node::open` (replay and projection check) of the 1,000,000-entry log.
 //!
 //! Run: `cargo bench -p armory-store --bench log` (ARMORY_BENCH_ENTRIES=N to change the verify size,
-//! ARMORY_BENCH_ONLY=verify for the verify benchmark alone, =append for the appends alone).
+//! ARMORY_BENCH_ONLY=verify for the verify benchmarks alone, =signatures for 4 alone, =append for
+//! the appends alone).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 use common::{median, scratch};
 
 use armory_ledger::Actor;
-use armory_store::check::check_log;
+use armory_store::check::{Signatures, check_log, check_log_with};
 use armory_store::sqlite::SqliteLog;
 use armory_store::{Draft, Rows, Store};
 use rusqlite::Connection;
@@ -308,6 +310,8 @@ async fn reopen_read_only(log: SqliteLog, dir: &Path, name: &str) -> SqliteLog {
 /// Verify of a log written the way a set node writes when acts come one at a time: one entry and
 /// one signed checkpoint per commit, so one Ed25519 check per entry (built with
 /// `synchronous=NORMAL`, which changes nothing in the file, only how long building it takes).
+/// Its checkpoints' signatures checked one by one and in batches, the two taking turns in each
+/// round: the notes alone on two threads, and the whole check.
 async fn verify_one_per_commit(dir: &Path, n: u64) {
     let log = common::new_log_with(
         dir,
@@ -320,18 +324,77 @@ async fn verify_one_per_commit(dir: &Path, n: u64) {
         log.append(vec![draft(i)]).await.unwrap();
     }
     let log = reopen_read_only(log, dir, "per-commit").await;
-    let mut rates = Vec::new();
-    for _ in 0..5 {
-        let start = Instant::now();
-        let report = check_log(&log, &mut |_, _| {}).await.unwrap();
-        assert_eq!(report.checkpoints, n + 1);
-        rates.push(n as f64 / start.elapsed().as_secs_f64());
+    let notes: Vec<Vec<u8>> = log
+        .checkpoints(0..n + 1)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(_, note)| note)
+        .collect();
+    let notes: Vec<&[u8]> = notes.iter().map(Vec::as_slice).collect();
+    let (mut single, mut batch) = (Vec::new(), Vec::new());
+    let (mut check_single, mut check_batch) = (Vec::new(), Vec::new());
+    for round in 0..5 {
+        for batched in [round % 2 == 0, round % 2 == 1] {
+            let rate = open_notes(log.verifier(), &notes, batched);
+            if batched { &mut batch } else { &mut single }.push(rate);
+        }
+        for batched in [round % 2 == 1, round % 2 == 0] {
+            let how = if batched {
+                Signatures::Batch
+            } else {
+                Signatures::OneByOne
+            };
+            let start = Instant::now();
+            let report = check_log_with(&log, how, &mut |_, _| {}).await.unwrap();
+            assert_eq!(report.checkpoints, n + 1);
+            let rate = n as f64 / start.elapsed().as_secs_f64();
+            if batched {
+                &mut check_batch
+            } else {
+                &mut check_single
+            }
+            .push(rate);
+        }
     }
+    let ratio = |a: &[f64], b: &[f64]| median(a.iter().zip(b).map(|(a, b)| a / b).collect());
     println!(
-        "verify {n} entries with a signed checkpoint each (one commit an entry): {:.0} entries/s (median of 5; each entry costs an Ed25519 check)",
-        median(rates)
+        "checkpoint signatures, {} notes on 2 threads: one by one {:.0} notes/s, in batches {:.0} notes/s, ratio {:.2} (median of 5 rounds' ratios; target >= 1.5)",
+        notes.len(),
+        median(single.clone()),
+        median(batch.clone()),
+        ratio(&batch, &single)
+    );
+    println!(
+        "verify {n} entries with a signed checkpoint each (one commit an entry): signatures one by one {:.0} entries/s, in batches {:.0} entries/s, ratio {:.2} (median of 5)",
+        median(check_single.clone()),
+        median(check_batch.clone()),
+        ratio(&check_batch, &check_single)
     );
     log.close().await;
+}
+
+/// Opens every note, half on each of two threads, one by one or in batches of 512 (as a
+/// check's chunk holds them): notes/s.
+fn open_notes(verifier: &armory_ledger::LogVerifier, notes: &[&[u8]], batched: bool) -> f64 {
+    let start = Instant::now();
+    std::thread::scope(|s| {
+        for half in notes.chunks(notes.len().div_ceil(2)) {
+            s.spawn(move || {
+                if batched {
+                    for group in half.chunks(512) {
+                        let opened = verifier.open_all(group);
+                        assert!(opened.iter().all(Result::is_ok));
+                    }
+                } else {
+                    for note in half {
+                        verifier.open(note).unwrap();
+                    }
+                }
+            });
+        }
+    });
+    notes.len() as f64 / start.elapsed().as_secs_f64()
 }
 
 /// Where verify's time goes: each part alone, on one thread, in µs per entry (median of 3).
@@ -406,7 +469,13 @@ fn main() {
     );
     // ARMORY_BENCH_ONLY=verify skips the append benchmarks.
     let only_verify = std::env::var("ARMORY_BENCH_ONLY").is_ok_and(|v| v == "verify");
+    // ARMORY_BENCH_ONLY=signatures: the log with a checkpoint per entry alone.
+    let only_signatures = std::env::var("ARMORY_BENCH_ONLY").is_ok_and(|v| v == "signatures");
     rt.block_on(async {
+        if only_signatures {
+            verify_one_per_commit(dir.path(), 20_000).await;
+            return;
+        }
         if only_verify {
             verify(dir.path(), entries).await;
             verify_one_per_commit(dir.path(), 20_000).await;
