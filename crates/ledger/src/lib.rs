@@ -21,6 +21,7 @@ mod notes;
 pub mod proof;
 pub mod tiles;
 pub mod verify;
+pub mod webauthn;
 
 pub use checkpoint::{Checkpoint, CheckpointError};
 pub use entry::{Actor, Entry, EntryError, MAX_ENTRY_SIZE};
