@@ -182,6 +182,7 @@ fn place(s: &mut State, index: u64, event: &Event) -> Placed {
                     active: true,
                     credentials: Default::default(),
                     pin_set_by: None,
+                    passkeys: Default::default(),
                 },
             );
         }
@@ -202,6 +203,7 @@ fn place(s: &mut State, index: u64, event: &Event) -> Placed {
                     active: true,
                     credentials: Default::default(),
                     pin_set_by: None,
+                    passkeys: Default::default(),
                 },
             );
         }
@@ -893,6 +895,24 @@ fn place(s: &mut State, index: u64, event: &Event) -> Placed {
                 entry: index,
                 by: by.clone(),
             });
+        }
+        Event::PasskeyRegistered {
+            person,
+            credential,
+            public_key,
+            rp_id,
+        } => {
+            let p = s
+                .people
+                .get_mut(person)
+                .ok_or_else(|| format!("no person {person}"))?;
+            p.passkeys.insert(
+                credential.clone(),
+                crate::state::Passkey {
+                    public_key: public_key.clone(),
+                    rp_id: rp_id.clone(),
+                },
+            );
         }
         Event::SecretSet { person, kind, by } => {
             // Secrets of people not (or no longer) on the production are kept too: nothing here.

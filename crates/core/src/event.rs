@@ -304,6 +304,17 @@ pub enum Event {
         kind: SecretKind,
         by: PersonId,
     },
+    /// A person registered a passkey (on their own device, signed in): confirmations they sign
+    /// with it are checked against this key, from the log alone.
+    PasskeyRegistered {
+        person: PersonId,
+        /// The credential id, base64url.
+        credential: String,
+        /// The COSE public key, base64url.
+        public_key: String,
+        /// The site it is bound to (WebAuthn relying party id).
+        rp_id: String,
+    },
     /// Too many wrong attempts locked a person's secret for a while.
     LockedOut {
         person: PersonId,
@@ -364,6 +375,7 @@ impl Event {
             Event::LogContinued { .. } => "log_continued",
             Event::ProjectionRepaired { .. } => "projection_repaired",
             Event::SecretSet { .. } => "secret_set",
+            Event::PasskeyRegistered { .. } => "passkey_registered",
             Event::PolicySet { .. } => "policy_set",
             Event::LockedOut { .. } => "locked_out",
         }

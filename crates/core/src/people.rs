@@ -157,7 +157,7 @@ impl fmt::Display for AuthMethod {
 }
 
 /// Someone acting (or confirming an act) in one of their roles, as authenticated by the caller.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Actor {
     /// Who.
@@ -166,6 +166,10 @@ pub struct Actor {
     pub role: Role,
     /// How they authenticated.
     pub method: AuthMethod,
+    /// With a passkey: the WebAuthn assertion over the act confirmed (armory-ledger's
+    /// `webauthn::Assertion`), written into the entry so that anyone can check it offline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assertion: Option<serde_json::Value>,
 }
 
 impl Actor {
@@ -175,6 +179,7 @@ impl Actor {
             person,
             role,
             method,
+            assertion: None,
         }
     }
 }

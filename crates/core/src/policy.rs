@@ -36,6 +36,10 @@ pub struct Policy {
     /// Rehearsals may use dummies (they are cold: no powder). Default: yes. Off: only empty
     /// chambers or non-firing firearms in rehearsal.
     pub rehearsal_allows_dummies: bool,
+    /// Tightens every confirmation (show check, handovers, approvals, incident close): a person
+    /// who has registered a passkey confirms with it, not with a PIN. People without one still
+    /// confirm by PIN (recorded as such, the weaker method). Default: no.
+    pub passkeys_for_confirmations: bool,
 }
 
 impl Default for Policy {
@@ -56,6 +60,7 @@ impl Default for Policy {
             refuse_unlocked_storage: false,
             meeting_must_include_performer: false,
             rehearsal_allows_dummies: true,
+            passkeys_for_confirmations: false,
         }
     }
 }
@@ -124,6 +129,10 @@ impl Policy {
         flag(
             !new.refuse_unlocked_storage && self.refuse_unlocked_storage,
             "refuse_unlocked_storage: storing in an unlocked place is no longer refused".into(),
+        );
+        flag(
+            !new.passkeys_for_confirmations && self.passkeys_for_confirmations,
+            "passkeys_for_confirmations: PINs confirm again where a passkey is registered".into(),
         );
         flag(
             !new.meeting_must_include_performer && self.meeting_must_include_performer,

@@ -40,6 +40,18 @@ pub struct Person {
     /// may not be theirs, and is flagged until they set it themselves.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pin_set_by: Option<PersonId>,
+    /// Passkeys registered, by credential id (base64url).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub passkeys: BTreeMap<String, Passkey>,
+}
+
+/// A passkey a person registered (the `passkey_registered` entry holds the same).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Passkey {
+    /// The COSE public key, base64url.
+    pub public_key: String,
+    /// The site (WebAuthn relying party id) it was registered on.
+    pub rp_id: String,
 }
 
 impl Person {

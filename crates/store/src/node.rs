@@ -250,7 +250,7 @@ fn ledger_actor(actor: &Actor) -> armory_ledger::Actor {
         person: actor.person.as_str().to_owned(),
         role: actor.role.as_str().to_owned(),
         method: actor.method.as_str().to_owned(),
-        assertion: None,
+        assertion: actor.assertion.clone(),
     }
 }
 

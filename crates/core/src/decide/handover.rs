@@ -104,6 +104,9 @@ impl<'a> Cx<'a> {
                 ),
             ),
         };
+        if fits && active {
+            self.strong_enough(who, RuleId::CustodianOnly, &format!("receiving {item}"))?;
+        }
         if !fits || !active {
             return no(
                 RuleId::CustodianOnly,

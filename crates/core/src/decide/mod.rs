@@ -310,6 +310,9 @@ impl<'a> Cx<'a> {
     ) -> Result<(), Refusal> {
         let p = self.state.people.get(&confirming.person);
         let ok = confirming.role == role && p.is_some_and(|p| p.acts_as(role));
+        if ok {
+            self.strong_enough(confirming, rule, act)?;
+        }
         if !ok {
             return no(
                 rule,
@@ -324,6 +327,30 @@ impl<'a> Cx<'a> {
                     role.title(),
                     role
                 ),
+            );
+        }
+        Ok(())
+    }
+
+    /// Where the policy confirms with passkeys, a person who registered one may not confirm by PIN.
+    fn strong_enough(&self, confirming: &Actor, rule: RuleId, act: &str) -> Result<(), Refusal> {
+        let has_passkey = self
+            .state
+            .people
+            .get(&confirming.person)
+            .is_some_and(|p| !p.passkeys.is_empty());
+        if self.policy.passkeys_for_confirmations
+            && has_passkey
+            && confirming.method == crate::AuthMethod::Pin
+        {
+            return no(
+                rule,
+                format!(
+                    "{} has a passkey, and this production confirms with passkeys: a {} does not confirm {act}",
+                    self.who(&confirming.person),
+                    confirming.method
+                ),
+                "they confirm with the passkey on their phone",
             );
         }
         Ok(())

@@ -339,3 +339,52 @@ fn handover_json_is_stable() {
         serde_json::from_str(r#"{"type":"confirm_handover","item":{"firearm":"REV-1"}}"#).unwrap();
     assert_eq!(c, confirm(rev("REV-1")));
 }
+
+#[test]
+fn where_the_policy_says_so_a_registered_passkey_replaces_the_pin() {
+    let mut set = Set::ready_to_issue();
+    set.log.push(Event::PasskeyRegistered {
+        person: pid(PERFORMER),
+        credential: "Y3JlZA".into(),
+        public_key: "a2V5".into(),
+        rp_id: "armory.local".into(),
+    });
+    crate::apply::apply(&mut set.state, set.log.last().unwrap()).unwrap();
+    // Off by default: the PIN still confirms.
+    let by_pin = issue_cmd("REV-1", "CHURCH");
+    let mut strict = set.clone();
+    strict.policy.passkeys_for_confirmations = true;
+    let r = strict.refused(
+        RuleId::CustodianOnly,
+        ARMORER,
+        Role::Armorer,
+        by_pin.clone(),
+    );
+    assert!(r.why.contains("has a passkey"), "{r}");
+    let mut by_passkey = by_pin.clone();
+    if let Command::Issue {
+        confirmation: Some(c),
+        ..
+    } = &mut by_passkey
+    {
+        c.method = crate::AuthMethod::Passkey;
+    }
+    strict.ok(ARMORER, Role::Armorer, by_passkey);
+    // Someone with no passkey still confirms by PIN: the 1st AD at a show check.
+    strict.ok(
+        ARMORER,
+        Role::Armorer,
+        Command::Return {
+            firearm: fid("REV-1"),
+            confirmation: None,
+        },
+    );
+    let mut show = show_cmd("REV-1", "CHURCH", FIRST_AD);
+    strict.refused(RuleId::ShowCheck, ARMORER, Role::Armorer, show.clone());
+    if let Command::ShowCheck { performer, .. } = &mut show {
+        performer.method = crate::AuthMethod::Passkey;
+    }
+    strict.ok(ARMORER, Role::Armorer, show);
+    set.ok(ARMORER, Role::Armorer, by_pin);
+    strict.assert_replays();
+}

@@ -52,6 +52,7 @@ pub const DAY: &str = "2021-10-21";
 pub const DAY_BEFORE: &str = "2021-10-20T20:00:00Z";
 pub const MORNING: &str = "2021-10-21T13:00:00Z";
 
+#[derive(Clone)]
 pub struct Set {
     pub policy: Policy,
     pub state: State,
