@@ -1,6 +1,7 @@
 //! Sign-in, sessions and bad input over real HTTP (see tests/server.rs for the kit).
 
 use crate::server::{Server, Who};
+use armory_store::Store;
 use serde_json::{Value, json};
 
 fn form(server: &Server, path: &str, who: &Who, body: &str) -> crate::server::Resp {
@@ -633,4 +634,217 @@ fn both_legs_of_custody_are_confirmed_by_the_people_they_concern() {
             ("alec".to_owned(), "pin".to_owned())
         ]
     );
+}
+
+/// A passkey registered on the Account page of one's own phone, then a show check confirmed
+/// with it: the assertion is in the entry, an export of the log verifies it with the key alone,
+/// and a log rewritten around it (re-signed with the node's key) no longer does.
+#[test]
+fn a_passkey_confirmed_show_check_verifies_from_the_export_alone() {
+    use armory_ledger::webauthn::{b64, testing::Authenticator, unb64};
+    let mut server = Server::start(&[]);
+    let port = server.addr.rsplit(':').next().unwrap().to_owned();
+    let host = format!("localhost:{port}");
+    let origin = format!("http://{host}");
+    let named = [("Host", host.as_str())];
+    let alec = server.sign_in("alec");
+
+    // WebAuthn binds a passkey to a name: reached by address, the node says so.
+    let r = server.post_json("/api/passkeys/options", &alec, &json!({}), &[]);
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(r.body.contains("by a name"), "{}", r.body);
+
+    let phone = Authenticator::new(9);
+    let r = server.post_json("/api/passkeys/options", &alec, &json!({}), &named);
+    assert_eq!(r.status, 200, "{}", r.body);
+    let options = r.json();
+    assert_eq!(options["publicKey"]["rp"]["id"], "localhost");
+    let challenge = unb64(options["publicKey"]["challenge"].as_str().unwrap(), "").unwrap();
+    // An answer to another challenge registers nothing.
+    let (object, client) = phone.create(b"not the challenge", "localhost", &origin);
+    let r = server.post_json(
+        "/api/passkeys",
+        &alec,
+        &json!({"attestation_object": b64(&object), "client_data_json": b64(&client)}),
+        &named,
+    );
+    assert_eq!(r.status, 400, "{}", r.body);
+    let (object, client) = phone.create(&challenge, "localhost", &origin);
+    let registered_at = server.next_index(&alec);
+    let r = server.post_json(
+        "/api/passkeys",
+        &alec,
+        &json!({"attestation_object": b64(&object), "client_data_json": b64(&client)}),
+        &named,
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let entry = |i: u64| server.get(&format!("/api/log/entries/{i}"), &alec).json();
+    let registered = entry(registered_at);
+    assert_eq!(
+        registered["event"]["type"], "passkey_registered",
+        "{registered}"
+    );
+    assert_eq!(registered["event"]["person"], "alec");
+    assert_eq!(registered["event"]["credential"], b64(&phone.credential));
+
+    let hannah = server.sign_in("hannah");
+    for command in [
+        json!({"type": "take_out", "item": {"firearm": "REV-1"}}),
+        json!({"type": "unload", "firearm": "REV-1"}),
+    ] {
+        assert_eq!(server.act(&hannah, command).status, 200);
+    }
+    let mut show = json!({"type": "show_check", "firearm": "REV-1", "scene": "CHURCH",
+        "performer": {"person": "alec", "role": "performer", "method": "passkey"},
+        "first_ad": {"person": "dave", "role": "first_ad", "method": "pin"}});
+    let prepare = |show: &Value| {
+        let r = server.post_json(
+            "/api/confirmations/options",
+            &hannah,
+            &json!({"command": show, "person": "alec"}),
+            &named,
+        );
+        assert_eq!(r.status, 200, "{}", r.body);
+        r.json()["act"].clone()
+    };
+    // Nobody without a passkey is asked for one.
+    let r = server.post_json(
+        "/api/confirmations/options",
+        &hannah,
+        &json!({"command": show, "person": "dave"}),
+        &named,
+    );
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(r.body.contains("no passkey"), "{}", r.body);
+
+    // A signature over another act is refused, and uses up its challenge.
+    let act = prepare(&show);
+    let mut other = act.clone();
+    other["command"]["scene"] = json!("CHURCH-TAKE");
+    show["performer"]["assertion"] =
+        serde_json::to_value(phone.sign(other, "localhost", &origin)).unwrap();
+    let submit = |show: &Value| {
+        server.post_json(
+            "/api/commands",
+            &hannah,
+            &json!({"command": show, "pins": {"dave": "2222"}}),
+            &[],
+        )
+    };
+    let before = server.next_index(&hannah);
+    let r = submit(&show);
+    assert_eq!(r.status, 401, "{}", r.body);
+    assert_eq!(server.next_index(&hannah), before);
+    // A passkey alec never registered is refused, and the challenge it answered is used up.
+    let stranger = Authenticator::new(10);
+    show["performer"]["assertion"] =
+        serde_json::to_value(stranger.sign(act.clone(), "localhost", &origin)).unwrap();
+    let r = submit(&show);
+    assert_eq!(r.status, 401, "{}", r.body);
+    assert!(r.body.contains("not one alec registered"), "{}", r.body);
+    show["performer"]["assertion"] =
+        serde_json::to_value(phone.sign(act, "localhost", &origin)).unwrap();
+    let r = submit(&show);
+    assert_eq!(
+        r.status, 401,
+        "a used challenge confirmed again: {}",
+        r.body
+    );
+    assert_eq!(server.next_index(&hannah), before);
+
+    let act = prepare(&show);
+    show["performer"]["assertion"] =
+        serde_json::to_value(phone.sign(act, "localhost", &origin)).unwrap();
+    let r = submit(&show);
+    assert_eq!(r.status, 200, "{}", r.body);
+    let checked = entry(before);
+    assert_eq!(checked["event"]["type"], "show_checked", "{checked}");
+    assert_eq!(checked["actors"][1]["method"], "passkey", "{checked}");
+    assert_eq!(
+        checked["actors"][1]["assertion"]["act"]["command"]["firearm"],
+        "REV-1"
+    );
+    assert_eq!(checked["actors"][2]["method"], "pin");
+    // The same assertion again (a replay) confirms nothing.
+    assert_eq!(submit(&show).status, 401);
+
+    // Offline: the export verifies, with the passkey confirmation counted.
+    server.stop();
+    let scratch = tempfile::tempdir().unwrap();
+    let out_dir = scratch.path().join("export");
+    let data = server.data.clone();
+    let o = crate::common::armory(&data, &["export", out_dir.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", crate::common::stderr(&o));
+    let key = data.join("log.pub");
+    let verify = |dir: &std::path::Path| {
+        crate::common::armory(
+            std::path::Path::new("/nonexistent"),
+            &[
+                "verify",
+                dir.to_str().unwrap(),
+                "--key",
+                key.to_str().unwrap(),
+            ],
+        )
+    };
+    let o = verify(&out_dir);
+    assert!(o.status.success(), "{}", crate::common::stderr(&o));
+    assert!(
+        crate::common::stdout(&o).contains("1 passkey confirmation"),
+        "{}",
+        crate::common::stdout(&o)
+    );
+    let o = crate::common::armory(&data, &["verify"]);
+    assert!(o.status.success(), "{}", crate::common::stderr(&o));
+    assert!(
+        crate::common::stdout(&o).contains("1 passkey confirmation"),
+        "{}",
+        crate::common::stdout(&o)
+    );
+
+    // An insider rewrites the log with the show check moved to another firearm and re-signs it
+    // with the node's key: every hash and checkpoint holds, the passkey confirmation does not.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let rewritten = scratch.path().join("rewritten");
+    crate::common::copy_dir(&data, &rewritten);
+    rt.block_on(async {
+        let old = crate::common::open_reader(&data).await;
+        let n = old.extent().await.unwrap().entries_end;
+        let entries = old.entries(0..n).await.unwrap();
+        for f in [
+            "armory.db",
+            "armory.db-wal",
+            "armory.db-shm",
+            "armory.db.checkpoint",
+        ] {
+            let _ = std::fs::remove_file(rewritten.join(f));
+        }
+        armory_store::sqlite::SqliteLog::create(
+            &rewritten.join("armory.db"),
+            &crate::common::signer(&rewritten),
+        )
+        .await
+        .unwrap();
+        let log = crate::common::open_writer(&rewritten).await;
+        for (i, bytes) in entries {
+            let mut e = armory_ledger::entry::Entry::decode(&bytes).unwrap();
+            if i == before {
+                e.event["firearm"] = json!("REV-2");
+            }
+            log.append(vec![armory_store::Draft {
+                time: e.time,
+                event: e.event,
+                actors: e.actors,
+            }])
+            .await
+            .unwrap();
+        }
+        log.close().await;
+    });
+    let o = crate::common::armory(&rewritten, &["verify"]);
+    crate::common::assert_fails_with(&o, &format!("entry {before}: passkey confirmation"));
+    let out2 = scratch.path().join("export2");
+    let o = crate::common::armory(&rewritten, &["export", out2.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", crate::common::stderr(&o));
+    crate::common::assert_fails_with(&verify(&out2), "firearm");
 }

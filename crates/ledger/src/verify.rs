@@ -74,11 +74,12 @@ impl TimeOrder {
 }
 
 /// Rebuilds a log's tree from its entries, checking each.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct TreeCheck {
     origin: String,
     edge: RightEdge,
     times: TimeOrder,
+    confirmations: crate::webauthn::Confirmations,
 }
 
 impl TreeCheck {
@@ -88,7 +89,13 @@ impl TreeCheck {
             origin: origin.to_owned(),
             edge: RightEdge::new(),
             times: TimeOrder::default(),
+            confirmations: crate::webauthn::Confirmations::new(),
         }
+    }
+
+    /// Passkey confirmations checked so far.
+    pub fn passkey_confirmations(&self) -> u64 {
+        self.confirmations.checked
     }
 
     /// Entries checked so far.
@@ -107,6 +114,8 @@ impl TreeCheck {
     pub fn push_entry(&mut self, bytes: &[u8]) -> Result<Vec<Hash>, Problem> {
         let leaf = check_entry(&self.origin, self.size(), bytes)?;
         self.times.check(self.size(), bytes)?;
+        let index = self.size();
+        check_confirmations(&mut self.confirmations, index, bytes)?;
         Ok(self.edge.push(leaf))
     }
 
@@ -151,6 +160,26 @@ impl TreeCheck {
 
 /// Checks entry `index` of the log `origin` (canonical form, its own index and origin) and returns
 /// its leaf hash.
+/// Feeds entry `index` (already checked canonical) to `confirmations` if it concerns passkeys: a
+/// registration, or a confirmation whose assertion must verify against the key registered.
+pub fn check_confirmations(
+    confirmations: &mut crate::webauthn::Confirmations,
+    index: u64,
+    bytes: &[u8],
+) -> Result<(), Problem> {
+    if !crate::webauthn::Confirmations::concerns(bytes) {
+        return Ok(());
+    }
+    let entry = crate::entry::Entry::decode(bytes).map_err(|e| Problem::Entry {
+        index,
+        why: e.to_string(),
+    })?;
+    confirmations.entry(&entry).map_err(|e| Problem::Entry {
+        index,
+        why: format!("passkey confirmation: {e}"),
+    })
+}
+
 pub fn check_entry(origin: &str, index: u64, bytes: &[u8]) -> Result<Hash, Problem> {
     check_canonical_entry(bytes, origin, index).map_err(|e| Problem::Entry {
         index,
@@ -169,6 +198,8 @@ pub struct ExportSummary {
     pub files: usize,
     /// The root of the first `size` entries, for each size asked for that the export covers.
     pub roots: Vec<(u64, Hash)>,
+    /// Passkey confirmations checked.
+    pub passkeys: u64,
 }
 
 /// File names of an export directory (also the static-serving layout of the log).
@@ -318,6 +349,7 @@ pub fn verify_export_dir(
         checkpoint,
         files,
         roots,
+        passkeys: tree.passkey_confirmations(),
     })
 }
 

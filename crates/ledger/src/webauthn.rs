@@ -470,31 +470,39 @@ fn bind(command: &Value, event: &Value) -> Result<(), WebauthnError> {
     Ok(())
 }
 
-#[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-pub(crate) mod tests {
+/// A software authenticator (a P-256 key, as a phone holds one), for tests and the demo: it
+/// answers `navigator.credentials.create` and `.get` the way a real one does.
+pub mod testing {
     use super::*;
     use ciborium::value::Integer;
     use p256::ecdsa::{SigningKey, signature::Signer};
     use serde_json::json;
 
-    /// An authenticator for tests: a P-256 key, as a phone holds it.
+    /// A passkey on a device.
     pub struct Authenticator {
         key: SigningKey,
+        /// Its credential id.
         pub credential: Vec<u8>,
     }
 
     impl Authenticator {
+        /// A passkey whose private key is `seed` repeated (kept within 1..=0x7f, so that it is a
+        /// valid P-256 scalar).
         pub fn new(seed: u8) -> Authenticator {
-            let key = SigningKey::from_slice(&[seed.max(1); 32]).unwrap();
+            let bytes = [seed.clamp(1, 0x7f); 32];
+            let Ok(key) = SigningKey::from_slice(&bytes) else {
+                unreachable!("a repeated byte below 0x80 is a scalar below the group order")
+            };
             Authenticator {
                 key,
                 credential: vec![seed; 16],
             }
         }
 
+        /// Its COSE public key.
         pub fn cose(&self) -> Vec<u8> {
             let point = self.key.verifying_key().to_encoded_point(false);
+            let coord = |c: Option<&p256::FieldBytes>| c.map(|c| c.to_vec()).unwrap_or_default();
             let map = Cbor::Map(vec![
                 (
                     Cbor::Integer(Integer::from(1)),
@@ -510,15 +518,15 @@ pub(crate) mod tests {
                 ),
                 (
                     Cbor::Integer(Integer::from(-2)),
-                    Cbor::Bytes(point.x().unwrap().to_vec()),
+                    Cbor::Bytes(coord(point.x())),
                 ),
                 (
                     Cbor::Integer(Integer::from(-3)),
-                    Cbor::Bytes(point.y().unwrap().to_vec()),
+                    Cbor::Bytes(coord(point.y())),
                 ),
             ]);
             let mut out = Vec::new();
-            ciborium::ser::into_writer(&map, &mut out).unwrap();
+            let _ = ciborium::ser::into_writer(&map, &mut out);
             out
         }
 
@@ -534,7 +542,11 @@ pub(crate) mod tests {
             auth.push(USER_PRESENT | ATTESTED);
             auth.extend_from_slice(&[0, 0, 0, 0]);
             auth.extend_from_slice(&[0; 16]);
-            auth.extend_from_slice(&(self.credential.len() as u16).to_be_bytes());
+            auth.extend_from_slice(
+                &u16::try_from(self.credential.len())
+                    .unwrap_or(0)
+                    .to_be_bytes(),
+            );
             auth.extend_from_slice(&self.credential);
             auth.extend_from_slice(&self.cose());
             let object = Cbor::Map(vec![
@@ -543,13 +555,13 @@ pub(crate) mod tests {
                 (Cbor::Text("authData".into()), Cbor::Bytes(auth)),
             ]);
             let mut out = Vec::new();
-            ciborium::ser::into_writer(&object, &mut out).unwrap();
+            let _ = ciborium::ser::into_writer(&object, &mut out);
             (out, Self::client_data("webauthn.create", challenge, origin))
         }
 
         /// `navigator.credentials.get` over `act`.
         pub fn sign(&self, act: Value, rp_id: &str, origin: &str) -> Assertion {
-            let challenge = challenge_of(&act).unwrap();
+            let challenge = challenge_of(&act).unwrap_or_default();
             let client = Self::client_data("webauthn.get", &challenge, origin);
             let mut auth = Sha256::digest(rp_id.as_bytes()).to_vec();
             auth.push(USER_PRESENT);
@@ -566,6 +578,15 @@ pub(crate) mod tests {
             }
         }
     }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::testing::Authenticator;
+    use super::*;
+    use ciborium::value::Integer;
+    use serde_json::json;
 
     fn act() -> Value {
         json!({"v": 1, "log": "armory.test/log", "person": "alec", "size": 3, "nonce": "n",

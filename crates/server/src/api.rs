@@ -230,7 +230,7 @@ pub fn session_cookie(app: &App, id: &str, max_age_s: i64) -> Result<HeaderValue
     .map_err(ApiError::internal)
 }
 
-fn parse_json<T: serde::de::DeserializeOwned>(
+pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<T, ApiError> {
@@ -277,7 +277,7 @@ fn parse_json<T: serde::de::DeserializeOwned>(
 }
 
 /// The people whose PIN confirms this command, as mutable actors (to record `method: pin`).
-fn confirmations_mut(command: &mut Command) -> Vec<&mut Actor> {
+pub(crate) fn confirmations_mut(command: &mut Command) -> Vec<&mut Actor> {
     match command {
         Command::ShowCheck {
             performer,
@@ -391,16 +391,30 @@ pub async fn check_secret(
     }
 }
 
-/// Checks the PIN of everyone who confirms `command` (on the acting person's device), and records
-/// that they confirmed by PIN. A PIN confirms this one act; it opens no session.
+/// Checks how everyone who confirms `command` (on the acting person's device) confirmed: a
+/// passkey assertion over this act, or else their PIN, recorded as `method: pin`. A PIN or a
+/// passkey confirms this one act; it opens no session.
 pub async fn confirm_with_pins(
     app: &App,
     command: &mut Command,
     pins: &BTreeMap<String, String>,
 ) -> Result<(), ApiError> {
     let now = now_ms()?;
+    let checked = command.clone();
     for actor in confirmations_mut(command) {
         let who = actor.person.to_string();
+        if actor.method == AuthMethod::Passkey {
+            let Some(assertion) = &actor.assertion else {
+                return Err(ApiError::bad(format!(
+                    "{who} confirms this act by passkey: their assertion is needed (method passkey, assertion)"
+                ))
+                .field(format!("passkeys.{who}")));
+            };
+            crate::passkeys::check_confirmation(app, &actor.person, assertion, &checked).await?;
+            continue;
+        }
+        // Only a passkey confirmation carries an assertion.
+        actor.assertion = None;
         let Some(pin) = pins.get(&who).filter(|p| !p.is_empty()) else {
             return Err(ApiError::bad(format!(
                 "{who} confirms this act: their PIN is needed (pins.{who})"

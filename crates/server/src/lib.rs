@@ -14,6 +14,7 @@ pub mod demo;
 pub mod entries;
 pub mod logweb;
 pub mod metrics;
+pub mod passkeys;
 pub mod tls;
 pub mod web;
 
@@ -63,6 +64,8 @@ struct Inner {
     lines: entries::EntryCache<Arc<str>>,
     /// Each entry's stored bytes, as the history API sends them.
     entry_bytes: entries::EntryCache<Arc<[u8]>>,
+    /// Passkey challenges handed out and not yet answered.
+    challenges: passkeys::Challenges,
 }
 
 impl App {
@@ -76,8 +79,14 @@ impl App {
                 metrics: metrics::Metrics::default(),
                 lines: Default::default(),
                 entry_bytes: Default::default(),
+                challenges: Default::default(),
             }),
         }
+    }
+
+    /// Passkey challenges handed out and not yet answered.
+    pub fn challenges(&self) -> &passkeys::Challenges {
+        &self.inner.challenges
     }
 
     pub fn node(&self) -> &Node<SqliteLog> {
@@ -123,6 +132,16 @@ pub fn router(app: App) -> Router {
         .route("/api/session", post(api::sign_in).delete(api::sign_out))
         .route("/api/tokens", post(api::create_token))
         .route("/api/commands", post(api::submit))
+        .route(
+            "/api/passkeys/options",
+            post(passkeys::registration_options),
+        )
+        .route("/api/passkeys", post(passkeys::register))
+        .route(
+            "/api/confirmations/options",
+            post(passkeys::confirmation_options),
+        )
+        .route("/confirm/options", post(web::confirm_options))
         .route("/api/state", get(api::state))
         .route("/api/alerts", get(api::alerts))
         .route("/api/firearms/{id}", get(api::firearm))

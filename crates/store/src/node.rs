@@ -355,9 +355,16 @@ impl<S: Store> Node<S> {
         let halted = self.halted.clone();
         tokio::spawn(async move {
             let start = std::time::Instant::now();
-            match crate::check::check_log(&store, &mut |_, _| {}).await {
-                Ok(report) => tracing::info!(
-                    "the log checks out: {} entries, {} checkpoints, in {:.1} s",
+            let checked = match crate::check::check_log(&store, &mut |_, _| {}).await {
+                Ok(report) => crate::confirm::check_passkeys(&store, report.entries)
+                    .await
+                    .map(|passkeys| (report, passkeys))
+                    .map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            };
+            match checked {
+                Ok((report, passkeys)) => tracing::info!(
+                    "the log checks out: {} entries, {} checkpoints, {passkeys} passkey confirmations, in {:.1} s",
                     report.entries,
                     report.checkpoints,
                     start.elapsed().as_secs_f64()

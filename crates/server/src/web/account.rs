@@ -18,8 +18,14 @@ pub(crate) fn own_secret_form(c: &Caller) -> String {
          <label for=new_password>New password (at least {MIN_PASSWORD_CHARS} characters; leave blank to keep)</label><input id=new_password name=new_password type=password autocomplete=new-password>\
          <label for=repeat>New password again</label><input id=repeat name=repeat type=password autocomplete=new-password>\
          <label for=new_pin>New PIN (4 to 8 digits; leave blank to keep)</label><input id=new_pin name=new_pin type=password inputmode=numeric autocomplete=off>\
-         <p><button type=submit>Change</button></p></form></fieldset>",
+         <p><button type=submit>Change</button></p></form></fieldset>\
+         <fieldset><legend>Your passkey</legend><form>{}\
+         <p class=muted>A passkey on this phone confirms show checks and handovers in your name, more safely than a PIN: \
+         registering it is recorded in the log, and every confirmation with it can be checked by anyone from the log alone.</p>\
+         <p><button type=button data-passkey-register>Register a passkey on this device</button></p>\
+         <p class=passkey-status role=status></p></form></fieldset>",
         esc(c.person.as_ref()),
+        csrf_field(c),
         csrf_field(c)
     )
 }

@@ -533,6 +533,17 @@ fn form_open(c: &Caller, kind: &str, firearm: &str, legend: &str) -> String {
     )
 }
 
+/// A button that has the person named in the form's `field` confirm with their passkey instead
+/// of a PIN (assets/app.js), and the hidden field it fills.
+fn passkey_button(field: &str, who: &str) -> String {
+    format!(
+        "<p><button type=button class=passkey data-passkey-for={field}>{} confirms with a passkey</button> <span class=passkey-status role=status></span></p>",
+        esc(who)
+    )
+}
+
+const PASSKEYS_FIELD: &str = "<input type=hidden name=passkeys value=\"\">";
+
 /// [`input`] with an id of its own form (`FORM-NAME`), for a field several forms on a page share.
 fn input_in(form: &str, name: &str, label: &str, value: &str, extra: &str) -> String {
     format!(
@@ -593,7 +604,8 @@ fn handover_forms(c: &Caller, id: &str, h: &Value) -> String {
                 "Receiver PIN",
                 "",
                 "type=password inputmode=numeric autocomplete=off required"
-            )
+            ) + &passkey_button("receiver", "The receiver")
+                + PASSKEYS_FIELD
         );
     }
     let _ = write!(
@@ -645,14 +657,15 @@ fn actions(c: &Caller, id: &str, positions: u16, issued_to: Option<&str>) -> Str
             "Performer PIN",
             "",
             "type=password inputmode=numeric autocomplete=off required"
-        ),
+        ) + &passkey_button("performer", "Performer")
+            + PASSKEYS_FIELD,
         input("first_ad", "1st AD id", "", "required autocapitalize=none"),
         input(
             "first_ad_pin",
             "1st AD PIN",
             "",
             "type=password inputmode=numeric autocomplete=off required"
-        )
+        ) + &passkey_button("first_ad", "1st AD")
     );
     let _ = write!(
         b,
@@ -671,7 +684,8 @@ fn actions(c: &Caller, id: &str, positions: u16, issued_to: Option<&str>) -> Str
             "Performer PIN: they confirm receiving it (or leave empty: they confirm on their phone)",
             "",
             "type=password inputmode=numeric autocomplete=off"
-        )
+        ) + &passkey_button("performer", "Performer")
+            + PASSKEYS_FIELD
     );
     let _ = write!(
         b,
@@ -956,6 +970,30 @@ fn command_of(form: &FormMap) -> Result<(Value, HashMap<String, String>), ApiErr
     Ok((v, pins))
 }
 
+/// `POST /confirm/options`: a passkey confirmation of the act a form is about to submit, for the
+/// person named in `passkey_for` (the options for `navigator.credentials.get`, and the act).
+pub async fn confirm_options(
+    State(app): State<App>,
+    headers: HeaderMap,
+    form: Result<Form<FormMap>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    let (_c, _roles, form) = match signed_form(&app, &headers, form).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let result = async {
+        let (json, _) = command_of(&form)?;
+        let person = armory_core::PersonId::parse(field(&form, "passkey_for"))
+            .map_err(|e| ApiError::bad(e.to_string()).field("passkey_for"))?;
+        crate::passkeys::confirm_options(&app, &headers, &json, &person).await
+    }
+    .await;
+    match result {
+        Ok(v) => axum::Json(v).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
 pub async fn act(
     State(app): State<App>,
     headers: HeaderMap,
@@ -971,6 +1009,14 @@ pub async fn act(
         let (json, pins) = command_of(&form)?;
         let mut command: armory_core::Command =
             serde_json::from_value(json).map_err(|e| ApiError::bad(e.to_string()))?;
+        let passkeys: HashMap<String, Value> = match field(&form, "passkeys") {
+            "" => HashMap::new(),
+            text => serde_json::from_str(text).map_err(|e| {
+                ApiError::bad(format!("the passkey confirmations do not parse: {e}"))
+                    .field("passkeys")
+            })?,
+        };
+        crate::passkeys::apply(&mut command, &passkeys);
         let pins = pins.into_iter().collect();
         api::confirm_with_pins(&app, &mut command, &pins).await?;
         flags = api::pins_set_by_others(&app, &command).await;
