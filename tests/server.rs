@@ -717,3 +717,52 @@ fn the_policy_is_loosened_over_the_api_only_with_the_approvers_pins() {
         90
     );
 }
+
+/// A node that records nothing raises it as the first, critical alert, on the board and in
+/// `/api/alerts`, above the alerts of the rules.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_that_records_nothing_says_so_as_its_first_critical_alert() {
+    let keep = tempfile::tempdir().unwrap();
+    let data = keep.path().join("data");
+    let mut server = Server::start_in(tempfile::tempdir().unwrap(), data.clone(), &["--demo"]);
+    let hannah = server.sign_in("hannah");
+    let alerts = server.get("/api/alerts", &hannah).json();
+    assert!(!alerts.to_string().contains("not_recording"), "{alerts}");
+    server.stop();
+    let conn = crate::common::raw(&data).await;
+    conn.execute(
+        "UPDATE checkpoints SET note = CAST(X'00' || note AS BLOB) WHERE size = 5",
+        [],
+    )
+    .unwrap();
+    drop(conn);
+    let server = Server::start_in(tempfile::tempdir().unwrap(), data.clone(), &["--demo"]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while server.get("/healthz", &Who::nobody()).status == 200 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the check never failed"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let hannah = server.sign_in("hannah");
+    let alerts = server.get("/api/alerts", &hannah).json();
+    let first = &alerts[0];
+    assert_eq!(first["critical"], true, "{alerts}");
+    assert_eq!(first["kind"]["kind"], "not_recording", "{alerts}");
+    assert!(
+        first["message"]
+            .as_str()
+            .unwrap()
+            .contains("ACTS ARE NOT BEING RECORDED: the log failed its check at start"),
+        "{alerts}"
+    );
+    let board = server.get("/", &hannah);
+    assert!(
+        board
+            .body
+            .contains("<li class=critical><b>CRITICAL · STATE</b> ACTS ARE NOT BEING RECORDED"),
+        "{}",
+        board.body
+    );
+}

@@ -119,10 +119,15 @@ pub async fn run(data: &DataDir, at: Option<String>) -> Result<()> {
             incident.description.as_str()
         );
     }
-    let raised = alerts(&policy, &state, now);
-    out!("\nAlerts ({}):", raised.len());
-    for alert in raised {
-        out!("  [{}] {}", alert.rule, alert.message);
+    let (critical, warnings): (Vec<_>, Vec<_>) = alerts(&policy, &state, now)
+        .into_iter()
+        .partition(|a| a.critical);
+    out!("\nAlerts ({}):", critical.len() + warnings.len());
+    for alert in critical {
+        out!("  CRITICAL [{}] {}", alert.rule, alert.message);
+    }
+    for alert in warnings {
+        out!("  warning  [{}] {}", alert.rule, alert.message);
     }
     Ok(())
 }

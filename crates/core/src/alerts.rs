@@ -32,6 +32,9 @@ pub enum AlertKind {
     OutsideLockedStorage { firearm: FirearmId },
     /// A lot's rounds do not add up (missing or extra rounds found, or records that disagree).
     CountsUnbalanced { lot: LotId, unaccounted: i64 },
+    /// The node records no acts: its log failed the check at start (tampered with, damaged) or
+    /// its storage fails. Raised by the node, not by the rules.
+    NotRecording { why: String },
     /// A credential a person's role requires expires soon, has expired, or is missing.
     CredentialExpiring {
         person: PersonId,
@@ -45,6 +48,9 @@ pub enum AlertKind {
 pub struct Alert {
     /// The rule it concerns.
     pub rule: RuleId,
+    /// Needs action now (a firearm out of place or overdue, counts that do not balance, the
+    /// node not recording); otherwise a warning (a credential expiring, a handover waiting).
+    pub critical: bool,
     /// What it is about.
     pub kind: AlertKind,
     /// In plain words, for the set.
@@ -65,6 +71,7 @@ pub fn alerts(policy: &Policy, state: &State, now: Timestamp) -> Vec<Alert> {
                 if *due < now {
                     out.push(Alert {
                         rule: RuleId::ReturnAfterTake,
+                        critical: true,
                         kind: AlertKind::IssuedPastWindow { firearm: id.clone(), performer: performer.clone(), due: *due },
                         message: format!("firearm {id} is still with {performer}; it was due back at {due}. Take it back now."),
                     });
@@ -80,6 +87,7 @@ pub fn alerts(policy: &Policy, state: &State, now: Timestamp) -> Vec<Alert> {
                     };
                     out.push(Alert {
                         rule: RuleId::LockedStorage,
+                        critical: true,
                         kind: AlertKind::OutsideLockedStorage { firearm: id.clone() },
                         message: format!("firearm {id} is outside locked storage: {why}. Lock it away under a named custodian."),
                     });
@@ -89,6 +97,7 @@ pub fn alerts(policy: &Policy, state: &State, now: Timestamp) -> Vec<Alert> {
                 if !custodian_ok {
                     out.push(Alert {
                         rule: RuleId::LockedStorage,
+                        critical: true,
                         kind: AlertKind::OutsideLockedStorage { firearm: id.clone() },
                         message: format!("firearm {id} is out of storage and {} is no longer a custodian. An armorer takes it and locks it away.", f.custodian),
                     });
@@ -114,6 +123,7 @@ pub fn alerts(policy: &Policy, state: &State, now: Timestamp) -> Vec<Alert> {
         if b.unaccounted != 0 || !b.balances() {
             out.push(Alert {
                 rule: RuleId::WrapReconcile,
+                        critical: true,
                 kind: AlertKind::CountsUnbalanced { lot: id.clone(), unaccounted: b.unaccounted },
                 message: format!(
                     "lot {id} does not balance: received {} = {} in containers + {} in firearms + {} fired + {} removed, with {} unaccounted",
@@ -149,6 +159,7 @@ pub fn alerts(policy: &Policy, state: &State, now: Timestamp) -> Vec<Alert> {
             };
             out.push(Alert {
                 rule: RuleId::Credentials,
+                critical: false,
                 kind: AlertKind::CredentialExpiring {
                     person: pid.clone(),
                     credential: kind.clone(),
@@ -164,6 +175,7 @@ pub fn alerts(policy: &Policy, state: &State, now: Timestamp) -> Vec<Alert> {
 fn handover_alert(item: ItemRef, h: &Handover) -> Alert {
     Alert {
         rule: RuleId::CustodianOnly,
+        critical: false,
         message: format!(
             "the {} of {item} from {} to {} waits for {} to confirm receiving it (offered at {}); until then {} holds it",
             h.kind.words(),
@@ -179,5 +191,18 @@ fn handover_alert(item: ItemRef, h: &Handover) -> Alert {
             to: h.to.clone(),
             since: h.at,
         },
+    }
+}
+
+/// The critical alert of a node that records nothing: its log failed the check at start, or
+/// its storage fails (`why` says which, and what to do).
+pub fn not_recording(why: &str) -> Alert {
+    Alert {
+        rule: RuleId::State,
+        critical: true,
+        kind: AlertKind::NotRecording {
+            why: why.to_owned(),
+        },
+        message: format!("ACTS ARE NOT BEING RECORDED: {why}"),
     }
 }

@@ -785,7 +785,15 @@ pub async fn alerts(State(app): State<App>, headers: HeaderMap) -> Result<Respon
     let list = node
         .with_state(|s| armory_core::alerts(&node.policy(), s, at))
         .await;
-    Ok(axum::Json(list).into_response())
+    Ok(axum::Json(with_node_alert(&app, list)).into_response())
+}
+
+/// The alerts, critical first, with the node's own at the top when it records nothing.
+pub fn with_node_alert(app: &App, list: Vec<armory_core::Alert>) -> Vec<armory_core::Alert> {
+    let node =
+        crate::metrics::storage_fault(app).map(|why| armory_core::alerts::not_recording(&why));
+    let (critical, warnings): (Vec<_>, Vec<_>) = list.into_iter().partition(|a| a.critical);
+    node.into_iter().chain(critical).chain(warnings).collect()
 }
 
 fn firearm_id(id: &str) -> Result<armory_core::FirearmId, ApiError> {

@@ -276,10 +276,11 @@ pub async fn board(State(app): State<App>, headers: HeaderMap) -> Response {
                 let _ = write!(b, "<li><a href=\"/item/{0}\">{0}</a> {1}, {2}: {3}</li>", esc(id.as_ref()), words(&i.kind), words(&i.severity), esc(i.description.as_ref()));
             }
             b.push_str("</ul>");
-            let raised = armory_core::alerts(&node.policy(), s, at);
-            let _ = write!(b, "<h2>Alerts ({})</h2><ul>", raised.len());
+            let raised = api::with_node_alert(&app, armory_core::alerts(&node.policy(), s, at));
+            let _ = write!(b, "<h2>Alerts ({})</h2><ul class=alerts>", raised.len());
             for a in raised {
-                let _ = write!(b, "<li><b>{}</b> {}</li>", esc(&a.rule.to_string()), esc(&a.message));
+                let (class, word) = if a.critical { ("critical", "CRITICAL") } else { ("warning", "warning") };
+                let _ = write!(b, "<li class={class}><b>{word} · {}</b> {}</li>", esc(&a.rule.to_string()), esc(&a.message));
             }
             b.push_str("</ul></div>");
             b
