@@ -995,3 +995,80 @@ fn the_armory_overrides_corrections_and_remarks_through_the_forms() {
     let out = crate::common::armory(&server.data, &["verify", "--replay"]);
     assert!(out.status.success(), "{}", stderr(&out));
 }
+
+/// The policy page shows the policy in force and the entry that set it; a tightening is done by
+/// the armorer alone, a loosening is refused until the three approvers confirm with their PINs.
+#[test]
+fn the_policy_page_shows_the_policy_in_force_and_changes_it_by_the_rules() {
+    let server = Server::start(&[]);
+    let hannah = server.sign_in("hannah");
+    let page = server.get("/policy", &hannah);
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        page.body.contains("set by adm in <a href=/entry/"),
+        "{}",
+        page.body
+    );
+    let mut fields: Vec<(&str, &str)> = vec![
+        ("kind", "set_policy"),
+        ("p.refuse_unlocked_storage", "on"),
+        ("p.rehearsal_allows_dummies", "on"),
+        ("p.anonymous_incident_reports", "on"),
+        ("p.scene_window_minutes", "60"),
+        ("p.credential_warning_days", "14"),
+        ("p.utc_offset_minutes", "0"),
+        ("p.day_starts_at_minutes", "0"),
+        ("cred.armorer", "entertainment_firearms_permit"),
+        ("cred.property_master", "entertainment_firearms_permit"),
+    ];
+    let state = server.get("/api/state", &hannah).json();
+    let offset = state["policy"]["policy"]["utc_offset_minutes"].to_string();
+    fields[6].1 = &offset;
+    let tightened = done_through(&server, &hannah, "/policy", &fields, "hannah");
+    assert_eq!(tightened["event"]["type"], "policy_set", "{tightened}");
+    assert_eq!(
+        tightened["event"]["policy"]["refuse_unlocked_storage"],
+        true
+    );
+    let page = server.get("/policy", &hannah);
+    assert!(
+        page.body.contains(&format!(
+            "set by hannah in <a href=/entry/{0}>entry #{0}</a>",
+            tightened["index"]
+        )),
+        "{}",
+        page.body
+    );
+
+    // A longer scene window loosens: refused without the three approvals, done with them.
+    fields[4].1 = "90";
+    let before = server.next_index(&hannah);
+    let r = submit(&server, &hannah, "/policy", "/act", &fields);
+    assert_refused(&server, &hannah, before, &r, "ROLE");
+    assert!(
+        r.body.contains("scene_window_minutes: 60 -&gt; 90"),
+        "{}",
+        r.body
+    );
+    fields.extend([
+        ("approver.producer", "pat"),
+        ("approver_pin.producer", "6666"),
+        ("approver.safety_rep", "sam"),
+        ("approver_pin.safety_rep", "3333"),
+        ("approver.armorer", "hannah"),
+        ("approver_pin.armorer", "4444"),
+    ]);
+    let loosened = done_through(&server, &hannah, "/policy", &fields, "hannah");
+    assert_eq!(
+        loosened["event"]["policy"]["scene_window_minutes"], 90,
+        "{loosened}"
+    );
+    let approvers: Vec<&str> = loosened["actors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .skip(1)
+        .map(|a| a["person"].as_str().unwrap())
+        .collect();
+    assert_eq!(approvers, ["pat", "sam", "hannah"], "{loosened}");
+}

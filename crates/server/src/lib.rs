@@ -171,6 +171,7 @@ pub fn router(app: App) -> Router {
         .route("/day", get(web::flows::day))
         .route("/armory", get(web::flows::armory))
         .route("/override", get(web::flows::override_page))
+        .route("/policy", get(web::flows::policy_page))
         .route("/admin", get(web::admin::people_page))
         .route("/admin/secret", post(web::admin::set_secret))
         .route("/account/secret", post(web::account::own_secret))

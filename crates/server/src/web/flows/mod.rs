@@ -2,7 +2,8 @@
 //! verify every round), [`meeting`] (the safety meeting with attendance), [`scene`] (the firearm
 //! plan), [`incident`] (discharge reports, incident close), [`wrap`] (reconciliation),
 //! [`staffing`] (the day's armorer and other duties), [`armory`] (firearms, storage, rounds,
-//! custodians) and [`record`] (overrides, corrections, remarks). Each page is a form that posts to `/act` like
+//! custodians), [`policy`] (the policy in force, and changing it) and [`record`] (overrides,
+//! corrections, remarks). Each page is a form that posts to `/act` like
 //! the item page's acts (CSRF, a one-time idempotency key, PINs of the people who confirm); each
 //! file's `command` turns its forms into the core's `Command` JSON. Nothing here decides whether an
 //! act is allowed: armory-core does.
@@ -11,6 +12,7 @@ mod armory;
 mod incident;
 mod intake;
 mod meeting;
+mod policy;
 mod record;
 mod scene;
 mod staffing;
@@ -20,6 +22,7 @@ pub use armory::armory;
 pub use incident::discharge;
 pub use intake::{LotQuery, intake, verify};
 pub use meeting::meeting;
+pub use policy::policy_page;
 pub use record::override_page;
 pub(crate) use record::{correction_form, remark_form};
 pub use scene::scene;
@@ -179,6 +182,7 @@ pub async fn menu(State(app): State<App>, headers: HeaderMap) -> Response {
                 "Armory: register firearms, storage, move or remove rounds, custodians",
             ),
             ("/override", "Override a rule for one act (with approvals)"),
+            ("/policy", "Policy in force, and changing it"),
             ("/log", "The log: checkpoint, entries, a remark"),
             ("/admin", "People, roles, credentials"),
         ] {
@@ -212,8 +216,9 @@ pub(crate) fn command_of(
     form: &FormMap,
     pins: &mut Pins,
 ) -> Option<Result<Value, ApiError>> {
-    let builders: [Builder; 8] = [
+    let builders: [Builder; 9] = [
         armory::command,
+        policy::command,
         record::command,
         intake::command,
         meeting::command,
