@@ -768,6 +768,35 @@ fn a_passkey_confirmed_show_check_verifies_from_the_export_alone() {
     // The same assertion again (a replay) confirms nothing.
     assert_eq!(submit(&show).status, 401);
 
+    // A lost phone: only alec (or an admin) removes its passkey, by a log entry; from then on
+    // it confirms nothing.
+    let credential = b64(&phone.credential);
+    let r = server.post_json(
+        "/api/passkeys/remove",
+        &hannah,
+        &json!({"credential": credential, "person": "alec"}),
+        &[],
+    );
+    assert_eq!(r.status, 403, "{}", r.body);
+    let removed_at = server.next_index(&alec);
+    let r = server.post_json(
+        "/api/passkeys/remove",
+        &alec,
+        &json!({"credential": credential}),
+        &[],
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let removed = entry(removed_at);
+    assert_eq!(removed["event"]["type"], "passkey_removed", "{removed}");
+    assert_eq!(removed["event"]["by"], "alec");
+    let r = server.post_json(
+        "/api/confirmations/options",
+        &hannah,
+        &json!({"command": show, "person": "alec"}),
+        &named,
+    );
+    assert_eq!(r.status, 400, "{}", r.body);
+
     // Offline: the export verifies, with the passkey confirmation counted.
     server.stop();
     let scratch = tempfile::tempdir().unwrap();

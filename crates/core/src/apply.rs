@@ -914,6 +914,17 @@ fn place(s: &mut State, index: u64, event: &Event) -> Placed {
                 },
             );
         }
+        Event::PasskeyRemoved {
+            person, credential, ..
+        } => {
+            let p = s
+                .people
+                .get_mut(person)
+                .ok_or_else(|| format!("no person {person}"))?;
+            if p.passkeys.remove(credential).is_none() {
+                return Err(format!("{person} has no passkey {credential}"));
+            }
+        }
         Event::SecretSet { person, kind, by } => {
             // Secrets of people not (or no longer) on the production are kept too: nothing here.
             if *kind == SecretKind::Pin

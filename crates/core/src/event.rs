@@ -315,6 +315,14 @@ pub enum Event {
         /// The site it is bound to (WebAuthn relying party id).
         rp_id: String,
     },
+    /// A passkey was removed (a lost or replaced phone), by its owner or an admin: it confirms
+    /// nothing from here on.
+    PasskeyRemoved {
+        person: PersonId,
+        /// The credential id, base64url.
+        credential: String,
+        by: PersonId,
+    },
     /// Too many wrong attempts locked a person's secret for a while.
     LockedOut {
         person: PersonId,
@@ -376,6 +384,7 @@ impl Event {
             Event::ProjectionRepaired { .. } => "projection_repaired",
             Event::SecretSet { .. } => "secret_set",
             Event::PasskeyRegistered { .. } => "passkey_registered",
+            Event::PasskeyRemoved { .. } => "passkey_removed",
             Event::PolicySet { .. } => "policy_set",
             Event::LockedOut { .. } => "locked_out",
         }

@@ -359,6 +359,12 @@ impl Confirmations {
             self.keys
                 .insert((person, credential), Registered { key, rp_id });
         }
+        if entry.event["type"] == "passkey_removed" {
+            let e = &entry.event;
+            let person = e["person"].as_str().unwrap_or_default().to_owned();
+            let credential = e["credential"].as_str().unwrap_or_default().to_owned();
+            self.keys.remove(&(person, credential));
+        }
         for actor in &entry.actors {
             let Some(raw) = &actor.assertion else {
                 continue;
@@ -371,7 +377,7 @@ impl Confirmations {
                 .get(&(actor.person.clone(), assertion.credential.clone()))
             else {
                 return bad(format!(
-                    "{} confirmed with passkey {}, which is not registered to them earlier in the log",
+                    "{} confirmed with passkey {}, which is not registered to them earlier in the log (or was removed)",
                     actor.person, assertion.credential
                 ));
             };
@@ -674,6 +680,68 @@ mod tests {
             )
             .is_err()
         );
+    }
+
+    fn entry(index: u64, event: Value, assertion: Option<&Assertion>) -> Entry {
+        Entry {
+            v: 1,
+            origin: "armory.test/log".into(),
+            index,
+            time: "2026-12-02T10:00:00.000Z".into(),
+            event,
+            actors: vec![crate::entry::Actor {
+                person: "alec".into(),
+                role: "performer".into(),
+                method: if assertion.is_some() {
+                    "passkey"
+                } else {
+                    "password"
+                }
+                .into(),
+                assertion: assertion.map(|a| serde_json::to_value(a).unwrap()),
+            }],
+        }
+    }
+
+    #[test]
+    fn a_log_of_registrations_confirmations_and_removals_checks_in_order() {
+        let phone = Authenticator::new(5);
+        let registered = json!({"type": "passkey_registered", "person": "alec",
+            "credential": b64(&phone.credential), "public_key": b64(&phone.cose()), "rp_id": "armory.local"});
+        let shown = json!({"type": "show_checked", "firearm": "REV-1", "scene": "CHURCH", "performer": "alec", "first_ad": "dave", "condition": "cold"});
+        let a = phone.sign(act(), "armory.local", "https://armory.local");
+        let mut log = Confirmations::new();
+        // Before its registration, the passkey confirms nothing.
+        let e = log.entry(&entry(3, shown.clone(), Some(&a))).unwrap_err();
+        assert!(e.0.contains("not registered"), "{e}");
+        log.entry(&entry(2, registered.clone(), None)).unwrap();
+        log.entry(&entry(3, shown.clone(), Some(&a))).unwrap();
+        assert_eq!(log.checked, 1);
+        // The same signature in a second entry is a copy.
+        let e = log.entry(&entry(4, shown.clone(), Some(&a))).unwrap_err();
+        assert!(e.0.contains("second time"), "{e}");
+        // An act prepared after the entry it sits in was not signed for it.
+        let e = log
+            .entry(&entry(
+                2,
+                shown.clone(),
+                Some(&phone.sign(act(), "armory.local", "https://armory.local")),
+            ))
+            .unwrap_err();
+        assert!(e.0.contains("prepared after"), "{e}");
+        // Removed: later confirmations with it fail.
+        log.entry(&entry(
+            5,
+            json!({"type": "passkey_removed", "person": "alec",
+            "credential": b64(&phone.credential), "by": "alec"}),
+            None,
+        ))
+        .unwrap();
+        let mut later = act();
+        later["nonce"] = json!("m");
+        let b = phone.sign(later, "armory.local", "https://armory.local");
+        let e = log.entry(&entry(6, shown, Some(&b))).unwrap_err();
+        assert!(e.0.contains("or was removed"), "{e}");
     }
 
     #[test]

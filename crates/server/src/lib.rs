@@ -137,6 +137,11 @@ pub fn router(app: App) -> Router {
             post(passkeys::registration_options),
         )
         .route("/api/passkeys", post(passkeys::register))
+        .route("/api/passkeys/remove", post(passkeys::remove_api))
+        .route(
+            "/account/passkey/remove",
+            post(web::account::remove_passkey),
+        )
         .route(
             "/api/confirmations/options",
             post(passkeys::confirmation_options),

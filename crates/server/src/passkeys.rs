@@ -360,3 +360,60 @@ pub fn apply(command: &mut Command, passkeys: &HashMap<String, Value>) {
         }
     }
 }
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Removal {
+    credential: String,
+    #[serde(default)]
+    person: Option<PersonId>,
+}
+
+/// Removes `credential` from `person`'s passkeys by a log entry; `by` is the person or an admin.
+pub async fn remove(
+    app: &App,
+    by: &Caller,
+    person: &PersonId,
+    credential: &str,
+) -> Result<(), ApiError> {
+    if &by.person != person && by.role != armory_core::Role::Admin {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            format!("only {person} or an admin removes {person}'s passkeys"),
+        ));
+    }
+    let known = app
+        .node()
+        .with_state(|s| {
+            s.people
+                .get(person)
+                .is_some_and(|p| p.passkeys.contains_key(credential))
+        })
+        .await;
+    if !known {
+        return Err(
+            ApiError::bad(format!("{person} has no passkey {credential}")).field("credential"),
+        );
+    }
+    let event = Event::PasskeyRemoved {
+        person: person.clone(),
+        credential: credential.to_owned(),
+        by: by.person.clone(),
+    };
+    api::log_account_event(app, &by.actor(), event).await
+}
+
+/// `POST /api/passkeys/remove {credential, person?}`: a lost or replaced phone's passkey stops
+/// confirming anything (the owner, or an admin for anyone).
+pub async fn remove_api(
+    State(app): State<App>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let caller = api::caller(&app, &headers).await?;
+    api::check_csrf_header(&caller, &headers)?;
+    let r: Removal = api::parse_json(&headers, body)?;
+    let person = r.person.unwrap_or_else(|| caller.person.clone());
+    remove(&app, &caller, &person, &r.credential).await?;
+    Ok(Json(json!({"removed": r.credential})))
+}

@@ -11,7 +11,17 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
 /// The form on the People page, for whoever is signed in.
-pub(crate) fn own_secret_form(c: &Caller) -> String {
+pub(crate) fn own_secret_form(c: &Caller, passkeys: &[String]) -> String {
+    let mut registered = String::new();
+    for id in passkeys {
+        registered.push_str(&format!(
+            "<form method=post action=/account/passkey/remove class=inline>{}<input type=hidden name=credential value=\"{}\">\
+             <span>Passkey {}…</span> <button type=submit>Remove (lost or replaced phone)</button></form>",
+            csrf_field(c),
+            esc(id),
+            esc(&id.chars().take(12).collect::<String>())
+        ));
+    }
     format!(
         "<fieldset><legend>Your password and PIN ({})</legend><form method=post action=/account/secret>{}\
          <label for=current>Your current password</label><input id=current name=current type=password autocomplete=current-password required>\
@@ -19,7 +29,7 @@ pub(crate) fn own_secret_form(c: &Caller) -> String {
          <label for=repeat>New password again</label><input id=repeat name=repeat type=password autocomplete=new-password>\
          <label for=new_pin>New PIN (4 to 8 digits; leave blank to keep)</label><input id=new_pin name=new_pin type=password inputmode=numeric autocomplete=off>\
          <p><button type=submit>Change</button></p></form></fieldset>\
-         <fieldset><legend>Your passkey</legend><form>{}\
+         <fieldset><legend>Your passkey</legend>{registered}<form>{}\
          <p class=muted>A passkey on this phone confirms show checks and handovers in your name, more safely than a PIN: \
          registering it is recorded in the log, and every confirmation with it can be checked by anyone from the log alone.</p>\
          <p><button type=button data-passkey-register>Register a passkey on this device</button></p>\
@@ -148,4 +158,29 @@ pub(super) fn done_page(ctx: Option<(&Caller, &[armory_core::Role])>, what: &str
             ),
         ),
     )
+}
+
+/// `POST /account/passkey/remove`: the signed-in person removes one of their passkeys (a lost
+/// phone stops confirming anything in their name); the removal is a log entry.
+pub async fn remove_passkey(
+    State(app): State<App>,
+    headers: HeaderMap,
+    form: Result<Form<FormMap>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    let (c, roles, form) = match signed_form(&app, &headers, form).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let ctx = Some((&c, roles.as_slice()));
+    let credential = form
+        .get("credential")
+        .map(String::as_str)
+        .unwrap_or_default();
+    match crate::passkeys::remove(&app, &c, &c.person, credential).await {
+        Ok(()) => done_page(
+            ctx,
+            "Your passkey was removed; it confirms nothing from now on",
+        ),
+        Err(e) => error_page(ctx, &e),
+    }
 }

@@ -112,7 +112,16 @@ pub async fn people_page(State(app): State<App>, headers: HeaderMap) -> Response
         })
         .await;
     b.push_str("</table>");
-    b.push_str(&super::account::own_secret_form(&c));
+    let passkeys: Vec<String> = app
+        .node()
+        .with_state(|s| {
+            s.people
+                .get(&c.person)
+                .map(|p| p.passkeys.keys().cloned().collect())
+                .unwrap_or_default()
+        })
+        .await;
+    b.push_str(&super::account::own_secret_form(&c, &passkeys));
     if !admin {
         b.push_str("<p class=muted>Adding people, roles, credentials and sign-in secrets is for a person acting as admin.</p>");
         return html(StatusCode::OK, page("People", Some((&c, &roles)), &b));
