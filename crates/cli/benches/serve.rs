@@ -12,7 +12,11 @@
 //! 3. (`ARMORY_BENCH_ONLY=start`, alone) the start of `armory serve` on a log of
 //!    ARMORY_BENCH_ENTRIES entries (default 1,000,000) written through the node (so with its
 //!    projection tables): seconds from the process's start to its first answered request, and to
-//!    the end of the full check of the log it runs in the background.
+//!    the end of the full check of the log it runs in the background. Then acts while that check
+//!    runs: `serve --demo` started again on the same log, load clients (signed in beforehand, so
+//!    they act from the first answered request) paced at half the peak rate of acts measured on
+//!    the same server in the same run; the latency of acts sent while the full check runs, against
+//!    the same load after every check at start is done, in the same process (3 starts).
 //!
 //! Run: `cargo bench -p armory --bench serve` (ARMORY_BENCH_SECONDS, ARMORY_BENCH_CLIENTS,
 //! ARMORY_BENCH_DIR). The server is the real `armory serve --demo` process, release build.
@@ -419,7 +423,83 @@ fn address(server: &mut std::process::Child) -> String {
     addr
 }
 
-/// How long `armory serve` takes to answer on a large log, and to finish checking it.
+/// `armory serve` on the data directory `data`, its output piped, logging at `info`.
+fn spawn_serve(data: &Path, demo: bool) -> std::process::Child {
+    let mut serve = Command::new(env!("CARGO_BIN_EXE_armory"));
+    serve.arg("--data").arg(data).arg("serve");
+    if demo {
+        serve.arg("--demo");
+    }
+    serve
+        .args(["--listen", "127.0.0.1:0"])
+        .env_remove("ARMORY_DATA")
+        .env_remove("ARMORY_LISTEN")
+        .env_remove("ARMORY_TLS")
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// When each check a starting server runs in the background is done: the full check of the
+/// log, and the projection tables' replay; read from its log output.
+struct StartChecks {
+    rx: std::sync::mpsc::Receiver<(Instant, String)>,
+}
+
+impl StartChecks {
+    const VERIFIED: &str = "the log checks out";
+    const REPLAYED: &str = "the projection tables match";
+    const FAILED: &str = "failed its check";
+
+    fn watch(server: &mut std::process::Child) -> StartChecks {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let stderr = BufReader::new(server.stderr.take().unwrap());
+        std::thread::spawn(move || {
+            for line in stderr.lines().map_while(Result::ok) {
+                if [Self::VERIFIED, Self::REPLAYED, Self::FAILED]
+                    .iter()
+                    .any(|s| line.contains(s))
+                {
+                    let _ = tx.send((Instant::now(), line));
+                }
+            }
+        });
+        StartChecks { rx }
+    }
+
+    /// When the full check was done, and when both were.
+    fn wait(&self) -> (Instant, Instant) {
+        let (mut verified, mut replayed) = (None, None);
+        while verified.is_none() || replayed.is_none() {
+            let (at, line) = self.rx.recv_timeout(Duration::from_secs(600)).unwrap();
+            assert!(!line.contains(Self::FAILED), "{line}");
+            if line.contains(Self::VERIFIED) {
+                verified = Some(at);
+            } else {
+                replayed = Some(at);
+            }
+        }
+        let (verified, replayed) = (verified.unwrap(), replayed.unwrap());
+        (verified, verified.max(replayed))
+    }
+}
+
+/// Stops a server with SIGTERM and waits for it.
+fn stop(mut server: std::process::Child) {
+    let _ = Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status();
+    let status = server.wait().unwrap();
+    assert!(
+        status.success(),
+        "the server did not stop cleanly: {status:?}"
+    );
+}
+
+/// How long `armory serve` takes to answer on a large log, and to finish checking it; then acts
+/// while it checks.
 fn start(dir: &Path, rt: &tokio::runtime::Runtime) {
     let n = env_u64("ARMORY_BENCH_ENTRIES", 1_000_000);
     let data = dir.join("big");
@@ -472,27 +552,8 @@ fn start(dir: &Path, rt: &tokio::runtime::Runtime) {
     let (mut first, mut checked) = (Vec::new(), Vec::new());
     for _ in 0..3 {
         let started = Instant::now();
-        let mut server = Command::new(env!("CARGO_BIN_EXE_armory"))
-            .arg("--data")
-            .arg(&data)
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .env_remove("ARMORY_DATA")
-            .env_remove("ARMORY_LISTEN")
-            .env_remove("ARMORY_TLS")
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        let stderr = BufReader::new(server.stderr.take().unwrap());
-        std::thread::spawn(move || {
-            for line in stderr.lines().map_while(Result::ok) {
-                if line.contains("the log checks out") || line.contains("failed its check") {
-                    let _ = tx.send((Instant::now(), line));
-                }
-            }
-        });
+        let mut server = spawn_serve(&data, false);
+        let checks = StartChecks::watch(&mut server);
         let addr = address(&mut server);
         let answered = rt.block_on(async {
             loop {
@@ -504,16 +565,232 @@ fn start(dir: &Path, rt: &tokio::runtime::Runtime) {
             }
         });
         first.push((answered.0 - started).as_secs_f64());
-        let (at, line) = rx.recv_timeout(Duration::from_secs(600)).unwrap();
-        assert!(line.contains("checks out"), "{line}");
+        let (at, _) = checks.wait();
         checked.push((at - started).as_secs_f64());
-        let _ = server.kill();
-        let _ = server.wait();
+        stop(server);
     }
     println!(
         "serve on a {n}-entry log: first request answered {:.2} s after the process started (median of 3; target < 1 s); the whole log checked in the background {:.2} s after start",
         median(first),
         median(checked)
+    );
+    acts_while_checking(&data, rt, n);
+}
+
+/// The acts of load clients: per 5 of a client's requests, 3 remarks (the armorer's `note`,
+/// durable) and 2 unsafe acts refused and logged (the performer trying `take_out`: 403 ROLE,
+/// durable).
+async fn act_k(k: u64, c: u64, armorer: &mut Client, performer: &mut Client) -> Result<(), String> {
+    let f = FIREARMS[((k / 5 + c) % 4) as usize];
+    if k % 5 < 3 {
+        let note =
+            format!(r#"{{"type": "note", "text": "client {c} remark {k}: {f} seen on the cart"}}"#);
+        armorer.act(&note, None, 200).await
+    } else {
+        let bad = format!(r#"{{"type": "take_out", "item": {{"firearm": "{f}"}}}}"#);
+        performer.act(&bad, None, 403).await
+    }
+}
+
+/// A session's cookie and CSRF token, to act with on a server started later on the same data.
+#[derive(Clone)]
+struct Session {
+    cookie: String,
+    csrf: String,
+}
+
+impl Session {
+    async fn sign_in(addr: &str, person: &str) -> Session {
+        let c = Client::sign_in(addr, person).await;
+        Session {
+            cookie: c.cookie,
+            csrf: c.csrf,
+        }
+    }
+
+    async fn client(&self, addr: &str) -> Client {
+        let mut c = Client::new(addr).await;
+        c.cookie = self.cookie.clone();
+        c.csrf = self.csrf.clone();
+        c
+    }
+}
+
+/// Acts from every client, each paced at `per_client_rate` if given, from now until `until()`
+/// says stop (checked between requests; at most `limit` from now): each act's start and latency,
+/// and the errors.
+async fn drive(
+    addr: &str,
+    sessions: &[(Session, Session)],
+    per_client_rate: Option<f64>,
+    limit: Duration,
+    until: Arc<dyn Fn() -> bool + Send + Sync>,
+) -> (Vec<(Instant, Duration)>, u64, Option<String>) {
+    let deadline = Instant::now() + limit;
+    let mut tasks = Vec::new();
+    for (c, (armorer, performer)) in sessions.iter().enumerate() {
+        let (mut armorer, mut performer) =
+            (armorer.client(addr).await, performer.client(addr).await);
+        let until = until.clone();
+        tasks.push(tokio::spawn(async move {
+            let (mut acts, mut errors, mut first) = (Vec::new(), 0u64, None);
+            let mut tick = per_client_rate.map(|r| {
+                let mut i = tokio::time::interval(Duration::from_secs_f64(1.0 / r));
+                i.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                i
+            });
+            // Bounded in time and in count.
+            for k in 0..10_000_000u64 {
+                if Instant::now() >= deadline || until() {
+                    break;
+                }
+                if let Some(t) = tick.as_mut() {
+                    t.tick().await;
+                }
+                let t = Instant::now();
+                if let Err(e) = act_k(k + c as u64, c as u64, &mut armorer, &mut performer).await {
+                    errors += 1;
+                    first.get_or_insert(e);
+                }
+                acts.push((t, t.elapsed()));
+            }
+            (acts, errors, first)
+        }));
+    }
+    let (mut all, mut errors, mut first) = (Vec::new(), 0, None);
+    for t in tasks {
+        let (acts, e, f) = t.await.unwrap();
+        all.extend(acts);
+        errors += e;
+        if first.is_none() {
+            first = f;
+        }
+    }
+    (all, errors, first)
+}
+
+/// p50 and p99 (ms) of the latencies of `acts` whose start `keep` accepts, and their count.
+fn latencies(acts: &[(Instant, Duration)], keep: impl Fn(Instant) -> bool) -> (f64, f64, usize) {
+    let mut v: Vec<Duration> = acts
+        .iter()
+        .filter(|(t, _)| keep(*t))
+        .map(|(_, d)| *d)
+        .collect();
+    v.sort();
+    (percentile(&v, 0.5), percentile(&v, 0.99), v.len())
+}
+
+/// Acts at half the peak rate while a starting server checks its whole log, against the same
+/// load once every check at start is done (see the module's doc, 3).
+fn acts_while_checking(data: &Path, rt: &tokio::runtime::Runtime, n: u64) {
+    let clients = env_u64("ARMORY_BENCH_CLIENTS", 50);
+    let peak_secs = env_u64("ARMORY_BENCH_PEAK_SECONDS", 10);
+    // A first start seeds the demo production and its sign-ins; the sessions it gives outlive
+    // the process (they are kept in auth.db). The peak is measured once its checks are done.
+    let mut server = spawn_serve(data, true);
+    let checks = StartChecks::watch(&mut server);
+    let addr = address(&mut server);
+    let (sessions, peak) = rt.block_on(async {
+        let mut sessions = Vec::new();
+        for _ in 0..clients {
+            sessions.push((
+                Session::sign_in(&addr, "hannah").await,
+                Session::sign_in(&addr, "alec").await,
+            ));
+        }
+        checks.wait();
+        let start = Instant::now();
+        let (acts, errors, first) = drive(
+            &addr,
+            &sessions,
+            None,
+            Duration::from_secs(peak_secs),
+            Arc::new(|| false),
+        )
+        .await;
+        let rate = acts.len() as f64 / start.elapsed().as_secs_f64();
+        let (p50, p99, _) = latencies(&acts, |_| true);
+        println!(
+            "acts (3 remarks, 2 refused unsafe acts in 5), {clients} clients, {peak_secs} s on the {n}-entry log, checks done: peak {rate:.0} acts/s, p50 {p50:.1} ms, p99 {p99:.1} ms, errors {errors}{}",
+            first.map(|e| format!(" (first: {e})")).unwrap_or_default()
+        );
+        assert_eq!(errors, 0);
+        (sessions, rate)
+    });
+    stop(server);
+
+    let half = peak / 2.0;
+    let after_secs = 3.0;
+    let (mut during, mut after) = (Vec::new(), Vec::new());
+    let (mut during_p50, mut after_p50) = (Vec::new(), Vec::new());
+    let mut windows = Vec::new();
+    for round in 0..3 {
+        let started = Instant::now();
+        let mut server = spawn_serve(data, true);
+        let checks = StartChecks::watch(&mut server);
+        let addr = address(&mut server);
+        // The clients wait for the first answer, then act until every check is done and
+        // `after_secs` more.
+        let done: Arc<std::sync::Mutex<Option<(Instant, Instant)>>> = Arc::default();
+        let watcher = {
+            let done = done.clone();
+            std::thread::spawn(move || {
+                let at = checks.wait();
+                *done.lock().unwrap() = Some(at);
+            })
+        };
+        let (acts, errors, first, answered) = rt.block_on(async {
+            let answered = loop {
+                let mut c = Client::new(&addr).await;
+                if let Ok((200, _)) = c.req("GET", "/healthz", "").await {
+                    break Instant::now();
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            };
+            let stop_at = done.clone();
+            let until = Arc::new(move || {
+                stop_at
+                    .lock()
+                    .unwrap()
+                    .is_some_and(|(_, all)| all.elapsed().as_secs_f64() > after_secs)
+            });
+            let per_client = half / clients as f64;
+            let (acts, errors, first) = drive(
+                &addr,
+                &sessions,
+                Some(per_client),
+                Duration::from_secs(120),
+                until,
+            )
+            .await;
+            (acts, errors, first, answered)
+        });
+        watcher.join().unwrap();
+        stop(server);
+        let (verified, all_done) = done.lock().unwrap().unwrap();
+        let (d50, d99, dn) = latencies(&acts, |t| t < verified);
+        let (a50, a99, an) = latencies(&acts, |t| t > all_done);
+        println!(
+            "start {round}: answered {:.2} s after the process started, full check done {:.2} s, projection replay {:.2} s; acts sent while the check ran: {dn}, p50 {d50:.1} ms, p99 {d99:.1} ms; after every check: {an}, p50 {a50:.1} ms, p99 {a99:.1} ms; errors {errors}{}",
+            (answered - started).as_secs_f64(),
+            (verified - started).as_secs_f64(),
+            (all_done - started).as_secs_f64(),
+            first.map(|e| format!(" (first: {e})")).unwrap_or_default()
+        );
+        assert_eq!(errors, 0);
+        windows.push((verified - answered).as_secs_f64());
+        during.push(d99);
+        after.push(a99);
+        during_p50.push(d50);
+        after_p50.push(a50);
+    }
+    println!(
+        "acts at half the peak ({half:.0} acts/s offered) on the {n}-entry log, while the full check runs at start (for {:.2} s after the first answer): p50 {:.1} ms, p99 {:.1} ms (target < 50 ms); the same load after every check: p50 {:.1} ms, p99 {:.1} ms (medians of 3 starts)",
+        median(windows),
+        median(during_p50),
+        median(during),
+        median(after_p50),
+        median(after)
     );
 }
 
