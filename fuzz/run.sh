@@ -7,7 +7,7 @@ set -uo pipefail
 cd "$(dirname "$0")"
 seconds="${1:-60}"
 crashed=0
-for target in entry note receipt proofs tiles command; do
+for target in entry note receipt proofs tiles command passkey; do
     mkdir -p "corpus/$target" "seeds/$target"
     if cargo +nightly fuzz run "$target" "corpus/$target" "seeds/$target" -- \
         -max_total_time="$seconds" -print_final_stats=1 >"/tmp/armory-fuzz-$target.log" 2>&1; then
