@@ -71,7 +71,12 @@
       const pk = options.publicKey;
       pk.challenge = bytes(pk.challenge); pk.allowCredentials = keys(pk.allowCredentials);
       const got = await navigator.credentials.get({ publicKey: pk });
-      const store = form.querySelector('[name=passkeys]');
+      let store = form.querySelector('[name=passkeys]');
+      if (!store) {
+        store = document.createElement('input');
+        store.type = 'hidden'; store.name = 'passkeys';
+        form.appendChild(store);
+      }
       const all = store.value ? JSON.parse(store.value) : {};
       all[person] = { act: options.act, credential: text(got.rawId), authenticator_data: text(got.response.authenticatorData),
         client_data_json: text(got.response.clientDataJSON), signature: text(got.response.signature) };

@@ -536,14 +536,12 @@ fn form_open(c: &Caller, kind: &str, firearm: &str, legend: &str) -> String {
 
 /// A button that has the person named in the form's `field` confirm with their passkey instead
 /// of a PIN (assets/app.js), and the hidden field it fills.
-fn passkey_button(field: &str, who: &str) -> String {
+pub(crate) fn passkey_button(field: &str, who: &str) -> String {
     format!(
         "<p><button type=button class=passkey data-passkey-for={field}>{} confirms with a passkey</button> <span class=passkey-status role=status></span></p>",
         esc(who)
     )
 }
-
-const PASSKEYS_FIELD: &str = "<input type=hidden name=passkeys value=\"\">";
 
 /// [`input`] with an id of its own form (`FORM-NAME`), for a field several forms on a page share.
 fn input_in(form: &str, name: &str, label: &str, value: &str, extra: &str) -> String {
@@ -606,7 +604,6 @@ fn handover_forms(c: &Caller, id: &str, h: &Value) -> String {
                 "",
                 "type=password inputmode=numeric autocomplete=off required"
             ) + &passkey_button("receiver", "The receiver")
-                + PASSKEYS_FIELD
         );
     }
     let _ = write!(
@@ -658,8 +655,7 @@ fn actions(c: &Caller, id: &str, positions: u16, issued_to: Option<&str>) -> Str
             "Performer PIN",
             "",
             "type=password inputmode=numeric autocomplete=off required"
-        ) + &passkey_button("performer", "Performer")
-            + PASSKEYS_FIELD,
+        ) + &passkey_button("performer", "Performer"),
         input("first_ad", "1st AD id", "", "required autocapitalize=none"),
         input(
             "first_ad_pin",
@@ -686,7 +682,6 @@ fn actions(c: &Caller, id: &str, positions: u16, issued_to: Option<&str>) -> Str
             "",
             "type=password inputmode=numeric autocomplete=off"
         ) + &passkey_button("performer", "Performer")
-            + PASSKEYS_FIELD
     );
     let _ = write!(
         b,
@@ -699,7 +694,7 @@ fn actions(c: &Caller, id: &str, positions: u16, issued_to: Option<&str>) -> Str
             "Performer PIN: they confirm giving it back (optional)",
             "",
             "type=password inputmode=numeric autocomplete=off"
-        )
+        ) + &passkey_button("performer", "Performer")
     );
     let _ = write!(
         b,

@@ -2,7 +2,7 @@
 //! by the custodian with the safety rep's PIN (INCIDENT-STOP).
 
 use super::super::{FormMap, esc, field, input, words};
-use super::{Pins, as_refs, open_form, person_options, pin_input, select, shell, submit};
+use super::{Pins, as_refs, confirm_inputs, open_form, person_options, select, shell, submit};
 use crate::App;
 use crate::api::ApiError;
 use armory_core::Role;
@@ -33,7 +33,7 @@ pub async fn discharge(State(app): State<App>, headers: HeaderMap) -> Response {
             let _ = write!(b, "<p>{}</p><input type=hidden name=incident value=\"{}\">", esc(i.description.as_ref()), esc(id.as_ref()));
             b.push_str("<label>Findings: what was found and done<textarea name=findings rows=3 required></textarea></label>");
             b.push_str(&select("safety_rep", "Safety rep confirming", &as_refs(&reps), &first_rep));
-            b.push_str(&pin_input("safety_rep_pin", "Safety rep PIN"));
+            b.push_str(&confirm_inputs("safety_rep", "Safety rep PIN", "The safety rep"));
             b.push_str(&submit("Close incident"));
         }
         b

@@ -3,8 +3,8 @@
 
 use super::super::{FormMap, field, input, words};
 use super::{
-    Pins, app_day, as_refs, checkbox, open_form, people_with, person_options, pin_input, select,
-    shell, submit,
+    Pins, app_day, as_refs, checkbox, confirm_inputs, open_form, people_with, person_options,
+    select, shell, submit,
 };
 use crate::App;
 use crate::api::ApiError;
@@ -33,7 +33,7 @@ pub async fn meeting(State(app): State<App>, headers: HeaderMap) -> Response {
         let mut reps = vec![(String::new(), "No safety rep present".to_owned())];
         reps.extend(person_options(s, Some(Role::SafetyRep)));
         b.push_str(&select("safety_rep", "Safety rep confirming", &as_refs(&reps), ""));
-        b.push_str(&pin_input("safety_rep_pin", "Safety rep PIN"));
+        b.push_str(&confirm_inputs("safety_rep", "Safety rep PIN", "The safety rep"));
         b.push_str(&submit("Record meeting"));
         let meetings = app_day(day).and_then(|d| s.day(d)).map_or(0, |d| d.meetings.len());
         let _ = write!(b, "<p class=muted>Meetings recorded today: {meetings}.</p>");

@@ -100,6 +100,12 @@ pub(super) fn pin_input(name: &str, label: &str) -> String {
     )
 }
 
+/// The PIN field of the person the form names in `field`, and the button that has them confirm
+/// with their passkey instead.
+pub(super) fn confirm_inputs(field: &str, label: &str, who: &str) -> String {
+    pin_input(&format!("{field}_pin"), label) + &super::passkey_button(field, who)
+}
+
 pub(super) fn submit(text: &str) -> String {
     format!(
         "<p><button type=submit>{}</button></p></form></fieldset>",

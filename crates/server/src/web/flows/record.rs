@@ -3,7 +3,7 @@
 //! entry (a new entry pointing at it: nothing is edited or deleted, RULES.md §5), and a remark.
 
 use super::super::{FormMap, esc, field, input};
-use super::{Pins, as_refs, open_form, optional, person_options, pin_input, select, shell, submit};
+use super::{Pins, as_refs, open_form, optional, person_options, select, shell, submit};
 use crate::App;
 use crate::api::{ApiError, Caller};
 use armory_core::{Role, RuleId};
@@ -47,7 +47,7 @@ pub async fn override_page(State(app): State<App>, headers: HeaderMap) -> Respon
             let _ = write!(b, "<fieldset><legend>Other approver {k}</legend>");
             b.push_str(&super::select_as(&format!("approver{k}"), &format!("approver{k}"), "Person", &as_refs(&any_of(&people)), ""));
             b.push_str(&super::select_as(&format!("approver{k}_role"), &format!("approver{k}_role"), "Approves as", &roles, "safety_rep"));
-            b.push_str(&pin_input(&format!("approver{k}_pin"), "Their PIN"));
+            b.push_str(&super::confirm_inputs(&format!("approver{k}"), "Their PIN", "The approver"));
             b.push_str("</fieldset>");
         }
         b.push_str(&submit("Grant override"));
