@@ -1072,3 +1072,52 @@ fn the_policy_page_shows_the_policy_in_force_and_changes_it_by_the_rules() {
         .collect();
     assert_eq!(approvers, ["pat", "sam", "hannah"], "{loosened}");
 }
+
+/// The item page's bore check: done on an empty firearm, then shown on the page.
+#[test]
+fn the_bore_check_is_recorded_from_the_item_page_and_shown_there() {
+    let server = Server::start(&[]);
+    let hannah = server.sign_in("hannah");
+    for command in [
+        json!({"type": "take_out", "item": {"firearm": "REV-2"}}),
+        json!({"type": "unload", "firearm": "REV-2"}),
+    ] {
+        assert_eq!(server.act(&hannah, command).status, 200);
+    }
+    let done = done_through(
+        &server,
+        &hannah,
+        "/item/REV-2",
+        &[("kind", "bore_check"), ("firearm", "REV-2")],
+        "hannah",
+    );
+    assert_eq!(done["event"]["type"], "bore_checked", "{done}");
+    let page = server.get("/item/REV-2", &hannah);
+    assert!(
+        page.body.contains(&format!(
+            "bore proven clear at <a href=/entry/{0}>#{0}</a>",
+            done["index"]
+        )),
+        "{}",
+        page.body
+    );
+    // A position that holds no misfired round: refused as out of order, nothing logged.
+    let before = server.next_index(&hannah);
+    let r = submit(
+        &server,
+        &hannah,
+        "/item/REV-2",
+        "/act",
+        &[
+            ("kind", "recover_round"),
+            ("firearm", "REV-2"),
+            ("position", "1"),
+        ],
+    );
+    assert!(
+        r.body.contains("holds no round of a reported misfire"),
+        "{}",
+        r.body
+    );
+    assert_eq!(server.next_index(&hannah), before);
+}

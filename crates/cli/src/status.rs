@@ -94,8 +94,16 @@ pub async fn run(data: &DataDir, at: Option<String>) -> Result<()> {
                 h.at.to_rfc3339()
             )
         });
+        let bore = match &f.bore_fouled {
+            Some(x) => format!(
+                "; BORE NOT PROVEN CLEAR since it {} (entry {})",
+                x.cause.words(),
+                x.entry
+            ),
+            None => String::new(),
+        };
         out!(
-            "  {:<10} custodian {:<10} {place}{waiting}",
+            "  {:<10} custodian {:<10} {place}{waiting}{bore}",
             id.as_str(),
             custodian
         );

@@ -327,6 +327,9 @@ fn place(s: &mut State, index: u64, event: &Event) -> Placed {
                     chambers: None,
                     show_check: None,
                     handover: None,
+                    bore_fouled: None,
+                    bore_proven: None,
+                    misfired: Vec::new(),
                     history: vec![index],
                 },
             );
@@ -692,6 +695,46 @@ fn place(s: &mut State, index: u64, event: &Event) -> Placed {
             f.handover = None;
             f.history.push(index);
         }
+        Event::BoreChecked { firearm, .. } => {
+            let f = firearm_mut(s, firearm)?;
+            f.bore_fouled = None;
+            f.bore_proven = Some(index);
+            f.history.push(index);
+        }
+        Event::BoreFouled {
+            firearm,
+            cause,
+            positions,
+        } => {
+            let f = firearm_mut(s, firearm)?;
+            f.bore_fouled = Some(crate::state::Fouled {
+                cause: *cause,
+                entry: index,
+            });
+            for p in positions {
+                if !f.misfired.contains(p) {
+                    f.misfired.push(*p);
+                }
+            }
+            f.history.push(index);
+        }
+        Event::RoundRecovered {
+            firearm,
+            position,
+            lot,
+        } => {
+            let f = firearm_mut(s, firearm)?;
+            let slot = usize::from(*position)
+                .checked_sub(1)
+                .and_then(|i| f.chambers.as_mut()?.get_mut(i))
+                .ok_or_else(|| format!("firearm {firearm} has no position {position}"))?;
+            *slot = Chamber::Empty;
+            f.misfired.retain(|p| p != position);
+            f.history.push(index);
+            let l = s.lots.get_mut(lot).ok_or_else(|| format!("no lot {lot}"))?;
+            l.removed += 1;
+            l.history.push(index);
+        }
         Event::RoundsExpended {
             firearm, positions, ..
         } => {
@@ -728,6 +771,10 @@ fn place(s: &mut State, index: u64, event: &Event) -> Placed {
                 f.chambers = Some(chambers);
             }
             f.show_check = None;
+            f.bore_fouled = Some(crate::state::Fouled {
+                cause: crate::state::FoulCause::Fired,
+                entry: index,
+            });
             f.history.push(index);
         }
         Event::IncidentOpened {

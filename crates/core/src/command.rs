@@ -324,6 +324,19 @@ pub enum Command {
         #[serde(default)]
         confirmation: Option<Actor>,
     },
+    /// Record that the barrel and every chamber are clear (a rod down the barrel), after any
+    /// firing and at once after a misfire (BORE-CLEAR). The firearm must be empty.
+    BoreCheck {
+        /// Which firearm.
+        firearm: FirearmId,
+    },
+    /// Take the round of a misfire out of its position and out of the production.
+    RecoverRound {
+        /// Which firearm.
+        firearm: FirearmId,
+        /// The position that misfired (1-based).
+        position: u16,
+    },
     /// Count blanks fired as planned in a take.
     Expend {
         /// Which firearm.
@@ -455,6 +468,8 @@ impl Command {
             Command::Issue { .. } => "issue",
             Command::Return { .. } => "return",
             Command::Expend { .. } => "expend",
+            Command::BoreCheck { .. } => "bore_check",
+            Command::RecoverRound { .. } => "recover_round",
             Command::ReportDischarge { .. } => "report_discharge",
             Command::ReportIncident { .. } => "report_incident",
             Command::CloseIncident { .. } => "close_incident",

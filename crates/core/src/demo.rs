@@ -1,7 +1,8 @@
 //! Demo scripts: a shoot day as a list of steps (who acts, when, what they attempt, what should
 //! happen), for `armory demo` and for benchmarks of a realistic mix of commands. `Scenario::Safe`
 //! is a production's day done right: intake, verification, staffing, plans, the meeting, loads,
-//! show checks, issues, blanks fired in a take, returns and the wrap reconciliation.
+//! show checks, issues, blanks fired in a take, returns, the bore check after firing and the wrap
+//! reconciliation.
 //! `Scenario::Unsafe` is the day of RULES.md §1: each failure F1–F9 is attempted and refused by
 //! its rule, then done the safe way. Pure data: the caller plays it through `decide` (and a store).
 
@@ -567,6 +568,14 @@ impl Script {
             Role::Armorer,
             "The spent casings come out; every chamber is empty.",
             Command::Unload {
+                firearm: firearm("REV-2")?,
+            },
+        )?;
+        self.ok(
+            ARMORER,
+            Role::Armorer,
+            "REV-2 fired: a rod down the barrel and through every chamber proves it clear.",
+            Command::BoreCheck {
                 firearm: firearm("REV-2")?,
             },
         )?;

@@ -16,7 +16,7 @@ use crate::overrides::{Approver, OverrideTarget};
 use crate::people::{CredentialKind, CredentialNumber, Role, SecretKind};
 use crate::rules::RuleId;
 use crate::scene::{FirearmPlan, SceneKind};
-use crate::state::HandoverKind;
+use crate::state::{FoulCause, HandoverKind};
 use crate::text::{Name, Text};
 use crate::time::{Date, Timestamp};
 
@@ -215,6 +215,22 @@ pub enum Event {
         to: PersonId,
         at: Timestamp,
     },
+    /// The barrel and every chamber were proven clear of any obstruction (BORE-CLEAR).
+    BoreChecked { firearm: FirearmId, by: PersonId },
+    /// The bore must be proven clear again: a misfire (its rounds still in `positions`) or an
+    /// unplanned discharge.
+    BoreFouled {
+        firearm: FirearmId,
+        cause: FoulCause,
+        positions: Vec<u16>,
+    },
+    /// The round of a misfire was taken out of the firearm and out of the production (counted
+    /// as removed, not fired, never back into a container).
+    RoundRecovered {
+        firearm: FirearmId,
+        position: u16,
+        lot: LotId,
+    },
     /// Rounds in these positions were fired (planned, or as reported with an incident).
     RoundsExpended {
         firearm: FirearmId,
@@ -372,6 +388,9 @@ impl Event {
             Event::FirearmIssued { .. } => "firearm_issued",
             Event::FirearmReturned { .. } => "firearm_returned",
             Event::RoundsExpended { .. } => "rounds_expended",
+            Event::BoreChecked { .. } => "bore_checked",
+            Event::BoreFouled { .. } => "bore_fouled",
+            Event::RoundRecovered { .. } => "round_recovered",
             Event::IncidentOpened { .. } => "incident_opened",
             Event::IncidentClosed { .. } => "incident_closed",
             Event::Reconciled { .. } => "reconciled",

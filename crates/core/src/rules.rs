@@ -60,6 +60,10 @@ pub enum RuleId {
     /// Firearms not issued are in a locked location under a named custodian.
     #[serde(rename = "LOCKED-STORAGE")]
     LockedStorage,
+    /// After any firing, and at once after a misfire, the bore and every chamber are proven
+    /// clear before the firearm is issued again.
+    #[serde(rename = "BORE-CLEAR")]
+    BoreClear,
     /// The actor does not hold a role that may do this act (RULES.md §4).
     #[serde(rename = "ROLE")]
     Role,
@@ -71,7 +75,7 @@ pub enum RuleId {
 
 impl RuleId {
     /// Every id, in RULES.md order, then ROLE and STATE.
-    pub const ALL: [RuleId; 18] = [
+    pub const ALL: [RuleId; 19] = [
         RuleId::LiveNever,
         RuleId::LotVerified,
         RuleId::ContainerPure,
@@ -88,6 +92,7 @@ impl RuleId {
         RuleId::DischargeReport,
         RuleId::WrapReconcile,
         RuleId::LockedStorage,
+        RuleId::BoreClear,
         RuleId::Role,
         RuleId::State,
     ];
@@ -111,6 +116,7 @@ impl RuleId {
             RuleId::DischargeReport => "DISCHARGE-REPORT",
             RuleId::WrapReconcile => "WRAP-RECONCILE",
             RuleId::LockedStorage => "LOCKED-STORAGE",
+            RuleId::BoreClear => "BORE-CLEAR",
             RuleId::Role => "ROLE",
             RuleId::State => "STATE",
         }

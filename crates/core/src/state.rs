@@ -133,8 +133,50 @@ pub struct Firearm {
     /// A handover waiting for its receiver's confirmation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub handover: Option<Handover>,
+    /// Fired, misfired or discharged since its bore was last proven clear (BORE-CLEAR).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bore_fouled: Option<Fouled>,
+    /// The entry of the last bore check that proved it clear.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bore_proven: Option<u64>,
+    /// Positions holding the round of a misfire, to be recovered (never unloaded back into a
+    /// container).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub misfired: Vec<u16>,
     /// Log entries about this firearm.
     pub history: Vec<u64>,
+}
+
+/// Why a bore must be proven clear again, and since which entry.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Fouled {
+    /// What happened.
+    pub cause: FoulCause,
+    /// The entry that recorded it.
+    pub entry: u64,
+}
+
+/// What leaves a bore to be proven clear.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FoulCause {
+    /// Rounds fired (planned).
+    Fired,
+    /// A round did not fire (or a squib): something may be lodged in the barrel.
+    Misfire,
+    /// A discharge nobody planned.
+    Discharge,
+}
+
+impl FoulCause {
+    /// In words.
+    pub fn words(self) -> &'static str {
+        match self {
+            FoulCause::Fired => "fired",
+            FoulCause::Misfire => "misfired",
+            FoulCause::Discharge => "discharged unplanned",
+        }
+    }
 }
 
 /// A handover offered and not yet confirmed by the one receiving the item (both legs of

@@ -1059,6 +1059,8 @@ pub const COMMAND_TYPES: &[&str] = &[
     "issue",
     "return",
     "expend",
+    "bore_check",
+    "recover_round",
     "report_discharge",
     "report_incident",
     "close_incident",

@@ -14,6 +14,7 @@ impl<'a> Cx<'a> {
                 self.holds(&f.custodian, &format!("firearm {firearm}"))?;
                 self.settled(&ItemRef::Firearm(firearm.clone()))?;
                 self.not_issued(firearm, f)?;
+                self.misfire_recovered(firearm, f)?;
                 self.events.push(Event::FirearmUnloaded {
                     firearm: firearm.clone(),
                     by: self.actor.person.clone(),
@@ -294,6 +295,7 @@ impl<'a> Cx<'a> {
             );
         }
         self.no_stop(id)?;
+        self.bore_clear(id, f)?;
         let chambers = f.chambers.as_deref().unwrap_or_default();
         if chambers.iter().any(|c| matches!(c, Chamber::Round { kind: AmmoKind::Live, .. }))
             || chambers.iter().any(|c| matches!(c, Chamber::Round { lot, .. } if self.state.lots.get(lot).is_some_and(|l| l.status == LotStatus::LiveFound)))

@@ -40,13 +40,25 @@ impl<'a> Cx<'a> {
                     }
                 }
                 let dummy_fired = !dummy_lots.is_empty();
-                if !fired.is_empty() {
+                // A misfire fired nothing: its rounds stay in their positions, to be recovered
+                // on their own (never unloaded into a container) and counted out, not as fired.
+                let misfire = *kind == DischargeKind::Misfire;
+                if !fired.is_empty() && !misfire {
                     self.events.push(Event::RoundsExpended {
                         firearm: firearm.clone(),
-                        positions: fired,
+                        positions: fired.clone(),
                         planned: false,
                     });
                 }
+                self.events.push(Event::BoreFouled {
+                    firearm: firearm.clone(),
+                    cause: if misfire {
+                        crate::state::FoulCause::Misfire
+                    } else {
+                        crate::state::FoulCause::Discharge
+                    },
+                    positions: if misfire { fired } else { Vec::new() },
+                });
                 let (ikind, severity, covers) = if dummy_fired {
                     (IncidentKind::LiveRound, Severity::Critical, Cover::All)
                 } else {

@@ -7,9 +7,10 @@
 //! This file holds the engine's context (`Cx`), the lookups, who may act, and the checks several
 //! acts share; the acts themselves are grouped by concern: `crew` (people, staffing), `custody`
 //! (intake, verification, containers, storage), `scenes` (plans, meetings), `handling` (load, show
-//! check, issue, return, expend), `handover` (both legs of custody), `incidents` (discharges, incidents, wrap) and `record`
+//! check, issue, return, expend), `bore` (bore checks, misfired rounds), `handover` (both legs of custody), `incidents` (discharges, incidents, wrap) and `record`
 //! (overrides, corrections, notes).
 
+mod bore;
 mod crew;
 mod custody;
 mod handling;
@@ -585,6 +586,7 @@ impl<'a> Cx<'a> {
             | Command::Issue { .. }
             | Command::Return { .. }
             | Command::Expend { .. } => self.handling(command),
+            Command::BoreCheck { .. } | Command::RecoverRound { .. } => self.bore(command),
             Command::ReportDischarge { .. }
             | Command::ReportIncident { .. }
             | Command::CloseIncident { .. }

@@ -209,6 +209,41 @@ fn one_refusal_per_rule() -> Vec<(RuleId, Refusal, &'static str)> {
         "REV-2",
     );
     set.assert_replays();
+    // BORE-CLEAR: a misfired round is never unloaded back into its container.
+    let mut bore = Set::ready_to_issue();
+    bore.ok(
+        ARMORER,
+        Role::Armorer,
+        Command::Unload {
+            firearm: fid("REV-1"),
+        },
+    );
+    bore.ok(
+        ARMORER,
+        Role::Armorer,
+        load_cmd("REV-1", &[Some("BOX-2"), None, None, None, None, None]),
+    );
+    bore.ok(
+        ARMORER,
+        Role::Armorer,
+        Command::ReportDischarge {
+            firearm: fid("REV-1"),
+            kind: DischargeKind::Misfire,
+            positions: vec![1],
+            description: text("no bang"),
+        },
+    );
+    r(
+        &mut bore,
+        RuleId::BoreClear,
+        ARMORER,
+        Role::Armorer,
+        Command::Unload {
+            firearm: fid("REV-1"),
+        },
+        "misfired",
+    );
+    bore.assert_replays();
     out
 }
 

@@ -6,7 +6,7 @@
 //! - a refused command changes nothing but its `refused` entry (checked by the harness);
 //! - every event `decide` produces applies, and replaying the log rebuilds the identical state.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use proptest::prelude::*;
 
@@ -72,6 +72,12 @@ enum Op {
     Confirm(u8, u8),
     /// Someone calls a handover off.
     Cancel(u8, u8),
+    /// A bore check.
+    Bore(u8, u8),
+    /// A misfired round recovered from a position.
+    Recover(u8, u8, u16),
+    /// A misfire reported in these positions.
+    Misfire(u8, u8, Vec<u16>),
     Return(u8, u8),
     Expend(u8, u8, Vec<u16>),
     Discharge(u8, u8, Vec<u16>),
@@ -86,6 +92,9 @@ enum Op {
     Wait(u16),
     /// The armorer unloads, loads as planned and shows the firearm for its planned scene.
     Prepare(u8),
+    /// A take and straight back out: prepare, issue, fire positions 1 and 2, take back, then
+    /// prepare and issue again with no bore check in between.
+    Again(u8),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -99,6 +108,9 @@ fn op() -> impl Strategy<Value = Op> {
         12 => (w(), w(), biased(), proptest::bool::weighted(0.8), proptest::bool::weighted(0.6)).prop_map(|(a, f, s, ok, pin)| Op::Issue(a, f, s, ok, pin)),
         5 => (w(), w()).prop_map(|(a, f)| Op::Confirm(a, f)),
         1 => (w(), w()).prop_map(|(a, f)| Op::Cancel(a, f)),
+        4 => (w(), w()).prop_map(|(a, f)| Op::Bore(a, f)),
+        2 => (w(), w(), 0u16..8).prop_map(|(a, f, p)| Op::Recover(a, f, p)),
+        1 => (w(), w(), proptest::collection::vec(0u16..8, 0..3)).prop_map(|(a, f, p)| Op::Misfire(a, f, p)),
         9 => (w(), w()).prop_map(|(a, f)| Op::Return(a, f)),
         6 => (w(), w(), proptest::collection::vec(0u16..8, 0..4)).prop_map(|(a, f, p)| Op::Expend(a, f, p)),
         1 => (w(), w(), proptest::collection::vec(0u16..8, 0..3)).prop_map(|(a, f, p)| Op::Discharge(a, f, p)),
@@ -112,6 +124,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (w(), w()).prop_map(|(a, f)| Op::Report(a, f)),
         2 => (0u16..20).prop_map(Op::Wait),
         5 => any::<u8>().prop_map(Op::Prepare),
+        2 => any::<u8>().prop_map(Op::Again),
     ]
 }
 
@@ -183,6 +196,23 @@ fn command(set: &Set, op: &Op) -> (usize, Command) {
                 ),
             )
         }
+        Op::Bore(a, i) => (who(a), Command::BoreCheck { firearm: f(*i) }),
+        Op::Recover(a, i, p) => (
+            who(a),
+            Command::RecoverRound {
+                firearm: f(*i),
+                position: *p,
+            },
+        ),
+        Op::Misfire(a, i, p) => (
+            who(a),
+            Command::ReportDischarge {
+                firearm: f(*i),
+                kind: DischargeKind::Misfire,
+                positions: p.clone(),
+                description: text("click"),
+            },
+        ),
         Op::Confirm(a, i) => (
             who(a),
             Command::ConfirmHandover {
@@ -312,7 +342,7 @@ fn command(set: &Set, op: &Op) -> (usize, Command) {
                 anonymous: *i % 2 == 0,
             },
         ),
-        Op::Wait(_) | Op::Prepare(_) => (
+        Op::Wait(_) | Op::Prepare(_) | Op::Again(_) => (
             0,
             Command::Note {
                 text: text("waiting"),
@@ -325,9 +355,27 @@ fn command(set: &Set, op: &Op) -> (usize, Command) {
 fn check_invariants(
     set: &Set,
     shown: &mut BTreeMap<FirearmId, Option<(PersonId, SceneId)>>,
+    fouled: &mut BTreeSet<FirearmId>,
     events: &[Event],
 ) {
     for e in events {
+        // BORE-CLEAR, from the events alone: fired, misfired or discharged since the last
+        // bore check, never issued.
+        match e {
+            Event::RoundsExpended { firearm, .. } | Event::BoreFouled { firearm, .. } => {
+                fouled.insert(firearm.clone());
+            }
+            Event::BoreChecked { firearm, .. } => {
+                fouled.remove(firearm);
+            }
+            Event::FirearmIssued { firearm, .. } => {
+                assert!(
+                    !fouled.contains(firearm),
+                    "{firearm} issued with its bore not proven clear"
+                );
+            }
+            _ => {}
+        }
         match e {
             Event::ShowChecked {
                 firearm,
@@ -443,6 +491,7 @@ fn items_change_only_with_their_history(before: &State, after: &State) {
 fn play(property_master_custodian: bool, ops: Vec<Op>) {
     let mut set = base(property_master_custodian);
     let mut shown: BTreeMap<FirearmId, Option<(PersonId, SceneId)>> = BTreeMap::new();
+    let mut fouled: BTreeSet<FirearmId> = BTreeSet::new();
     for (id, f) in &set.state.firearms {
         shown.insert(
             id.clone(),
@@ -467,6 +516,20 @@ fn play(property_master_custodian: bool, ops: Vec<Op>) {
                             firearm: fid(firearm),
                         },
                     ),
+                    // Half the time the bore check is skipped: the issue that may follow
+                    // must then be refused if the firearm fired since its last one.
+                    (
+                        0,
+                        if *i % 2 == 0 {
+                            Command::BoreCheck {
+                                firearm: fid(firearm),
+                            }
+                        } else {
+                            Command::Note {
+                                text: text("no bore check"),
+                            }
+                        },
+                    ),
                     (
                         0,
                         load_cmd(firearm, &[round, round, None, None, None, None]),
@@ -474,13 +537,47 @@ fn play(property_master_custodian: bool, ops: Vec<Op>) {
                     (0, show_cmd(firearm, planned_scene(*i), FIRST_AD)),
                 ]
             }
+            Op::Again(i) => {
+                let firearm = pick(&FIREARMS, *i);
+                let round = (firearm != "REV-1").then(|| planned_container(*i));
+                let scene = planned_scene(*i);
+                let prepare = [
+                    Command::Unload {
+                        firearm: fid(firearm),
+                    },
+                    load_cmd(firearm, &[round, round, None, None, None, None]),
+                    show_cmd(firearm, scene, FIRST_AD),
+                    Command::Issue {
+                        firearm: fid(firearm),
+                        performer: pid(PERFORMER),
+                        scene: sid(scene),
+                        confirmation: Some(actor(PERFORMER, Role::Performer)),
+                    },
+                ];
+                let fire = [
+                    Command::Expend {
+                        firearm: fid(firearm),
+                        positions: vec![1, 2],
+                    },
+                    Command::Return {
+                        firearm: fid(firearm),
+                        confirmation: None,
+                    },
+                ];
+                prepare
+                    .iter()
+                    .chain(&fire)
+                    .chain(&prepare)
+                    .map(|c| (0, c.clone()))
+                    .collect()
+            }
             _ => vec![command(&set, op)],
         };
         for (w, cmd) in commands {
             let (who, role) = WHO[w];
             let before = set.state.clone();
             if let Ok(events) = set.try_act(who, role, cmd) {
-                check_invariants(&set, &mut shown, &events);
+                check_invariants(&set, &mut shown, &mut fouled, &events);
             }
             items_change_only_with_their_history(&before, &set.state);
         }

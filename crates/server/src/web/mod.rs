@@ -212,6 +212,32 @@ fn custody_words(custody: &Custody, locked: bool) -> String {
     }
 }
 
+/// Where the bore stands (BORE-CLEAR), for the item page.
+fn bore_words(f: &armory_core::state::Firearm) -> String {
+    let misfired = if f.misfired.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " · <b class=pending>MISFIRED ROUND in position {}: recover it</b>",
+            f.misfired
+                .iter()
+                .map(u16::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
+    let bore = match (&f.bore_fouled, f.bore_proven) {
+        (Some(x), _) => format!(
+            " · <b class=pending>BORE NOT PROVEN CLEAR since it {} (<a href=/entry/{1}>#{1}</a>)</b>",
+            x.cause.words(),
+            x.entry
+        ),
+        (None, Some(e)) => format!(" · bore proven clear at <a href=/entry/{e}>#{e}</a>"),
+        (None, None) => String::new(),
+    };
+    format!("{bore}{misfired}")
+}
+
 /// A handover waiting for its receiver, in words for the board and the item page.
 fn handover_words(h: Option<&armory_core::state::Handover>) -> String {
     h.map_or(String::new(), |h| {
@@ -709,6 +735,28 @@ fn actions(c: &Caller, id: &str, positions: u16, issued_to: Option<&str>) -> Str
     );
     let _ = write!(
         b,
+        "{}<p class=muted>After any firing, and at once after a misfire: the firearm empty, a rod down the barrel and through every chamber.</p><button type=submit>Bore and every chamber clear</button></form></fieldset>",
+        form_open(c, "bore_check", id, "Bore check (BORE-CLEAR)")
+    );
+    let _ = write!(
+        b,
+        "{}{}<p><button type=submit>Recover the round</button></p></form></fieldset>",
+        form_open(
+            c,
+            "recover_round",
+            id,
+            "Recover a misfired round (it leaves the production)"
+        ),
+        input_in(
+            "recover",
+            "position",
+            "Position that misfired",
+            "",
+            "inputmode=numeric required"
+        )
+    );
+    let _ = write!(
+        b,
         "{}{}<p><button type=submit>Store</button></p></form></fieldset>",
         form_open(c, "store", id, "Put away"),
         input("location", "Location", "SAFE", "required")
@@ -744,6 +792,7 @@ pub async fn item(
                     let summary = format!("{} · custodian {} · {}{}{}", custody_words(&f.custody, locked), esc(f.custodian.as_ref()), condition_words(f.chambers.as_ref()),
                         f.show_check.as_ref().map_or(String::new(), |sc| format!(" · show check confirmed by {} and {} for {}", esc(sc.performer.as_ref()), esc(sc.first_ad.as_ref()), esc(sc.scene.as_ref()))),
                         handover_words(f.handover.as_ref()));
+                    let summary = format!("{summary}{}", bore_words(f));
                     let _ = k;
                     (json!({"summary": summary, "serial": f.serial, "make": f.make, "model": f.model, "calibre": f.calibre, "class": f.class, "handover": f.handover,
                         "issued_to": match &f.custody { Custody::Issued { performer, .. } => Some(performer), _ => None }}), f.history.as_slice(), u16::from(f.positions))
@@ -934,6 +983,14 @@ fn command_of(form: &FormMap) -> Result<(Value, HashMap<String, String>), ApiErr
                     json!({"person": f("performer"), "role": "performer", "method": "pin"});
             }
             v
+        }
+        "bore_check" => json!({"type": "bore_check", "firearm": f("firearm")}),
+        "recover_round" => {
+            let position: u16 = f("position").trim().parse().map_err(|_| {
+                ApiError::bad("the position is a number: the chamber that misfired, from 1")
+                    .field("position")
+            })?;
+            json!({"type": "recover_round", "firearm": f("firearm"), "position": position})
         }
         "expend" => {
             let positions: Result<Vec<u16>, _> =

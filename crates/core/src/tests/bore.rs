@@ -1,0 +1,228 @@
+//! BORE-CLEAR: a firearm fired, misfired or discharged is proven clear before it is issued
+//! again; the round of a misfire is recovered on its own and leaves the production.
+
+use super::harness::*;
+use crate::state::FoulCause;
+use crate::*;
+
+/// REV-2 planned with blanks for the take SHOOTOUT (meeting held), loaded with two blanks and
+/// shown to the performer, in the armorer's hands.
+fn take_ready() -> Set {
+    let mut set = Set::ready_to_issue();
+    set.ok(
+        FIRST_AD,
+        Role::FirstAd,
+        plan_cmd(
+            "SHOOTOUT",
+            SceneKind::Take,
+            "REV-2",
+            PlannedLoad::Blanks,
+            true,
+        ),
+    );
+    set.ok(FIRST_AD, Role::FirstAd, meeting_cmd("SHOOTOUT"));
+    set.ok(
+        ARMORER,
+        Role::Armorer,
+        Command::TakeOut {
+            item: ItemRef::Firearm(fid("REV-2")),
+        },
+    );
+    set.ok(
+        ARMORER,
+        Role::Armorer,
+        load_cmd(
+            "REV-2",
+            &[Some("BOX-2"), Some("BOX-2"), None, None, None, None],
+        ),
+    );
+    set.ok(
+        ARMORER,
+        Role::Armorer,
+        show_cmd("REV-2", "SHOOTOUT", FIRST_AD),
+    );
+    set
+}
+
+fn back_and_empty(set: &mut Set) {
+    set.ok(
+        ARMORER,
+        Role::Armorer,
+        Command::Return {
+            firearm: fid("REV-2"),
+            confirmation: Some(actor(PERFORMER, Role::Performer)),
+        },
+    );
+    set.ok(
+        ARMORER,
+        Role::Armorer,
+        Command::Unload {
+            firearm: fid("REV-2"),
+        },
+    );
+}
+
+fn bore_check() -> Command {
+    Command::BoreCheck {
+        firearm: fid("REV-2"),
+    }
+}
+
+#[test]
+fn a_fired_firearm_is_issued_again_only_after_its_bore_is_proven_clear() {
+    let mut set = take_ready();
+    set.ok(ARMORER, Role::Armorer, issue_cmd("REV-2", "SHOOTOUT"));
+    set.ok(
+        ARMORER,
+        Role::Armorer,
+        Command::Expend {
+            firearm: fid("REV-2"),
+            positions: vec![1, 2],
+        },
+    );
+    back_and_empty(&mut set);
+    let f = &set.state.firearms[&fid("REV-2")];
+    assert_eq!(
+        f.bore_fouled.as_ref().map(|x| x.cause),
+        Some(FoulCause::Fired)
+    );
+    set.ok(
+        ARMORER,
+        Role::Armorer,
+        load_cmd(
+            "REV-2",
+            &[Some("BOX-2"), Some("BOX-2"), None, None, None, None],
+        ),
+    );
+    set.ok(
+        ARMORER,
+        Role::Armorer,
+        show_cmd("REV-2", "SHOOTOUT", FIRST_AD),
+    );
+    let r = set.refused(
+        RuleId::BoreClear,
+        ARMORER,
+        Role::Armorer,
+        issue_cmd("REV-2", "SHOOTOUT"),
+    );
+    assert!(r.why.contains("fired (entry"), "{r}");
+    assert!(r.needed.contains("rod down the barrel"), "{r}");
+    // The rod goes down an empty barrel only.
+    let r = set.refused(RuleId::State, ARMORER, Role::Armorer, bore_check());
+    assert!(r.needed.contains("unload it"), "{r}");
+    set.ok(
+        ARMORER,
+        Role::Armorer,
+        Command::Unload {
+            firearm: fid("REV-2"),
+        },
+    );
+    // Only a custodian proves a bore clear.
+    set.refused(RuleId::Role, FIRST_AD, Role::FirstAd, bore_check());
+    let events = set.ok(ARMORER, Role::Armorer, bore_check());
+    assert!(
+        matches!(&events[..], [Event::BoreChecked { .. }]),
+        "{events:?}"
+    );
+    let f = &set.state.firearms[&fid("REV-2")];
+    assert!(f.bore_fouled.is_none());
+    assert_eq!(f.bore_proven, Some(set.state.next_index - 1));
+    set.ok(
+        ARMORER,
+        Role::Armorer,
+        load_cmd(
+            "REV-2",
+            &[Some("BOX-2"), Some("BOX-2"), None, None, None, None],
+        ),
+    );
+    set.ok(
+        ARMORER,
+        Role::Armorer,
+        show_cmd("REV-2", "SHOOTOUT", FIRST_AD),
+    );
+    set.ok(ARMORER, Role::Armorer, issue_cmd("REV-2", "SHOOTOUT"));
+    set.assert_replays();
+}
+
+#[test]
+fn a_misfired_round_is_recovered_on_its_own_and_the_bore_proven_before_the_next_issue() {
+    let mut set = take_ready();
+    set.ok(ARMORER, Role::Armorer, issue_cmd("REV-2", "SHOOTOUT"));
+    let before = set.state.lot_balance(&lot("BLK-1")).unwrap();
+    let events = set.ok(
+        FIRST_AD,
+        Role::FirstAd,
+        Command::ReportDischarge {
+            firearm: fid("REV-2"),
+            kind: DischargeKind::Misfire,
+            positions: vec![1],
+            description: text("click, no bang on the first blank"),
+        },
+    );
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e, Event::RoundsExpended { .. })),
+        "a misfire fired nothing: {events:?}"
+    );
+    assert!(events.iter().any(|e| matches!(e, Event::BoreFouled { cause: FoulCause::Misfire, positions, .. } if positions == &[1])));
+    assert_eq!(
+        set.state.lot_balance(&lot("BLK-1")).unwrap().expended,
+        before.expended
+    );
+    back_and_empty_refused(&mut set);
+    // The misfired round comes out on its own, counted as removed.
+    set.refused(
+        RuleId::State,
+        ARMORER,
+        Role::Armorer,
+        Command::RecoverRound {
+            firearm: fid("REV-2"),
+            position: 2,
+        },
+    );
+    set.ok(
+        ARMORER,
+        Role::Armorer,
+        Command::RecoverRound {
+            firearm: fid("REV-2"),
+            position: 1,
+        },
+    );
+    let after = set.state.lot_balance(&lot("BLK-1")).unwrap();
+    assert_eq!(after.removed, before.removed + 1);
+    assert!(after.balances(), "{after:?}");
+    set.ok(
+        ARMORER,
+        Role::Armorer,
+        Command::Unload {
+            firearm: fid("REV-2"),
+        },
+    );
+    // The bore check is part of finding out: the open misfire incident does not stop it.
+    set.ok(ARMORER, Role::Armorer, bore_check());
+    assert!(set.state.firearms[&fid("REV-2")].bore_fouled.is_none());
+    set.assert_replays();
+}
+
+/// Taken back after a misfire, the firearm is not unloaded while the misfired round is in it.
+fn back_and_empty_refused(set: &mut Set) {
+    set.ok(
+        ARMORER,
+        Role::Armorer,
+        Command::Return {
+            firearm: fid("REV-2"),
+            confirmation: None,
+        },
+    );
+    let r = set.refused(
+        RuleId::BoreClear,
+        ARMORER,
+        Role::Armorer,
+        Command::Unload {
+            firearm: fid("REV-2"),
+        },
+    );
+    assert!(r.why.contains("position 1"), "{r}");
+    set.refused(RuleId::BoreClear, ARMORER, Role::Armorer, bore_check());
+}
