@@ -81,7 +81,7 @@ function startServer() {
     });
     await check('issuing without a show check is refused on screen with rule, why and needed', async () => {
       await page.goto(`${url}/item/REV-1`);
-      await act(page, 'Issue', { performer: 'alec', scene: 'CHURCH' });
+      await act(page, 'Issue', { performer: 'alec', scene: 'CHURCH', scanned: 'REV-1' });
       const text = await page.locator('.refusal').innerText();
       expect(/SHOW-CHECK/.test(text) && /Why:/.test(text) && /Needed:/.test(text), `refusal: ${text}`);
       await shot(page, '04-refusal');
@@ -97,7 +97,11 @@ function startServer() {
       await act(page, 'Show check', { scene: 'CHURCH', performer: 'alec', performer_pin: '1111', first_ad: 'dave', first_ad_pin: '2222' });
       expect(await page.locator('.done').isVisible(), 'show check not done');
       await page.goto(`${url}/item/REV-1`);
-      await act(page, 'Issue', { performer: 'alec', scene: 'CHURCH' });
+      await act(page, 'Issue', { performer: 'alec', scene: 'CHURCH', scanned: 'REV-2' });
+      const wrong = await page.locator('.refusal').innerText();
+      expect(/HANDOVER-SCAN/.test(wrong) && /scans as firearm REV-2/.test(wrong), 'the wrong revolver was handed over: ' + wrong);
+      await page.goto(`${url}/item/REV-1`);
+      await act(page, 'Issue', { performer: 'alec', scene: 'CHURCH', scanned: 'REV-1' });
       expect(await page.locator('.done').isVisible(), 'issue not offered: ' + await page.locator('main').innerText());
       await page.goto(`${url}/`);
       const waiting = await page.locator('#board').innerText();
@@ -115,7 +119,7 @@ function startServer() {
       expect((await page.locator('#board').innerText()).includes('ISSUED'), 'board does not show the issue');
       await shot(page, '06-board-issued');
       await page.goto(`${url}/item/REV-1`);
-      await act(page, 'Return', { performer_pin: '1111' }); expect(await page.locator('.done').isVisible(), 'return not done');
+      await act(page, 'Return', { performer_pin: '1111', scanned: 'REV-1' }); expect(await page.locator('.done').isVisible(), 'return not done: ' + await page.locator('main').innerText());
       await page.goto(`${url}/item/REV-1`);
       const history = await page.locator('ol.history').innerText();
       expect(/firearm_issued[^\n]*alec \(performer, pin\)/.test(history), 'the issue does not carry the performer\'s confirmation: ' + history);
@@ -162,7 +166,7 @@ function startServer() {
       await page.locator('form[action="/signout"] button').click();
       await signIn(page, 'dave');
       await page.goto(`${url}/item/REV-2`);
-      await act(page, 'Issue', { performer: 'alec', scene: 'CHURCH-TAKE' });
+      await act(page, 'Issue', { performer: 'alec', scene: 'CHURCH-TAKE', scanned: 'REV-2' });
       const text = await page.locator('.refusal').innerText();
       expect(/Refused/.test(text) && /Needed:/.test(text), `refusal: ${text}`);
     });

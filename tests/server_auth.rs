@@ -563,7 +563,7 @@ fn both_legs_of_custody_are_confirmed_by_the_people_they_concern() {
     let offered = server.next_index(&hannah);
     let r = server.act(
         &hannah,
-        json!({"type": "issue", "firearm": "REV-1", "performer": "alec", "scene": "CHURCH"}),
+        json!({"type": "issue", "firearm": "REV-1", "performer": "alec", "scene": "CHURCH", "scanned": "REV-1"}),
     );
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(entry(offered)["event"]["type"], "handover_offered");
@@ -595,7 +595,7 @@ fn both_legs_of_custody_are_confirmed_by_the_people_they_concern() {
 
     // Taken back with the performer's PIN: a wrong one records nothing; the right one is in
     // the entry beside the armorer.
-    let back = json!({"type": "return", "firearm": "REV-1",
+    let back = json!({"type": "return", "firearm": "REV-1", "scanned": "rev-1",
         "confirmation": {"person": "alec", "role": "performer", "method": "pin"}});
     let before = server.next_index(&hannah);
     let r = server.post_json(

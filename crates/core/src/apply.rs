@@ -661,6 +661,7 @@ fn place(s: &mut State, index: u64, event: &Event) -> Placed {
                 performer: performer.clone(),
                 first_ad: first_ad.clone(),
                 condition: *condition,
+                entry: index,
             });
             f.history.push(index);
         }

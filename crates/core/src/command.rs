@@ -231,6 +231,9 @@ pub enum Command {
         /// The new custodian, confirming they received it.
         #[serde(default)]
         confirmation: Option<Actor>,
+        /// What the scanner read off the firearm handed over (its id or serial; HANDOVER-SCAN).
+        #[serde(default)]
+        scanned: Option<Name>,
     },
     /// Confirm receiving an item handed over (issue, custody, return): the receiver acts, or
     /// confirms on the giver's device (`confirmation`).
@@ -313,6 +316,9 @@ pub enum Command {
         /// The performer, confirming they received it.
         #[serde(default)]
         confirmation: Option<Actor>,
+        /// What the scanner read off the firearm handed over (its id or serial; HANDOVER-SCAN).
+        #[serde(default)]
+        scanned: Option<Name>,
     },
     /// A firearm comes back from the performer. A custodian taking it back completes it at once
     /// (`confirmation`: the performer confirming they gave it); a performer giving it back
@@ -323,6 +329,9 @@ pub enum Command {
         /// The other side of the handover, confirming.
         #[serde(default)]
         confirmation: Option<Actor>,
+        /// What the scanner read off the firearm handed back (its id or serial; HANDOVER-SCAN).
+        #[serde(default)]
+        scanned: Option<Name>,
     },
     /// Record that the barrel and every chamber are clear (a rod down the barrel), after any
     /// firing and at once after a misfire (BORE-CLEAR). The firearm must be empty.

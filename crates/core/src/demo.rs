@@ -215,6 +215,7 @@ impl Script {
             performer: person(to)?,
             scene: scene(sc)?,
             confirmation: Some(actor(to, Role::Performer)?),
+            scanned: Some(name(f)?),
         })
     }
 
@@ -223,6 +224,7 @@ impl Script {
         Ok(Command::Return {
             firearm: firearm(f)?,
             confirmation: Some(actor(PERFORMER, Role::Performer)?),
+            scanned: Some(name(f)?),
         })
     }
 
@@ -531,6 +533,7 @@ impl Script {
                 performer: person(PERFORMER)?,
                 scene: scene("CHURCH-TAKE")?,
                 confirmation: None,
+                scanned: Some(name("REV-2")?),
             },
         )?;
         self.ok(
@@ -555,6 +558,7 @@ impl Script {
             Command::Return {
                 firearm: firearm("REV-2")?,
                 confirmation: None,
+                scanned: Some(name("REV-2")?),
             },
         )?;
         self.ok(
@@ -860,6 +864,7 @@ impl Script {
             Command::Return {
                 firearm: firearm("REV-1")?,
                 confirmation: None,
+                scanned: Some(name("REV-1")?),
             },
         )?;
         // The safe version of the rest of the day.
@@ -891,6 +896,17 @@ impl Script {
                 day: day()?,
                 person: person(ARMORER)?,
             },
+        )?;
+        let mut wrong = Self::issue("REV-1", "CHURCH", PERFORMER)?;
+        if let Command::Issue { scanned, .. } = &mut wrong {
+            *scanned = Some(name("REV-3")?);
+        }
+        self.no(
+            R::HandoverScan,
+            ARMORER,
+            Role::Armorer,
+            "F3: the revolver picked up from the cart is handed over as the one shown; the scan says it is REV-3.",
+            wrong,
         )?;
         self.ok(
             ARMORER,

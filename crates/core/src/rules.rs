@@ -64,6 +64,9 @@ pub enum RuleId {
     /// clear before the firearm is issued again.
     #[serde(rename = "BORE-CLEAR")]
     BoreClear,
+    /// At each handover the firearm is scanned and is the one show-checked, untouched since.
+    #[serde(rename = "HANDOVER-SCAN")]
+    HandoverScan,
     /// The actor does not hold a role that may do this act (RULES.md §4).
     #[serde(rename = "ROLE")]
     Role,
@@ -75,7 +78,7 @@ pub enum RuleId {
 
 impl RuleId {
     /// Every id, in RULES.md order, then ROLE and STATE.
-    pub const ALL: [RuleId; 19] = [
+    pub const ALL: [RuleId; 20] = [
         RuleId::LiveNever,
         RuleId::LotVerified,
         RuleId::ContainerPure,
@@ -93,6 +96,7 @@ impl RuleId {
         RuleId::WrapReconcile,
         RuleId::LockedStorage,
         RuleId::BoreClear,
+        RuleId::HandoverScan,
         RuleId::Role,
         RuleId::State,
     ];
@@ -117,6 +121,7 @@ impl RuleId {
             RuleId::WrapReconcile => "WRAP-RECONCILE",
             RuleId::LockedStorage => "LOCKED-STORAGE",
             RuleId::BoreClear => "BORE-CLEAR",
+            RuleId::HandoverScan => "HANDOVER-SCAN",
             RuleId::Role => "ROLE",
             RuleId::State => "STATE",
         }

@@ -105,6 +105,10 @@ pub struct ShowCheckRecord {
     pub first_ad: PersonId,
     /// What they were shown.
     pub condition: Condition,
+    /// The show check's entry: any later act on the firearm before the handover voids it for
+    /// HANDOVER-SCAN.
+    #[serde(default)]
+    pub entry: u64,
 }
 
 /// A firearm in custody.

@@ -271,6 +271,7 @@ impl<'a> Cx<'a> {
                 item,
                 person,
                 confirmation,
+                scanned,
             } => {
                 self.custodian_actor(RuleId::CustodianOnly, "hand over custody")?;
                 // Today's designated armorer may take custody of any item that is not issued
@@ -309,7 +310,7 @@ impl<'a> Cx<'a> {
                         "hand custody to an armorer (or a property master, where the policy allows)",
                     );
                 }
-                self.assign_or_offer(item, person, confirmation.as_ref())
+                self.assign_or_offer(item, person, confirmation.as_ref(), scanned.as_ref())
             }
             _ => misrouted(command),
         }

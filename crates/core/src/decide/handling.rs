@@ -32,11 +32,19 @@ impl<'a> Cx<'a> {
                 performer,
                 scene,
                 confirmation,
-            } => self.issue(firearm, performer, scene, confirmation.as_ref()),
+                scanned,
+            } => self.issue(
+                firearm,
+                performer,
+                scene,
+                confirmation.as_ref(),
+                scanned.as_ref(),
+            ),
             Command::Return {
                 firearm,
                 confirmation,
-            } => self.give_back(firearm, confirmation.as_ref()),
+                scanned,
+            } => self.give_back(firearm, confirmation.as_ref(), scanned.as_ref()),
             Command::Expend { firearm, positions } => {
                 self.custodian_actor(RuleId::Role, "count rounds fired")?;
                 let f = self.firearm(firearm)?;
@@ -277,6 +285,7 @@ impl<'a> Cx<'a> {
         performer: &PersonId,
         scene_id: &SceneId,
         confirmation: Option<&Actor>,
+        scanned: Option<&crate::text::Name>,
     ) -> Result<(), Refusal> {
         self.custodian_actor(RuleId::CustodianOnly, "hand a firearm to a performer")?;
         let f = self.firearm(id)?;
@@ -375,6 +384,8 @@ impl<'a> Cx<'a> {
                 ),
             );
         }
+        self.scanned_is(id, f, scanned, "issue")?;
+        self.untouched_since_show(id, f, None)?;
         let condition = show.condition;
         let matches_plan = condition == Condition::Cold
             || matches!(

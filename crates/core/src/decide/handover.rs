@@ -74,6 +74,73 @@ impl<'a> Cx<'a> {
         Ok(())
     }
 
+    /// HANDOVER-SCAN: the scanner read this firearm's label (its id) or serial, not another's.
+    pub(super) fn scanned_is(
+        &self,
+        id: &FirearmId,
+        f: &Firearm,
+        scanned: Option<&crate::text::Name>,
+        act: &str,
+    ) -> Result<(), Refusal> {
+        let Some(read) = scanned.map(|s| s.as_str().trim()) else {
+            return no(
+                RuleId::HandoverScan,
+                format!("firearm {id} was not scanned at the {act}"),
+                format!(
+                    "scan the label of the firearm in hand (or type its id or serial) at the {act}"
+                ),
+            );
+        };
+        let is = |k: &FirearmId, g: &Firearm| {
+            read.eq_ignore_ascii_case(k.as_str()) || read.eq_ignore_ascii_case(g.serial.as_str())
+        };
+        if is(id, f) {
+            return Ok(());
+        }
+        let what = self
+            .state
+            .firearms
+            .iter()
+            .find(|(k, g)| is(k, g))
+            .map_or_else(
+                || format!("{read:?}, which is no firearm of this production"),
+                |(k, _)| format!("firearm {k}"),
+            );
+        no(
+            RuleId::HandoverScan,
+            format!("the firearm in hand scans as {what}, not {id}"),
+            format!("hand over {id} itself, or record the act for the firearm in hand"),
+        )
+    }
+
+    /// HANDOVER-SCAN: nothing was done with the firearm since its show check (but `offer`, the
+    /// issue waiting for the performer).
+    pub(super) fn untouched_since_show(
+        &self,
+        id: &FirearmId,
+        f: &Firearm,
+        offer: Option<u64>,
+    ) -> Result<(), Refusal> {
+        let Some(show) = &f.show_check else {
+            return Ok(());
+        };
+        if let Some(e) = f
+            .history
+            .iter()
+            .find(|&&e| e > show.entry && Some(e) != offer)
+        {
+            return no(
+                RuleId::HandoverScan,
+                format!(
+                    "firearm {id} was acted on (entry {e}) after its show check (entry {})",
+                    show.entry
+                ),
+                "show every chamber again to the performer and the 1st AD, then hand it over",
+            );
+        }
+        Ok(())
+    }
+
     /// Checks that `who` may confirm receiving `item` in a handover of `kind` to `to`.
     fn receiver(
         &self,
@@ -185,7 +252,11 @@ impl<'a> Cx<'a> {
         item: &ItemRef,
         person: &PersonId,
         confirmation: Option<&Actor>,
+        scanned: Option<&crate::text::Name>,
     ) -> Result<(), Refusal> {
+        if let ItemRef::Firearm(id) = item {
+            self.scanned_is(id, self.firearm(id)?, scanned, "custody handover")?;
+        }
         let takes_over = person == &self.actor.person;
         match confirmation {
             _ if takes_over => {}
@@ -208,6 +279,7 @@ impl<'a> Cx<'a> {
         &mut self,
         firearm: &FirearmId,
         confirmation: Option<&Actor>,
+        scanned: Option<&crate::text::Name>,
     ) -> Result<(), Refusal> {
         let f = self.firearm(firearm)?;
         let issued_to = match &f.custody {
@@ -229,6 +301,8 @@ impl<'a> Cx<'a> {
                 "nothing to return: it is already with its custodian",
             );
         };
+        // The record says which firearm came back: the one scanned.
+        self.scanned_is(firearm, f, scanned, "return")?;
         let item = ItemRef::Firearm(firearm.clone());
         if by_performer {
             self.registered_actor()?;
@@ -305,6 +379,7 @@ impl<'a> Cx<'a> {
             (HandoverKind::Issue { scene }, ItemRef::Firearm(id)) => {
                 // What may have changed since the offer: an incident, the day, the performer.
                 self.no_stop(id)?;
+                self.untouched_since_show(id, self.firearm(id)?, Some(h.entry))?;
                 self.person(&h.to)?;
                 let planned_day = self.scene(scene)?.day;
                 if planned_day != self.today {

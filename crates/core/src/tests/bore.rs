@@ -51,6 +51,7 @@ fn back_and_empty(set: &mut Set) {
         Command::Return {
             firearm: fid("REV-2"),
             confirmation: Some(actor(PERFORMER, Role::Performer)),
+            scanned: Some(name("REV-2")),
         },
     );
     set.ok(
@@ -213,6 +214,7 @@ fn back_and_empty_refused(set: &mut Set) {
         Command::Return {
             firearm: fid("REV-2"),
             confirmation: None,
+            scanned: Some(name("REV-2")),
         },
     );
     let r = set.refused(

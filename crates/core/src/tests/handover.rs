@@ -19,6 +19,7 @@ fn offer_issue() -> Command {
         performer: pid(PERFORMER),
         scene: sid("CHURCH"),
         confirmation: None,
+        scanned: Some(name("REV-1")),
     }
 }
 
@@ -137,6 +138,7 @@ fn a_pin_confirmation_must_be_the_performers() {
             performer: pid(PERFORMER),
             scene: sid("CHURCH"),
             confirmation: Some(actor(FIRST_AD, Role::FirstAd)),
+            scanned: Some(name("REV-1")),
         },
     );
     assert!(
@@ -211,6 +213,7 @@ fn custody_passes_when_the_new_custodian_confirms() {
         item: rev("REV-2"),
         person: pid(PROP_MASTER),
         confirmation: None,
+        scanned: Some(name("REV-2")),
     };
     set.ok(ARMORER, Role::Armorer, give);
     assert_eq!(set.state.firearms[&fid("REV-2")].custodian, pid(ARMORER));
@@ -254,6 +257,7 @@ fn a_performer_gives_a_firearm_back_and_a_custodian_confirms_it() {
     let back = Command::Return {
         firearm: fid("REV-1"),
         confirmation: None,
+        scanned: Some(name("REV-1")),
     };
     // Someone else's performer cannot give it back.
     set.refused(RuleId::CustodianOnly, FIRST_AD, Role::FirstAd, back.clone());
@@ -292,6 +296,7 @@ fn a_custodian_takes_a_firearm_back_whatever_waits() {
         Command::Return {
             firearm: fid("REV-1"),
             confirmation: None,
+            scanned: Some(name("REV-1")),
         },
     );
     // The performer's confirmation, when given, must be theirs.
@@ -302,6 +307,7 @@ fn a_custodian_takes_a_firearm_back_whatever_waits() {
         Command::Return {
             firearm: fid("REV-1"),
             confirmation: Some(actor(FIRST_AD, Role::Performer)),
+            scanned: Some(name("REV-1")),
         },
     );
     let events = set.ok(
@@ -310,6 +316,7 @@ fn a_custodian_takes_a_firearm_back_whatever_waits() {
         Command::Return {
             firearm: fid("REV-1"),
             confirmation: Some(actor(PERFORMER, Role::Performer)),
+            scanned: Some(name("REV-1")),
         },
     );
     assert!(
@@ -377,6 +384,7 @@ fn where_the_policy_says_so_a_registered_passkey_replaces_the_pin() {
         Command::Return {
             firearm: fid("REV-1"),
             confirmation: None,
+            scanned: Some(name("REV-1")),
         },
     );
     let mut show = show_cmd("REV-1", "CHURCH", FIRST_AD);
@@ -387,4 +395,86 @@ fn where_the_policy_says_so_a_registered_passkey_replaces_the_pin() {
     strict.ok(ARMORER, Role::Armorer, show);
     set.ok(ARMORER, Role::Armorer, by_pin);
     strict.assert_replays();
+}
+
+#[test]
+fn the_firearm_handed_over_is_scanned_and_is_the_one_shown_untouched_since() {
+    let mut set = Set::ready_to_issue();
+    let with_scan = |read: Option<&str>| {
+        let mut c = issue_cmd("REV-1", "CHURCH");
+        if let Command::Issue { scanned, .. } = &mut c {
+            *scanned = read.map(name);
+        }
+        c
+    };
+    let r = set.refused(
+        RuleId::HandoverScan,
+        ARMORER,
+        Role::Armorer,
+        with_scan(None),
+    );
+    assert!(r.why.contains("not scanned"), "{r}");
+    let r = set.refused(
+        RuleId::HandoverScan,
+        ARMORER,
+        Role::Armorer,
+        with_scan(Some("REV-2")),
+    );
+    assert!(r.why.contains("scans as firearm REV-2, not REV-1"), "{r}");
+    let r = set.refused(
+        RuleId::HandoverScan,
+        ARMORER,
+        Role::Armorer,
+        with_scan(Some("XYZ")),
+    );
+    assert!(r.why.contains("no firearm of this production"), "{r}");
+    // Its serial scans as well as its label; any act after the show check voids it for the
+    // handover (here a bore check, which does not change the load).
+    let serial = set.state.firearms[&fid("REV-1")].serial.to_string();
+    set.ok(
+        ARMORER,
+        Role::Armorer,
+        Command::Unload {
+            firearm: fid("REV-1"),
+        },
+    );
+    set.ok(
+        ARMORER,
+        Role::Armorer,
+        Command::BoreCheck {
+            firearm: fid("REV-1"),
+        },
+    );
+    set.ok(
+        ARMORER,
+        Role::Armorer,
+        show_cmd("REV-1", "CHURCH", FIRST_AD),
+    );
+    set.ok(
+        ARMORER,
+        Role::Armorer,
+        Command::BoreCheck {
+            firearm: fid("REV-1"),
+        },
+    );
+    let r = set.refused(
+        RuleId::HandoverScan,
+        ARMORER,
+        Role::Armorer,
+        with_scan(Some(&serial)),
+    );
+    assert!(r.why.contains("after its show check"), "{r}");
+    set.ok(
+        ARMORER,
+        Role::Armorer,
+        show_cmd("REV-1", "CHURCH", FIRST_AD),
+    );
+    // The offer itself is the one act allowed between the show check and the confirmation.
+    set.ok(ARMORER, Role::Armorer, offer_issue());
+    let events = set.ok(PERFORMER, Role::Performer, confirm(rev("REV-1")));
+    assert!(
+        matches!(&events[..], [Event::FirearmIssued { .. }]),
+        "{events:?}"
+    );
+    set.assert_replays();
 }

@@ -437,5 +437,6 @@ pub fn issue_cmd(firearm: &str, scene: &str) -> Command {
         performer: pid(PERFORMER),
         scene: sid(scene),
         confirmation: Some(actor(PERFORMER, Role::Performer)),
+        scanned: Some(name(firearm)),
     }
 }

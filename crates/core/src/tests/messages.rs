@@ -205,6 +205,7 @@ fn one_refusal_per_rule() -> Vec<(RuleId, Refusal, &'static str)> {
         Command::Return {
             firearm: fid("REV-2"),
             confirmation: None,
+            scanned: Some(name("REV-2")),
         },
         "REV-2",
     );
@@ -244,6 +245,20 @@ fn one_refusal_per_rule() -> Vec<(RuleId, Refusal, &'static str)> {
         "misfired",
     );
     bore.assert_replays();
+    // HANDOVER-SCAN: the firearm in hand is not the one shown.
+    let mut scan = Set::ready_to_issue();
+    let mut wrong = issue_cmd("REV-1", "CHURCH");
+    if let Command::Issue { scanned, .. } = &mut wrong {
+        *scanned = Some(name("REV-2"));
+    }
+    r(
+        &mut scan,
+        RuleId::HandoverScan,
+        ARMORER,
+        Role::Armorer,
+        wrong,
+        "REV-2",
+    );
     out
 }
 

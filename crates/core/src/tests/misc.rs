@@ -104,7 +104,7 @@ fn json_shapes_are_stable_and_parse_through_the_domain_types() {
         r#"{"type":"firearm_issued","firearm":"REV-1","performer":"ab","scene":"CHURCH","day":"2021-10-21","by":"hgr","at":"2021-10-21T13:00:00.000Z","due":"2021-10-21T13:30:00.000Z"}"#
     );
     let c: Command = serde_json::from_str(
-        r#"{"type":"issue","firearm":"REV-1","performer":"ab","scene":"CHURCH","confirmation":{"person":"ab","role":"performer","method":"pin"}}"#,
+        r#"{"type":"issue","firearm":"REV-1","performer":"ab","scene":"CHURCH","confirmation":{"person":"ab","role":"performer","method":"pin"},"scanned":"REV-1"}"#,
     )
     .unwrap();
     assert_eq!(c, issue_cmd("REV-1", "CHURCH"));
@@ -273,6 +273,7 @@ fn rounds_come_only_from_a_container_the_loader_holds() {
             item: ItemRef::Firearm(fid("REV-2")),
             person: pid(PROP_MASTER),
             confirmation: Some(actor(PROP_MASTER, Role::PropertyMaster)),
+            scanned: Some(name("REV-2")),
         },
     );
     set.refused(
@@ -319,6 +320,7 @@ fn taking_a_firearm_back_is_never_blocked() {
         Command::Return {
             firearm: fid("REV-1"),
             confirmation: None,
+            scanned: Some(name("REV-1")),
         },
     );
     set.ok(
@@ -351,12 +353,14 @@ fn the_days_armorer_may_take_over_custody() {
             item: ItemRef::Firearm(fid("REV-2")),
             person: pid(PROP_MASTER),
             confirmation: Some(actor(PROP_MASTER, Role::PropertyMaster)),
+            scanned: Some(name("REV-2")),
         },
     );
     let take_over = Command::AssignCustodian {
         item: ItemRef::Firearm(fid("REV-2")),
         person: pid(ARMORER),
         confirmation: None,
+        scanned: Some(name("REV-2")),
     };
     set.refused(
         RuleId::CustodianOnly,

@@ -146,6 +146,7 @@ fn an_override_needs_the_listed_roles_and_lets_one_act_through() {
         Command::Return {
             firearm: fid("REV-1"),
             confirmation: None,
+            scanned: Some(name("REV-1")),
         },
     );
     set.ok(

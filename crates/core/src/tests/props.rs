@@ -238,6 +238,7 @@ fn command(set: &Set, op: &Op) -> (usize, Command) {
                     pick(&SCENES, *s)
                 }),
                 confirmation: pin.then(|| actor(PERFORMER, Role::Performer)),
+                scanned: Some(name(pick(&FIREARMS, *i))),
             },
         ),
         Op::Return(a, i) => (
@@ -245,6 +246,7 @@ fn command(set: &Set, op: &Op) -> (usize, Command) {
             Command::Return {
                 firearm: f(*i),
                 confirmation: None,
+                scanned: Some(name(pick(&FIREARMS, *i))),
             },
         ),
         Op::Expend(a, i, p) => (
@@ -285,6 +287,7 @@ fn command(set: &Set, op: &Op) -> (usize, Command) {
                     pick(&[ARMORER, PROP_MASTER, FIRST_AD], *p),
                     pick(&[Role::Armorer, Role::PropertyMaster, Role::FirstAd], *p),
                 )),
+                scanned: Some(name(pick(&FIREARMS, *i))),
             },
         ),
         Op::Transfer(a, x, y, n) => (
@@ -385,12 +388,9 @@ fn check_invariants(
             } => {
                 shown.insert(firearm.clone(), Some((performer.clone(), scene.clone())));
             }
-            Event::FirearmLoaded { firearm, .. }
-            | Event::FirearmUnloaded { firearm, .. }
-            | Event::FirearmReturned { firearm, .. }
-            | Event::RoundsExpended { firearm, .. } => {
-                shown.insert(firearm.clone(), None);
-            }
+            // HANDOVER-SCAN: the offer is the one act allowed between a show check and the
+            // issue; any other act on the firearm means it must be shown again.
+            Event::HandoverOffered { .. } => {}
             Event::FirearmIssued {
                 firearm,
                 performer,
@@ -401,10 +401,19 @@ fn check_invariants(
                 assert_eq!(
                     seen,
                     Some((performer.clone(), scene.clone())),
-                    "{firearm} issued without a show check to {performer}"
+                    "{firearm} issued without a show check to {performer}, untouched since"
                 );
             }
-            _ => {}
+            other => {
+                let json = serde_json::to_value(other).unwrap();
+                let named = json
+                    .get("firearm")
+                    .or_else(|| json.get("item").and_then(|i| i.get("firearm")))
+                    .and_then(|f| f.as_str());
+                if let Some(id) = named {
+                    shown.insert(fid(id), None);
+                }
+            }
         }
     }
     for (id, f) in &set.state.firearms {
@@ -552,6 +561,7 @@ fn play(property_master_custodian: bool, ops: Vec<Op>) {
                         performer: pid(PERFORMER),
                         scene: sid(scene),
                         confirmation: Some(actor(PERFORMER, Role::Performer)),
+                        scanned: Some(name(firearm)),
                     },
                 ];
                 let fire = [
@@ -562,6 +572,7 @@ fn play(property_master_custodian: bool, ops: Vec<Op>) {
                     Command::Return {
                         firearm: fid(firearm),
                         confirmation: None,
+                        scanned: Some(name(firearm)),
                     },
                 ];
                 prepare
@@ -638,6 +649,7 @@ fn the_property_setup_can_reach_every_act() {
         Command::Return {
             firearm: fid("REV-2"),
             confirmation: None,
+            scanned: Some(name("REV-2")),
         },
     );
     set.ok(
@@ -655,6 +667,7 @@ fn the_property_setup_can_reach_every_act() {
         Command::Return {
             firearm: fid("REV-1"),
             confirmation: None,
+            scanned: Some(name("REV-1")),
         },
     );
     for f in ["REV-1", "REV-2"] {

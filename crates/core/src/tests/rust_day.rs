@@ -251,6 +251,7 @@ fn the_rust_day_is_refused_step_by_step_and_the_safe_day_is_accepted() {
             item: ItemRef::Firearm(fid("REV-1")),
             person: pid(FIRST_AD),
             confirmation: Some(actor(FIRST_AD, Role::FirstAd)),
+            scanned: Some(name("REV-1")),
         },
     );
     set.refused(
@@ -262,6 +263,7 @@ fn the_rust_day_is_refused_step_by_step_and_the_safe_day_is_accepted() {
             performer: pid(FIRST_AD),
             scene: sid("CHURCH"),
             confirmation: None,
+            scanned: Some(name("REV-1")),
         },
     );
     set.refused(
@@ -273,6 +275,7 @@ fn the_rust_day_is_refused_step_by_step_and_the_safe_day_is_accepted() {
             performer: pid("someone-from-another-film"),
             scene: sid("CHURCH"),
             confirmation: None,
+            scanned: Some(name("REV-1")),
         },
     );
 
@@ -397,6 +400,7 @@ fn the_rust_day_is_refused_step_by_step_and_the_safe_day_is_accepted() {
         Command::Return {
             firearm: fid("REV-1"),
             confirmation: None,
+            scanned: Some(name("REV-1")),
         },
     );
     set.ok(
@@ -405,6 +409,7 @@ fn the_rust_day_is_refused_step_by_step_and_the_safe_day_is_accepted() {
         Command::Return {
             firearm: fid("REV-1"),
             confirmation: None,
+            scanned: Some(name("REV-1")),
         },
     );
     set.refused(
@@ -414,6 +419,7 @@ fn the_rust_day_is_refused_step_by_step_and_the_safe_day_is_accepted() {
         Command::Return {
             firearm: fid("REV-1"),
             confirmation: None,
+            scanned: Some(name("REV-1")),
         },
     );
 
@@ -594,6 +600,7 @@ fn an_unreconciled_firearm_day_blocks_the_next() {
         Command::Return {
             firearm: fid("REV-1"),
             confirmation: None,
+            scanned: Some(name("REV-1")),
         },
     );
     set.ok(

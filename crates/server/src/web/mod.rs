@@ -692,8 +692,15 @@ fn actions(c: &Caller, id: &str, positions: u16, issued_to: Option<&str>) -> Str
     );
     let _ = write!(
         b,
-        "{}{}{}{}<p><button type=submit>Issue to performer</button></p></form></fieldset>",
+        "{}{}{}{}{}<p><button type=submit>Issue to performer</button></p></form></fieldset>",
         form_open(c, "issue", id, "Issue"),
+        input_in(
+            "issue",
+            "scanned",
+            "Scan the firearm in hand (its label, or type its id or serial)",
+            "",
+            "required autocapitalize=characters autocomplete=off"
+        ),
         input(
             "performer",
             "Performer id",
@@ -711,9 +718,16 @@ fn actions(c: &Caller, id: &str, positions: u16, issued_to: Option<&str>) -> Str
     );
     let _ = write!(
         b,
-        "{}<input type=hidden name=performer value=\"{}\">{}<p><button type=submit>Take back (return)</button></p></form></fieldset>",
+        "{}<input type=hidden name=performer value=\"{}\">{}{}<p><button type=submit>Take back (return)</button></p></form></fieldset>",
         form_open(c, "return", id, "Return"),
         esc(issued_to.unwrap_or_default()),
+        input_in(
+            "return",
+            "scanned",
+            "Scan the firearm handed back (its label, or type its id or serial)",
+            "",
+            "required autocapitalize=characters autocomplete=off"
+        ),
         input_in(
             "return",
             "performer_pin",
@@ -918,6 +932,15 @@ fn entry_line(e: &Value) -> String {
     )
 }
 
+/// What the scanner read into a form's `scanned` field (`null` when nothing was scanned, which
+/// HANDOVER-SCAN refuses with its reason).
+pub(crate) fn scanned(form: &FormMap) -> Value {
+    match field(form, "scanned").trim() {
+        "" => Value::Null,
+        read => json!(read),
+    }
+}
+
 /// Builds the command JSON of a form; the fields are typed by the core when it is parsed.
 fn command_of(form: &FormMap) -> Result<(Value, HashMap<String, String>), ApiError> {
     let f = |n: &str| field(form, n).to_owned();
@@ -931,10 +954,15 @@ fn command_of(form: &FormMap) -> Result<(Value, HashMap<String, String>), ApiErr
     let mut pins = HashMap::new();
     let kind = f("kind");
     let v = match kind.as_str() {
-        "return" if !f("performer_pin").is_empty() => {
-            pins.insert(f("performer"), f("performer_pin"));
-            json!({"type": "return", "firearm": f("firearm"),
-                   "confirmation": {"person": f("performer"), "role": "performer", "method": "pin"}})
+        "return" => {
+            let mut v =
+                json!({"type": "return", "firearm": f("firearm"), "scanned": scanned(form)});
+            if !f("performer_pin").is_empty() {
+                pins.insert(f("performer"), f("performer_pin"));
+                v["confirmation"] =
+                    json!({"person": f("performer"), "role": "performer", "method": "pin"});
+            }
+            v
         }
         "confirm_handover" => {
             let mut v = json!({"type": "confirm_handover", "item": {"firearm": f("firearm")}});
@@ -948,7 +976,7 @@ fn command_of(form: &FormMap) -> Result<(Value, HashMap<String, String>), ApiErr
         "cancel_handover" => {
             json!({"type": "cancel_handover", "item": {"firearm": f("firearm")}, "reason": f("reason")})
         }
-        "take_out" | "unload" | "return" => match kind.as_str() {
+        "take_out" | "unload" => match kind.as_str() {
             "take_out" => json!({"type": "take_out", "item": {"firearm": f("firearm")}}),
             k => json!({"type": k, "firearm": f("firearm")}),
         },
@@ -976,7 +1004,8 @@ fn command_of(form: &FormMap) -> Result<(Value, HashMap<String, String>), ApiErr
                    "first_ad": {"person": f("first_ad"), "role": "first_ad", "method": "pin"}})
         }
         "issue" => {
-            let mut v = json!({"type": "issue", "firearm": f("firearm"), "performer": f("performer"), "scene": f("scene")});
+            let mut v = json!({"type": "issue", "firearm": f("firearm"), "performer": f("performer"), "scene": f("scene"),
+                               "scanned": scanned(form)});
             if !f("performer_pin").is_empty() {
                 pins.insert(f("performer"), f("performer_pin"));
                 v["confirmation"] =

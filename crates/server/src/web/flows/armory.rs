@@ -119,6 +119,7 @@ pub async fn armory(State(app): State<App>, headers: HeaderMap) -> Response {
         b.push_str(&super::select_as("custody_item", "item", "Item", &as_refs(&items), &first(&items)));
         b.push_str(&super::select_as("custody_person", "person", "New custodian", &as_refs(&custodians), &first(&custodians)));
         b.push_str(&super::select_as("custody_role", "custody_role", "They take it as", &[("armorer", "armorer"), ("property_master", "property master")], "armorer"));
+        b.push_str(&input("custody_scanned", "A firearm: scan it (its label, or type its id or serial)", "", "autocapitalize=characters autocomplete=off"));
         b.push_str(&input("custody_pin", "Their PIN: they confirm receiving it (or leave empty: they confirm on their phone)", "", "type=password inputmode=numeric autocomplete=off"));
         b.push_str(&submit("Hand over"));
         b
@@ -161,6 +162,9 @@ pub(super) fn command(
         "assign_custodian" => {
             let mut v = json!({"type": "assign_custodian", "item": item_ref(field(form, "item"))?,
             "person": f("person")});
+            if !f("custody_scanned").trim().is_empty() {
+                v["scanned"] = json!(f("custody_scanned").trim());
+            }
             if !f("custody_pin").is_empty() {
                 pins.insert(f("person"), f("custody_pin"));
                 v["confirmation"] =
