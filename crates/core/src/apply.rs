@@ -696,6 +696,25 @@ fn place(s: &mut State, index: u64, event: &Event) -> Placed {
             f.handover = None;
             f.history.push(index);
         }
+        Event::PerformerBriefed {
+            performer,
+            firearm,
+            day,
+            ..
+        } => {
+            s.days
+                .entry(*day)
+                .or_default()
+                .briefed
+                .entry(performer.clone())
+                .or_default()
+                .insert(firearm.clone());
+            // Not in the firearm's history: a briefing does not handle the firearm, and any
+            // act on it after its show check voids the show check for HANDOVER-SCAN.
+            if !s.firearms.contains_key(firearm) {
+                return Err(format!("no firearm {firearm}"));
+            }
+        }
         Event::BoreChecked { firearm, .. } => {
             let f = firearm_mut(s, firearm)?;
             f.bore_fouled = None;

@@ -333,6 +333,17 @@ pub enum Command {
         #[serde(default)]
         scanned: Option<Name>,
     },
+    /// The armorer briefs a performer on a firearm for today: safe handling, what it is loaded
+    /// with, the action, where to point it (PERFORMER-BRIEFED). The performer may confirm it.
+    BriefPerformer {
+        /// Who was briefed.
+        performer: PersonId,
+        /// On which firearm.
+        firearm: FirearmId,
+        /// The performer, confirming they were briefed.
+        #[serde(default)]
+        confirmation: Option<Actor>,
+    },
     /// Record that the barrel and every chamber are clear (a rod down the barrel), after any
     /// firing and at once after a misfire (BORE-CLEAR). The firearm must be empty.
     BoreCheck {
@@ -438,7 +449,8 @@ impl Command {
             Command::Issue { confirmation, .. }
             | Command::Return { confirmation, .. }
             | Command::AssignCustodian { confirmation, .. }
-            | Command::ConfirmHandover { confirmation, .. } => confirmation.iter().collect(),
+            | Command::ConfirmHandover { confirmation, .. }
+            | Command::BriefPerformer { confirmation, .. } => confirmation.iter().collect(),
             _ => Vec::new(),
         }
     }
@@ -478,6 +490,7 @@ impl Command {
             Command::Return { .. } => "return",
             Command::Expend { .. } => "expend",
             Command::BoreCheck { .. } => "bore_check",
+            Command::BriefPerformer { .. } => "brief_performer",
             Command::RecoverRound { .. } => "recover_round",
             Command::ReportDischarge { .. } => "report_discharge",
             Command::ReportIncident { .. } => "report_incident",

@@ -228,6 +228,15 @@ impl Script {
         })
     }
 
+    /// The armorer briefs the performer on `f`; he confirms with his PIN.
+    fn brief(f: &str) -> Result<Command, DemoError> {
+        Ok(Command::BriefPerformer {
+            performer: person(PERFORMER)?,
+            firearm: firearm(f)?,
+            confirmation: Some(actor(PERFORMER, Role::Performer)?),
+        })
+    }
+
     /// The person acting confirms receiving `f` (on their own device).
     fn confirm(f: &str) -> Result<Command, DemoError> {
         Ok(Command::ConfirmHandover {
@@ -456,6 +465,14 @@ impl Script {
             "The safety meeting covers both scenes; everyone attends.",
             Self::meeting(&["CHURCH", "CHURCH-TAKE"])?,
         )?;
+        for f in ["REV-1", "REV-2"] {
+            self.ok(
+                ARMORER,
+                Role::Armorer,
+                &format!("The armorer briefs Alec on {f}: handling, its load, the action, where to point it; he confirms."),
+                Self::brief(f)?,
+            )?;
+        }
         Ok(())
     }
 
@@ -812,6 +829,12 @@ impl Script {
             Role::FirstAd,
             "The safety meeting is held; everyone attends.",
             Self::meeting(&["CHURCH"])?,
+        )?;
+        self.ok(
+            ARMORER,
+            Role::Armorer,
+            "The armorer briefs Alec on REV-1: handling, its load, the action, where to point it; he confirms.",
+            Self::brief("REV-1")?,
         )?;
         self.no(
             R::ArmorerDedicated,

@@ -215,6 +215,14 @@ pub enum Event {
         to: PersonId,
         at: Timestamp,
     },
+    /// The armorer briefed a performer on a firearm for the day: safe handling, what it is
+    /// loaded with, the action, where to point it (PERFORMER-BRIEFED).
+    PerformerBriefed {
+        performer: PersonId,
+        firearm: FirearmId,
+        day: Date,
+        by: PersonId,
+    },
     /// The barrel and every chamber were proven clear of any obstruction (BORE-CLEAR).
     BoreChecked { firearm: FirearmId, by: PersonId },
     /// The bore must be proven clear again: a misfire (its rounds still in `positions`) or an
@@ -389,6 +397,7 @@ impl Event {
             Event::FirearmReturned { .. } => "firearm_returned",
             Event::RoundsExpended { .. } => "rounds_expended",
             Event::BoreChecked { .. } => "bore_checked",
+            Event::PerformerBriefed { .. } => "performer_briefed",
             Event::BoreFouled { .. } => "bore_fouled",
             Event::RoundRecovered { .. } => "round_recovered",
             Event::IncidentOpened { .. } => "incident_opened",

@@ -67,6 +67,9 @@ pub enum RuleId {
     /// At each handover the firearm is scanned and is the one show-checked, untouched since.
     #[serde(rename = "HANDOVER-SCAN")]
     HandoverScan,
+    /// A performer receives a firearm only after the armorer briefed them on it that day.
+    #[serde(rename = "PERFORMER-BRIEFED")]
+    PerformerBriefed,
     /// The actor does not hold a role that may do this act (RULES.md §4).
     #[serde(rename = "ROLE")]
     Role,
@@ -78,7 +81,7 @@ pub enum RuleId {
 
 impl RuleId {
     /// Every id, in RULES.md order, then ROLE and STATE.
-    pub const ALL: [RuleId; 20] = [
+    pub const ALL: [RuleId; 21] = [
         RuleId::LiveNever,
         RuleId::LotVerified,
         RuleId::ContainerPure,
@@ -97,6 +100,7 @@ impl RuleId {
         RuleId::LockedStorage,
         RuleId::BoreClear,
         RuleId::HandoverScan,
+        RuleId::PerformerBriefed,
         RuleId::Role,
         RuleId::State,
     ];
@@ -122,6 +126,7 @@ impl RuleId {
             RuleId::LockedStorage => "LOCKED-STORAGE",
             RuleId::BoreClear => "BORE-CLEAR",
             RuleId::HandoverScan => "HANDOVER-SCAN",
+            RuleId::PerformerBriefed => "PERFORMER-BRIEFED",
             RuleId::Role => "ROLE",
             RuleId::State => "STATE",
         }

@@ -342,6 +342,9 @@ pub struct Day {
     pub firearm_work: bool,
     /// Reconciled at wrap: `Some(balanced)`.
     pub reconciled: Option<bool>,
+    /// Performers briefed by the armorer that day, on which firearms (PERFORMER-BRIEFED).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub briefed: BTreeMap<PersonId, BTreeSet<FirearmId>>,
 }
 
 /// How an incident was closed.

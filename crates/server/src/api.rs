@@ -291,7 +291,8 @@ pub(crate) fn confirmations_mut(command: &mut Command) -> Vec<&mut Actor> {
         Command::Issue { confirmation, .. }
         | Command::Return { confirmation, .. }
         | Command::AssignCustodian { confirmation, .. }
-        | Command::ConfirmHandover { confirmation, .. } => confirmation.iter_mut().collect(),
+        | Command::ConfirmHandover { confirmation, .. }
+        | Command::BriefPerformer { confirmation, .. } => confirmation.iter_mut().collect(),
         _ => Vec::new(),
     }
 }
@@ -1060,6 +1061,7 @@ pub const COMMAND_TYPES: &[&str] = &[
     "return",
     "expend",
     "bore_check",
+    "brief_performer",
     "recover_round",
     "report_discharge",
     "report_incident",

@@ -256,6 +256,16 @@ pub async fn seed(app: &App) -> Result<(), DemoError> {
             "scenes": ["CHURCH", "CHURCH-TAKE"], "attendees": ["hannah", "dave", "alec", "sam"],
             "topics": ["Safety Bulletin #1 read aloud", "finger off the trigger; never point at anyone"],
             "safety_rep": {"person": "sam", "role": "safety_rep", "method": "pin"}})).await?;
+        // PERFORMER-BRIEFED: the armorer briefs Alec on both revolvers of the day's scenes.
+        for firearm in ["REV-1", "REV-2"] {
+            act(
+                app,
+                "hannah",
+                Role::Armorer,
+                json!({"type": "brief_performer", "performer": "alec", "firearm": firearm}),
+            )
+            .await?;
+        }
     }
     for p in PEOPLE {
         let id = PersonId::parse(p.id).map_err(|e| DemoError::Other(e.to_string()))?;

@@ -2,6 +2,8 @@
 //! proven clear before the firearm is issued again (Brandon Lee, 1993: a projectile left in the
 //! barrel by a badly made dummy was driven out by a blank). The round of a misfire is recovered
 //! on its own and leaves the production: it never goes back into a container as a good round.
+//! PERFORMER-BRIEFED lives here too: the armorer's briefing of a performer on a firearm, the
+//! other thing done with the firearm in hand before it is issued.
 
 use super::*;
 
@@ -64,8 +66,69 @@ impl<'a> Cx<'a> {
                 });
                 Ok(())
             }
+            Command::BriefPerformer {
+                performer,
+                firearm,
+                confirmation,
+            } => {
+                self.custodian_actor(RuleId::Role, "brief performers on firearms")?;
+                self.firearm(firearm)?;
+                if !self.state.person_acts_as(performer, Role::Performer) {
+                    return no(
+                        RuleId::State,
+                        format!(
+                            "{} is not a performer of this production",
+                            self.who(performer)
+                        ),
+                        "brief the performer the scene plan names",
+                    );
+                }
+                if let Some(who) = confirmation {
+                    if &who.person != performer {
+                        return no(
+                            RuleId::PerformerBriefed,
+                            format!(
+                                "{} cannot confirm the briefing of {}",
+                                self.who(&who.person),
+                                self.who(performer)
+                            ),
+                            "the performer briefed confirms it, or nobody",
+                        );
+                    }
+                    self.confirmer(who, Role::Performer, RuleId::PerformerBriefed, "a briefing")?;
+                }
+                self.events.push(Event::PerformerBriefed {
+                    performer: performer.clone(),
+                    firearm: firearm.clone(),
+                    day: self.today,
+                    by: self.actor.person.clone(),
+                });
+                Ok(())
+            }
             _ => misrouted(command),
         }
+    }
+
+    /// PERFORMER-BRIEFED at issue: briefed today on this firearm.
+    pub(super) fn briefed(&self, id: &FirearmId, performer: &PersonId) -> Result<(), Refusal> {
+        let done = self
+            .state
+            .days
+            .get(&self.today)
+            .and_then(|d| d.briefed.get(performer))
+            .is_some_and(|f| f.contains(id));
+        if !done {
+            return no(
+                RuleId::PerformerBriefed,
+                format!(
+                    "{} has not been briefed today ({}) on firearm {id}",
+                    self.who(performer),
+                    self.today
+                ),
+                "the armorer briefs them on this firearm: safe handling, what it is loaded with, the action, where to point it (brief performer)",
+            );
+        }
+        Ok(())
     }
 
     /// BORE-CLEAR at issue: fired, misfired or discharged since the last bore check.

@@ -506,6 +506,7 @@ impl<'a> Cx<'a> {
         let actor = self.actor.person.clone();
         self.credentials(&actor, self.actor.role, self.today, act.clone())?;
         self.credentials(performer, Role::Performer, self.today, act)?;
+        self.briefed(id, performer)?;
         self.issue_or_offer(id, performer, scene_id, confirmation)
     }
 }

@@ -586,7 +586,9 @@ impl<'a> Cx<'a> {
             | Command::Issue { .. }
             | Command::Return { .. }
             | Command::Expend { .. } => self.handling(command),
-            Command::BoreCheck { .. } | Command::RecoverRound { .. } => self.bore(command),
+            Command::BoreCheck { .. }
+            | Command::RecoverRound { .. }
+            | Command::BriefPerformer { .. } => self.bore(command),
             Command::ReportDischarge { .. }
             | Command::ReportIncident { .. }
             | Command::CloseIncident { .. }

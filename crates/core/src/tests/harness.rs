@@ -160,6 +160,19 @@ impl Set {
         }
     }
 
+    /// The armorer briefs the performer on `firearm` today (PERFORMER-BRIEFED).
+    pub fn brief(&mut self, firearm: &str) {
+        self.ok(
+            ARMORER,
+            Role::Armorer,
+            Command::BriefPerformer {
+                performer: pid(PERFORMER),
+                firearm: fid(firearm),
+                confirmation: None,
+            },
+        );
+    }
+
     /// The log replays into the same state.
     pub fn assert_replays(&self) {
         let replayed = replay(&self.log).unwrap();
@@ -331,6 +344,15 @@ impl Set {
     /// the performer for the rehearsal CHURCH: armorer designated, scene planned, meeting held,
     /// REV-1 verified cold and shown. Only the `Issue` is left.
     pub fn ready_to_issue() -> Self {
+        let mut set = Set::ready_but_unbriefed();
+        for f in ["REV-1", "REV-2", "REV-3"] {
+            set.brief(f);
+        }
+        set
+    }
+
+    /// [`Set::ready_to_issue`] before the performer is briefed on any firearm.
+    pub fn ready_but_unbriefed() -> Self {
         let mut set = Set::production();
         set.at(MORNING);
         set.ok(

@@ -245,6 +245,18 @@ fn one_refusal_per_rule() -> Vec<(RuleId, Refusal, &'static str)> {
         "misfired",
     );
     bore.assert_replays();
+    // PERFORMER-BRIEFED: everything in place but the armorer's briefing.
+    let mut unbriefed = Set::ready_but_unbriefed();
+    r(
+        &mut unbriefed,
+        RuleId::PerformerBriefed,
+        ARMORER,
+        Role::Armorer,
+        issue_cmd("REV-1", "CHURCH"),
+        "briefed today",
+    );
+    unbriefed.brief("REV-1");
+    unbriefed.ok(ARMORER, Role::Armorer, issue_cmd("REV-1", "CHURCH"));
     // HANDOVER-SCAN: the firearm in hand is not the one shown.
     let mut scan = Set::ready_to_issue();
     let mut wrong = issue_cmd("REV-1", "CHURCH");

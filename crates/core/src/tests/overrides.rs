@@ -133,6 +133,7 @@ fn an_override_needs_the_listed_roles_and_lets_one_act_through() {
             vec![actor(ARMORER, Role::Armorer)],
         ),
     );
+    set.brief("REV-1");
     let events = set.ok(ARMORER, Role::Armorer, issue_cmd("REV-1", "CHURCH"));
     assert!(
         matches!(&events[..], [Event::OverrideUsed { entry, rule: RuleId::DailyMeeting, .. }, Event::FirearmIssued { .. }] if *entry == granted),

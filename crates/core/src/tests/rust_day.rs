@@ -382,6 +382,7 @@ fn the_rust_day_is_refused_step_by_step_and_the_safe_day_is_accepted() {
     );
 
     // The safe act: the armorer hands the verified-cold revolver to the performer.
+    set.brief("REV-1");
     let events = set.ok(ARMORER, Role::Armorer, issue_cmd("REV-1", "CHURCH"));
     assert!(matches!(&events[..], [Event::FirearmIssued { .. }]));
     assert!(
@@ -593,6 +594,7 @@ fn restaff_without_props_duty(set: Set) -> Set {
 #[test]
 fn an_unreconciled_firearm_day_blocks_the_next() {
     let mut set = Set::ready_to_issue();
+    set.brief("REV-1");
     set.ok(ARMORER, Role::Armorer, issue_cmd("REV-1", "CHURCH"));
     set.ok(
         ARMORER,
@@ -701,6 +703,7 @@ fn an_unreconciled_firearm_day_blocks_the_next() {
             safety_rep: actor(SAFETY_REP, Role::SafetyRep),
         },
     );
+    set.brief("REV-1");
     set.ok(ARMORER, Role::Armorer, issue_cmd("REV-1", "CHURCH"));
     set.assert_replays();
 }
@@ -815,6 +818,7 @@ fn a_show_check_is_void_once_the_firearm_is_stored_or_handed_on() {
         Role::Armorer,
         show_cmd("REV-1", "CHURCH", FIRST_AD),
     );
+    set.brief("REV-1");
     set.ok(ARMORER, Role::Armorer, issue_cmd("REV-1", "CHURCH"));
     set.assert_replays();
 }

@@ -692,6 +692,30 @@ fn actions(c: &Caller, id: &str, positions: u16, issued_to: Option<&str>) -> Str
     );
     let _ = write!(
         b,
+        "{}{}{}<p><button type=submit>Briefed</button></p></form></fieldset>",
+        form_open(
+            c,
+            "brief_performer",
+            id,
+            "Brief the performer on it (today: handling, load, action, where to point it)"
+        ),
+        input_in(
+            "brief",
+            "performer",
+            "Performer id",
+            "",
+            "required autocapitalize=none"
+        ),
+        input_in(
+            "brief",
+            "performer_pin",
+            "Performer PIN: they confirm the briefing (optional)",
+            "",
+            "type=password inputmode=numeric autocomplete=off"
+        ) + &passkey_button("performer", "Performer")
+    );
+    let _ = write!(
+        b,
         "{}{}{}{}{}<p><button type=submit>Issue to performer</button></p></form></fieldset>",
         form_open(c, "issue", id, "Issue"),
         input_in(
@@ -1014,6 +1038,15 @@ fn command_of(form: &FormMap) -> Result<(Value, HashMap<String, String>), ApiErr
             v
         }
         "bore_check" => json!({"type": "bore_check", "firearm": f("firearm")}),
+        "brief_performer" => {
+            let mut v = json!({"type": "brief_performer", "performer": f("performer"), "firearm": f("firearm")});
+            if !f("performer_pin").is_empty() {
+                pins.insert(f("performer"), f("performer_pin"));
+                v["confirmation"] =
+                    json!({"person": f("performer"), "role": "performer", "method": "pin"});
+            }
+            v
+        }
         "recover_round" => {
             let position: u16 = f("position").trim().parse().map_err(|_| {
                 ApiError::bad("the position is a number: the chamber that misfired, from 1")
