@@ -226,6 +226,27 @@ async fn any_flipped_byte_of_a_sealed_bundle_is_named_at_its_entry() {
     }
 }
 
+/// The last entry of a bundle runs to its end, but its length prefix must still say so: a
+/// flipped prefix bit there once passed verify (ARMORY_TEST_SEED=1796208141277624205 above).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flipped_length_prefix_of_a_bundles_last_entry_is_named() {
+    let (dir, base) = make_log(SIZE, 50).await;
+    let original = read_base(&base, "SELECT data FROM bundles WHERE n = 1").await;
+    let starts = framing(&original);
+    for (case, bit) in [(0, 0u8), (1, 1), (2, 0x80)] {
+        let data = copy(&base, dir.path(), &format!("last{case}"));
+        let mut bytes = original.clone();
+        // The low byte for small changes, the high byte for a length far beyond the bundle.
+        let at = starts[255] + usize::from(bit != 0x80);
+        bytes[at] ^= if bit == 0x80 { 0x80 } else { 1 << bit };
+        let conn = raw(&data).await;
+        conn.execute("UPDATE bundles SET data = ? WHERE n = 1", (&bytes,))
+            .unwrap();
+        drop(conn);
+        assert_fails_with(&armory(&data, &["verify"]), "entry 511: ");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deleted_swapped_cut_and_doubled_bundles_are_named() {
     let (dir, base) = make_log(SIZE, 50).await;

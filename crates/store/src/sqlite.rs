@@ -684,7 +684,11 @@ fn split_bundle(n: u64, data: &[u8], range: &Range<u64>, out: &mut Rows) {
         let [hi, lo, after @ ..] = rest else { break };
         let len = usize::from(u16::from_be_bytes([*hi, *lo]));
         let last = index + 1 == (n + 1) * BUNDLE;
-        let (entry, next) = if last || len > after.len() {
+        let (entry, next) = if last && len != after.len() {
+            // The last entry's length must match what is left: a damaged prefix (or bytes cut
+            // or added at the end) makes the entry unreadable, never silently whole.
+            (&[][..], &[][..])
+        } else if last || len > after.len() {
             (after, &[][..])
         } else {
             after.split_at(len)
