@@ -208,13 +208,18 @@ impl Client {
 
 const SHOW: &str = r#"{"type": "show_check", "firearm": "REV-1", "scene": "CHURCH", "performer": {"person": "alec", "role": "performer", "method": "pin"}, "first_ad": {"person": "dave", "role": "first_ad", "method": "pin"}}"#;
 const PINS: &str = r#"{"alec": "1111", "dave": "2222"}"#;
-const ISSUE: &str =
-    r#"{"type": "issue", "firearm": "REV-1", "performer": "alec", "scene": "CHURCH"}"#;
-const RETURN: &str = r#"{"type": "return", "firearm": "REV-1"}"#;
+/// Issued with the scan of the firearm in hand, the performer confirming receipt by PIN.
+const ISSUE: &str = r#"{"type": "issue", "firearm": "REV-1", "performer": "alec", "scene": "CHURCH", "scanned": "REV-1", "confirmation": {"person": "alec", "role": "performer", "method": "pin"}}"#;
+const ISSUE_PINS: &str = r#"{"alec": "1111"}"#;
+const RETURN: &str = r#"{"type": "return", "firearm": "REV-1", "scanned": "REV-1"}"#;
 
 /// One show check / issue / return cycle; the latency of each act.
 async fn cycle(c: &mut Client, lat: &mut Vec<Duration>) -> Result<(), String> {
-    for (cmd, pins) in [(SHOW, Some(PINS)), (ISSUE, None), (RETURN, None)] {
+    for (cmd, pins) in [
+        (SHOW, Some(PINS)),
+        (ISSUE, Some(ISSUE_PINS)),
+        (RETURN, None),
+    ] {
         let t = Instant::now();
         c.act(cmd, pins, 200).await?;
         lat.push(t.elapsed());

@@ -152,6 +152,47 @@ pub async fn check_log_with<S: Store>(
     signatures: Signatures,
     progress: &mut (dyn FnMut(u64, u64) + Send),
 ) -> Result<CheckReport, CheckError> {
+    check(store, signatures, Priority::Foreground, progress).await
+}
+
+/// [`check_log`] behind the node's acts: the checkers run on threads of their own at a lower
+/// CPU priority (nice +10), so that acts arriving while a serving node checks its log at start
+/// are answered first (DESIGN.md §3: the check must not hold up the set).
+pub async fn check_log_in_background<S: Store>(store: &S) -> Result<CheckReport, CheckError> {
+    check(
+        store,
+        Signatures::Batch,
+        Priority::Background,
+        &mut |_, _| {},
+    )
+    .await
+}
+
+/// Whether a check runs as the work asked for, or behind other work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Priority {
+    Foreground,
+    Background,
+}
+
+/// Lowers the calling thread's CPU priority (a check behind the acts); a failure is printed and
+/// changes nothing else.
+fn lower_this_thread() {
+    let tid = rustix::thread::gettid();
+    let now = rustix::process::getpriority_process(Some(tid)).unwrap_or(0);
+    if let Err(e) = rustix::process::setpriority_process(Some(tid), (now + 10).min(19)) {
+        tracing::warn!(
+            "the log check could not lower its priority ({e}); it runs at the acts' priority"
+        );
+    }
+}
+
+async fn check<S: Store>(
+    store: &S,
+    signatures: Signatures,
+    priority: Priority,
+    progress: &mut (dyn FnMut(u64, u64) + Send),
+) -> Result<CheckReport, CheckError> {
     let extent = store.extent().await?;
     let end = extent.entries_end.max(extent.checkpoint_max.unwrap_or(0));
     let (spare_tx, mut spare_rx) = mpsc::unbounded_channel::<Spare>();
@@ -162,7 +203,7 @@ pub async fn check_log_with<S: Store>(
         let (hashed_tx, hashed_rx) = mpsc::channel::<Result<Hashed, StoreError>>(1);
         let origin = store.origin().to_owned();
         let verifier = store.verifier().clone();
-        tokio::task::spawn_blocking(move || {
+        let mut work = move || {
             while let Some(chunk) = chunk_rx.blocking_recv() {
                 let hashed = chunk.map(|chunk| check_chunk(&origin, &verifier, signatures, chunk));
                 let failed = hashed.is_err();
@@ -170,7 +211,26 @@ pub async fn check_log_with<S: Store>(
                     break;
                 }
             }
-        });
+        };
+        match priority {
+            Priority::Foreground => drop(tokio::task::spawn_blocking(work)),
+            // A thread of its own: a lowered priority must not stay with a pool thread that
+            // later runs the node's own blocking work.
+            Priority::Background => {
+                let spawned =
+                    std::thread::Builder::new()
+                        .name("log-check".into())
+                        .spawn(move || {
+                            lower_this_thread();
+                            work();
+                        });
+                if let Err(e) = spawned {
+                    return Err(CheckError::Store(StoreError::Open(format!(
+                        "cannot start the log check thread: {e}"
+                    ))));
+                }
+            }
+        }
         to_checkers.push(chunk_tx);
         from_checkers.push(hashed_rx);
     }
@@ -493,4 +553,28 @@ async fn read_chunk<S: Store>(
         leaves: spare.leaves,
         parents: spare.parents,
     })
+}
+
+#[cfg(test)]
+mod priority_tests {
+    #![allow(clippy::unwrap_used)]
+
+    #[test]
+    fn the_background_check_thread_runs_ten_nice_steps_lower() {
+        let (before, after) = std::thread::spawn(|| {
+            let tid = rustix::thread::gettid();
+            let before = rustix::process::getpriority_process(Some(tid)).unwrap();
+            super::lower_this_thread();
+            (
+                before,
+                rustix::process::getpriority_process(Some(tid)).unwrap(),
+            )
+        })
+        .join()
+        .unwrap();
+        assert_eq!(after, (before + 10).min(19));
+        // Only that thread: this one keeps its priority.
+        let here = rustix::process::getpriority_process(Some(rustix::thread::gettid())).unwrap();
+        assert_eq!(here, before);
+    }
 }

@@ -355,7 +355,7 @@ impl<S: Store> Node<S> {
         let halted = self.halted.clone();
         tokio::spawn(async move {
             let start = std::time::Instant::now();
-            let checked = match crate::check::check_log(&store, &mut |_, _| {}).await {
+            let checked = match crate::check::check_log_in_background(&store).await {
                 Ok(report) => crate::confirm::check_passkeys(&store, report.entries)
                     .await
                     .map(|passkeys| (report, passkeys))
