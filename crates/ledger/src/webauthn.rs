@@ -12,7 +12,7 @@
 //! Attestation is not checked (registration asks for none): the key is trusted because the
 //! person registered it while signed in, and that registration is itself in the log.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::io::Cursor;
 
 use base64::Engine;
@@ -329,7 +329,8 @@ const BOUND: [&str; 10] = [
 #[derive(Debug, Default)]
 pub struct Confirmations {
     keys: HashMap<(String, String), Registered>,
-    signatures: HashSet<String>,
+    /// Each signature seen, and the last entry that carried it.
+    signatures: HashMap<String, u64>,
     /// Assertions checked.
     pub checked: u64,
 }
@@ -408,13 +409,22 @@ impl Confirmations {
                 .map_err(|e| WebauthnError(format!("{}'s confirmation: {e}", actor.person)))?;
             bind(&act["command"], &entry.event)
                 .map_err(|e| WebauthnError(format!("{}'s confirmation: {e}", actor.person)))?;
-            if !self.signatures.insert(assertion.signature.clone()) {
-                return bad(format!(
-                    "{}'s passkey signature appears a second time: one confirmation copied to another entry",
-                    actor.person
-                ));
+            // One act may write several entries in a row (an override used, then the issue;
+            // an incident closed, then the lot it held released), each carrying the same
+            // confirmation. Anywhere else the same signature is a copy.
+            match self
+                .signatures
+                .insert(assertion.signature.clone(), entry.index)
+            {
+                Some(last) if last + 1 == entry.index => {}
+                Some(_) => {
+                    return bad(format!(
+                        "{}'s passkey signature appears a second time: one confirmation copied to another entry",
+                        actor.person
+                    ));
+                }
+                None => self.checked += 1,
             }
-            self.checked += 1;
         }
         Ok(())
     }
@@ -717,8 +727,11 @@ mod tests {
         log.entry(&entry(2, registered.clone(), None)).unwrap();
         log.entry(&entry(3, shown.clone(), Some(&a))).unwrap();
         assert_eq!(log.checked, 1);
-        // The same signature in a second entry is a copy.
-        let e = log.entry(&entry(4, shown.clone(), Some(&a))).unwrap_err();
+        // The next entry of the same act carries it too (an override used, then the act)...
+        log.entry(&entry(4, shown.clone(), Some(&a))).unwrap();
+        assert_eq!(log.checked, 1);
+        // ...but the same signature in a later entry is a copy.
+        let e = log.entry(&entry(6, shown.clone(), Some(&a))).unwrap_err();
         assert!(e.0.contains("second time"), "{e}");
         // An act prepared after the entry it sits in was not signed for it.
         let e = log
@@ -740,7 +753,7 @@ mod tests {
         let mut later = act();
         later["nonce"] = json!("m");
         let b = phone.sign(later, "armory.local", "https://armory.local");
-        let e = log.entry(&entry(6, shown, Some(&b))).unwrap_err();
+        let e = log.entry(&entry(7, shown, Some(&b))).unwrap_err();
         assert!(e.0.contains("or was removed"), "{e}");
     }
 
