@@ -252,6 +252,7 @@ function startServer() {
     await check('the 1st AD records the safety meeting with attendance and the safety rep PIN', async () => {
       await p2.goto(`${url}/meeting`);
       for (const who of ['hannah', 'dave', 'alec', 'sam']) await p2.check(`input[name="attendee_${who}"]`);
+      for (const item of ['intended_action', 'deviations', 'abort_plan', 'emergency_and_medic', 'chain_of_command', 'walk_through']) await p2.check(`input[name="item_${item}"]`);
       await p2.selectOption('#safety_rep', 'sam'); await p2.fill('#safety_rep_pin', '3333');
       await shot(p2, '14-meeting');
       await p2.click('form[action="/act"] button[type=submit]');

@@ -260,6 +260,12 @@ fn intake_verify_meeting_scene_discharge_and_wrap_through_the_forms() {
         ("attendee_alec", "on"),
         ("attendee_dave", "on"),
         ("topics", "Safety Bulletin #1\nfinger off the trigger"),
+        ("item_intended_action", "on"),
+        ("item_deviations", "on"),
+        ("item_abort_plan", "on"),
+        ("item_emergency_and_medic", "on"),
+        ("item_chain_of_command", "on"),
+        ("item_walk_through", "on"),
         ("safety_rep", "sam"),
     ];
     let page = server.get("/meeting", &dave);

@@ -563,6 +563,7 @@ fn place(s: &mut State, index: u64, event: &Event) -> Placed {
             scenes,
             attendees,
             topics,
+            items,
             run_by,
             confirmed_by,
         } => {
@@ -570,6 +571,7 @@ fn place(s: &mut State, index: u64, event: &Event) -> Placed {
                 scenes: scenes.clone(),
                 attendees: attendees.clone(),
                 topics: topics.clone(),
+                items: items.clone(),
                 run_by: run_by.clone(),
                 confirmed_by: confirmed_by.clone(),
                 entry: index,

@@ -276,6 +276,9 @@ pub enum Command {
         attendees: Vec<PersonId>,
         /// Topics covered (checklist).
         topics: Vec<Text>,
+        /// The items MEETING-CONTENT asks for that the meeting went through.
+        #[serde(default)]
+        items: Vec<crate::scene::MeetingItem>,
         /// The safety rep confirming it, if present.
         safety_rep: Option<Actor>,
     },

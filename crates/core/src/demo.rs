@@ -292,6 +292,7 @@ impl Script {
                 text("Safety Bulletin #1 read aloud")?,
                 text("finger off the trigger; never point at anyone")?,
             ],
+            items: crate::scene::MeetingItem::ALL.to_vec(),
             safety_rep: Some(actor(SAFETY_REP, Role::SafetyRep)?),
         })
     }

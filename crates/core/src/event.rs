@@ -178,6 +178,8 @@ pub enum Event {
         scenes: Vec<SceneId>,
         attendees: Vec<PersonId>,
         topics: Vec<Text>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        items: Vec<crate::scene::MeetingItem>,
         run_by: PersonId,
         confirmed_by: Option<PersonId>,
     },

@@ -70,6 +70,9 @@ pub enum RuleId {
     /// A performer receives a firearm only after the armorer briefed them on it that day.
     #[serde(rename = "PERFORMER-BRIEFED")]
     PerformerBriefed,
+    /// The safety meeting covering a scene went through every item RULES.md names.
+    #[serde(rename = "MEETING-CONTENT")]
+    MeetingContent,
     /// The actor does not hold a role that may do this act (RULES.md §4).
     #[serde(rename = "ROLE")]
     Role,
@@ -81,7 +84,7 @@ pub enum RuleId {
 
 impl RuleId {
     /// Every id, in RULES.md order, then ROLE and STATE.
-    pub const ALL: [RuleId; 21] = [
+    pub const ALL: [RuleId; 22] = [
         RuleId::LiveNever,
         RuleId::LotVerified,
         RuleId::ContainerPure,
@@ -101,6 +104,7 @@ impl RuleId {
         RuleId::BoreClear,
         RuleId::HandoverScan,
         RuleId::PerformerBriefed,
+        RuleId::MeetingContent,
         RuleId::Role,
         RuleId::State,
     ];
@@ -127,6 +131,7 @@ impl RuleId {
             RuleId::BoreClear => "BORE-CLEAR",
             RuleId::HandoverScan => "HANDOVER-SCAN",
             RuleId::PerformerBriefed => "PERFORMER-BRIEFED",
+            RuleId::MeetingContent => "MEETING-CONTENT",
             RuleId::Role => "ROLE",
             RuleId::State => "STATE",
         }
@@ -155,6 +160,7 @@ impl RuleId {
     pub fn override_roles(self) -> Option<&'static [Role]> {
         match self {
             RuleId::DailyMeeting => Some(&[Role::SafetyRep, Role::Armorer]),
+            RuleId::MeetingContent => Some(&[Role::SafetyRep, Role::Armorer]),
             RuleId::ArmorerDedicated => Some(&[Role::Producer, Role::SafetyRep]),
             RuleId::Credentials => Some(&[Role::SafetyRep]),
             RuleId::RehearsalCold => Some(&[Role::Armorer, Role::FirstAd]),

@@ -14,6 +14,62 @@ pub enum SceneKind {
     Take,
 }
 
+/// What a safety meeting must go through, item by item (MEETING-CONTENT).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum MeetingItem {
+    /// The intended action with the firearms, shot by shot.
+    IntendedAction,
+    /// What may go differently, and what then.
+    Deviations,
+    /// The plan to abort (who calls it, the word, what everyone does).
+    AbortPlan,
+    /// Emergency procedures, and the medic on set.
+    EmergencyAndMedic,
+    /// The chain of command.
+    ChainOfCommand,
+    /// A walk-through or dry run, done.
+    WalkThrough,
+}
+
+impl MeetingItem {
+    /// Every item, in the order a meeting goes through them.
+    pub const ALL: [MeetingItem; 6] = [
+        MeetingItem::IntendedAction,
+        MeetingItem::Deviations,
+        MeetingItem::AbortPlan,
+        MeetingItem::EmergencyAndMedic,
+        MeetingItem::ChainOfCommand,
+        MeetingItem::WalkThrough,
+    ];
+
+    /// The snake_case name used in the log.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MeetingItem::IntendedAction => "intended_action",
+            MeetingItem::Deviations => "deviations",
+            MeetingItem::AbortPlan => "abort_plan",
+            MeetingItem::EmergencyAndMedic => "emergency_and_medic",
+            MeetingItem::ChainOfCommand => "chain_of_command",
+            MeetingItem::WalkThrough => "walk_through",
+        }
+    }
+
+    /// In words.
+    pub fn words(self) -> &'static str {
+        match self {
+            MeetingItem::IntendedAction => "the intended action",
+            MeetingItem::Deviations => "possible deviations",
+            MeetingItem::AbortPlan => "the plan to abort",
+            MeetingItem::EmergencyAndMedic => "emergency procedures and the medic",
+            MeetingItem::ChainOfCommand => "the chain of command",
+            MeetingItem::WalkThrough => "a walk-through or dry run",
+        }
+    }
+}
+
 /// The load a plan allows for a firearm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -321,6 +321,9 @@ pub struct Meeting {
     pub attendees: Vec<PersonId>,
     /// Topics covered.
     pub topics: Vec<Text>,
+    /// The MEETING-CONTENT items it went through.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub items: Vec<crate::scene::MeetingItem>,
     /// Who ran it.
     pub run_by: PersonId,
     /// The safety rep who confirmed it.

@@ -255,6 +255,7 @@ pub async fn seed(app: &App) -> Result<(), DemoError> {
         act(app, "dave", Role::FirstAd, json!({"type": "hold_meeting", "day": day,
             "scenes": ["CHURCH", "CHURCH-TAKE"], "attendees": ["hannah", "dave", "alec", "sam"],
             "topics": ["Safety Bulletin #1 read aloud", "finger off the trigger; never point at anyone"],
+            "items": ["intended_action", "deviations", "abort_plan", "emergency_and_medic", "chain_of_command", "walk_through"],
             "safety_rep": {"person": "sam", "role": "safety_rep", "method": "pin"}})).await?;
         // PERFORMER-BRIEFED: the armorer briefs Alec on both revolvers of the day's scenes.
         for firearm in ["REV-1", "REV-2"] {

@@ -467,6 +467,28 @@ impl<'a> Cx<'a> {
             Ok(())
         };
         self.overridable(act.clone(), meeting)?;
+        // MEETING-CONTENT: a covering meeting went through every item.
+        let missing = covering
+            .iter()
+            .map(|m| {
+                crate::scene::MeetingItem::ALL
+                    .into_iter()
+                    .filter(|i| !m.items.contains(i))
+                    .collect::<Vec<_>>()
+            })
+            .min_by_key(Vec::len);
+        if let Some(missing) = missing.filter(|m| !m.is_empty()) {
+            let words: Vec<&str> = missing.iter().map(|i| i.words()).collect();
+            let r = Refusal::new(
+                RuleId::MeetingContent,
+                format!(
+                    "today's safety meeting for scene {scene_id} did not go through {}",
+                    words.join(", ")
+                ),
+                "hold the meeting again (or record another) going through every item: the intended action, deviations, the abort plan, emergency procedures and medic, the chain of command, a walk-through; or the safety representative and the armorer approve an override",
+            );
+            self.overridable(act.clone(), Err(r))?;
+        }
         // ARMORER-DEDICATED
         let designated = day.and_then(|d| d.armorer.as_ref().map(|a| (a, d)));
         let dedicated = match designated {

@@ -18,6 +18,7 @@ impl<'a> Cx<'a> {
                 scenes,
                 attendees,
                 topics,
+                items,
                 safety_rep,
             } => {
                 self.actor_as(
@@ -64,6 +65,12 @@ impl<'a> Cx<'a> {
                     scenes: scenes.clone(),
                     attendees,
                     topics: topics.clone(),
+                    items: {
+                        let mut items = items.clone();
+                        items.sort_unstable();
+                        items.dedup();
+                        items
+                    },
                     run_by: self.actor.person.clone(),
                     confirmed_by: safety_rep.as_ref().map(|a| a.person.clone()),
                 });

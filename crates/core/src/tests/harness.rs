@@ -353,6 +353,11 @@ impl Set {
 
     /// [`Set::ready_to_issue`] before the performer is briefed on any firearm.
     pub fn ready_but_unbriefed() -> Self {
+        Set::ready_after(meeting_cmd("CHURCH"))
+    }
+
+    /// [`Set::ready_but_unbriefed`] with `meeting` as the day's safety meeting.
+    pub fn ready_after(meeting: Command) -> Self {
         let mut set = Set::production();
         set.at(MORNING);
         set.ok(
@@ -374,7 +379,7 @@ impl Set {
                 true,
             ),
         );
-        set.ok(FIRST_AD, Role::FirstAd, meeting_cmd("CHURCH"));
+        set.ok(FIRST_AD, Role::FirstAd, meeting);
         set.ok(
             ARMORER,
             Role::Armorer,
@@ -428,6 +433,7 @@ pub fn meeting_cmd(scene: &str) -> Command {
             text("Safety Bulletin #1 read aloud"),
             text("finger off the trigger; never point at anyone"),
         ],
+        items: crate::scene::MeetingItem::ALL.to_vec(),
         safety_rep: Some(actor(SAFETY_REP, Role::SafetyRep)),
     }
 }

@@ -257,6 +257,51 @@ fn one_refusal_per_rule() -> Vec<(RuleId, Refusal, &'static str)> {
     );
     unbriefed.brief("REV-1");
     unbriefed.ok(ARMORER, Role::Armorer, issue_cmd("REV-1", "CHURCH"));
+    // MEETING-CONTENT: the meeting skipped the walk-through.
+    let mut short = meeting_cmd("CHURCH");
+    if let Command::HoldMeeting { items, .. } = &mut short {
+        items.retain(|i| *i != crate::scene::MeetingItem::WalkThrough);
+    }
+    let mut thin = Set::ready_after(short);
+    thin.brief("REV-1");
+    r(
+        &mut thin,
+        RuleId::MeetingContent,
+        ARMORER,
+        Role::Armorer,
+        issue_cmd("REV-1", "CHURCH"),
+        "walk-through",
+    );
+    // The safety rep and the armorer may let it through, once, for this act.
+    thin.ok(
+        SAFETY_REP,
+        Role::SafetyRep,
+        Command::Override {
+            rule: RuleId::MeetingContent,
+            reason: text("walk-through done at the church door, not recorded"),
+            target: crate::overrides::OverrideTarget {
+                firearm: Some(fid("REV-1")),
+                scene: Some(sid("CHURCH")),
+                day: Some(date(DAY)),
+                person: Some(pid(PERFORMER)),
+            },
+            confirmations: vec![actor(ARMORER, Role::Armorer)],
+        },
+    );
+    let events = thin.ok(ARMORER, Role::Armorer, issue_cmd("REV-1", "CHURCH"));
+    assert!(
+        matches!(
+            &events[..],
+            [
+                Event::OverrideUsed {
+                    rule: RuleId::MeetingContent,
+                    ..
+                },
+                Event::FirearmIssued { .. }
+            ]
+        ),
+        "{events:?}"
+    );
     // HANDOVER-SCAN: the firearm in hand is not the one shown.
     let mut scan = Set::ready_to_issue();
     let mut wrong = issue_cmd("REV-1", "CHURCH");

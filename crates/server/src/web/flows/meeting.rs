@@ -29,6 +29,11 @@ pub async fn meeting(State(app): State<App>, headers: HeaderMap) -> Response {
             b.push_str(&checkbox(&format!("attendee_{id}"), &format!("{name} ({id})"), false));
         }
         b.push_str("</fieldset>");
+        b.push_str("<fieldset><legend>Gone through, item by item (MEETING-CONTENT: a meeting missing one does not cover its scenes)</legend>");
+        for item in armory_core::scene::MeetingItem::ALL {
+            b.push_str(&checkbox(&format!("item_{}", item.as_str()), item.words(), false));
+        }
+        b.push_str("</fieldset>");
         b.push_str("<label for=topics>Topics covered, one per line</label><textarea id=topics name=topics rows=4>Safety Bulletin #1 read aloud\nFinger off the trigger; never point at anyone\n20 ft standoff for blanks; eye and ear protection</textarea>");
         let mut reps = vec![(String::new(), "No safety rep present".to_owned())];
         reps.extend(person_options(s, Some(Role::SafetyRep)));
@@ -76,6 +81,7 @@ pub(super) fn command(
         .collect();
     Ok(Some(
         json!({"type": "hold_meeting", "day": f("day"), "scenes": checked(form, "scene_"),
-           "attendees": checked(form, "attendee_"), "topics": topics, "safety_rep": safety_rep}),
+           "attendees": checked(form, "attendee_"), "topics": topics,
+           "items": checked(form, "item_"), "safety_rep": safety_rep}),
     ))
 }
