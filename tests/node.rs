@@ -249,12 +249,22 @@ fn armory_demo_plays_both_days() {
         crate::common::stderr(&out)
     );
     assert!(text.contains("STOPPED (LIVE-NEVER)"), "{text}");
+    // The second pass of the rules: the wrong revolver, and a bore never looked down.
+    assert!(text.contains("STOPPED (HANDOVER-SCAN)"), "{text}");
+    assert!(text.contains("STOPPED (BORE-CLEAR)"), "{text}");
     assert!(text.contains("unsafe acts stopped and logged"));
     assert!(armory(&data, &["verify", "--replay"]).status.success());
     let data = dir.path().join("safe");
     let out = armory(&data, &["demo"]);
     assert!(out.status.success());
     assert!(stdout(&out).contains(" 0 unsafe acts stopped"));
+    // A day with handovers offered and confirmed, briefings, meeting items, a bore check.
+    let replay = armory(&data, &["verify", "--replay"]);
+    assert!(
+        replay.status.success(),
+        "{}",
+        crate::common::stderr(&replay)
+    );
     // A note by a person of the production carries their role.
     let out = armory(&data, &["note", "end of day", "--by", "hannah"]);
     assert!(out.status.success(), "{}", crate::common::stderr(&out));

@@ -637,6 +637,146 @@ impl Script {
         self.rehearsal_take_and_wrap(22)
     }
 
+    /// The take with blanks after the rehearsal: a misfire, and a firearm then handed out again
+    /// without its bore proven clear (Brandon Lee, 1993), stopped; then done safely.
+    fn misfire_take(&mut self) -> Result<(), DemoError> {
+        let (b, e) = (Some("BOX-2"), None);
+        self.ok(
+            FIRST_AD,
+            Role::FirstAd,
+            "The take is planned: REV-2 with two blanks, shields in front of the camera.",
+            Self::plan(
+                "CHURCH-TAKE",
+                SceneKind::Take,
+                "REV-2",
+                PlannedLoad::Blanks,
+                true,
+            )?,
+        )?;
+        self.ok(
+            FIRST_AD,
+            Role::FirstAd,
+            "A safety meeting covers the take; everyone attends.",
+            Self::meeting(&["CHURCH-TAKE"])?,
+        )?;
+        for (says, command) in [
+            (
+                "The armorer briefs Alec on REV-2; he confirms.",
+                Self::brief("REV-2")?,
+            ),
+            (
+                "REV-2 is taken out of the safe.",
+                Command::TakeOut {
+                    item: Self::item("REV-2")?,
+                },
+            ),
+            (
+                "Two blanks in chambers 1 and 2.",
+                Self::load("REV-2", &[b, b, e, e, e, e])?,
+            ),
+            (
+                "REV-2 is shown to Alec and Dave; both confirm.",
+                Self::show("REV-2", "CHURCH-TAKE", FIRST_AD)?,
+            ),
+            (
+                "The armorer hands REV-2 to Alec; he confirms with his PIN.",
+                Self::issue("REV-2", "CHURCH-TAKE", PERFORMER)?,
+            ),
+        ] {
+            self.ok(ARMORER, Role::Armorer, says, command)?;
+        }
+        self.ok(
+            FIRST_AD,
+            Role::FirstAd,
+            "Click, no bang: the first blank misfires. Reported; REV-2 is stopped.",
+            Command::ReportDischarge {
+                firearm: firearm("REV-2")?,
+                kind: DischargeKind::Misfire,
+                positions: vec![1],
+                description: text("misfire on the first blank of the take")?,
+            },
+        )?;
+        self.ok(
+            ARMORER,
+            Role::Armorer,
+            "The armorer takes REV-2 back; Alec confirms with his PIN.",
+            Self::take_back("REV-2")?,
+        )?;
+        self.no(
+            RuleId::BoreClear,
+            ARMORER,
+            Role::Armorer,
+            "The misfired blank would go back into its box with the good ones.",
+            Command::Unload {
+                firearm: firearm("REV-2")?,
+            },
+        )?;
+        for (says, command) in [
+            (
+                "The misfired blank comes out on its own and leaves the production.",
+                Command::RecoverRound {
+                    firearm: firearm("REV-2")?,
+                    position: 1,
+                },
+            ),
+            (
+                "The other blank goes back into its box; every chamber is empty.",
+                Command::Unload {
+                    firearm: firearm("REV-2")?,
+                },
+            ),
+            (
+                "The misfire is closed with findings.",
+                Command::CloseIncident {
+                    incident: crate::ids::IncidentId::sequential(3),
+                    findings: text("a bad primer; the round is out of the production")?,
+                    safety_rep: actor(SAFETY_REP, Role::SafetyRep)?,
+                },
+            ),
+            (
+                "A blank is loaded again for the next take.",
+                Self::load("REV-2", &[b, e, e, e, e, e])?,
+            ),
+            (
+                "REV-2 is shown again to Alec and Dave.",
+                Self::show("REV-2", "CHURCH-TAKE", FIRST_AD)?,
+            ),
+        ] {
+            self.ok(ARMORER, Role::Armorer, says, command)?;
+        }
+        self.no(
+            RuleId::BoreClear,
+            ARMORER,
+            Role::Armorer,
+            "REV-2 goes back to Alec with nobody having looked down its barrel since the misfire.",
+            Self::issue("REV-2", "CHURCH-TAKE", PERFORMER)?,
+        )?;
+        for (says, command) in [
+            (
+                "The blank comes out again; every chamber is empty.",
+                Command::Unload {
+                    firearm: firearm("REV-2")?,
+                },
+            ),
+            (
+                "A rod down the barrel and through every chamber: clear.",
+                Command::BoreCheck {
+                    firearm: firearm("REV-2")?,
+                },
+            ),
+            (
+                "The take is called for the day; REV-2 goes back into the safe.",
+                Command::Store {
+                    item: Self::item("REV-2")?,
+                    location: LocationId::parse("SAFE")?,
+                },
+            ),
+        ] {
+            self.ok(ARMORER, Role::Armorer, says, command)?;
+        }
+        Ok(())
+    }
+
     fn unsafe_day(&mut self) -> Result<(), DemoError> {
         use RuleId as R;
         let e = None;
@@ -945,6 +1085,7 @@ impl Script {
             "After the rehearsal the armorer takes REV-1 back; Alec confirms with his PIN.",
             Self::take_back("REV-1")?,
         )?;
+        self.misfire_take()?;
         self.ok(
             ARMORER,
             Role::Armorer,
@@ -982,7 +1123,7 @@ impl Script {
                     },
                     ContainerCount {
                         container: container("BOX-2")?,
-                        count: count(24)?,
+                        count: count(23)?,
                     },
                 ],
             },
