@@ -596,3 +596,24 @@ fn a_policy_file_that_differs_from_the_logs_policy_is_refused_at_start() {
     assert!(armory(&data, &["note", "after"]).status.success());
     assert!(armory(&data, &["verify", "--replay"]).status.success());
 }
+
+/// The nice value of the calling thread, from /proc (field 19 of its stat line).
+fn thread_nice() -> i64 {
+    let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap();
+    let after = stat.rsplit_once(')').unwrap().1;
+    after.split_whitespace().nth(16).unwrap().parse().unwrap()
+}
+
+/// The check a serving node runs at start lowers its own threads only, by ten nice steps.
+#[test]
+fn the_background_check_threads_run_ten_nice_steps_lower() {
+    let (before, after) = std::thread::spawn(|| {
+        let before = thread_nice();
+        armory_store::check::lower_this_thread();
+        (before, thread_nice())
+    })
+    .join()
+    .unwrap();
+    assert_eq!(after, (before + 10).min(19));
+    assert_eq!(thread_nice(), before, "only the thread that asked");
+}

@@ -175,9 +175,9 @@ enum Priority {
     Background,
 }
 
-/// Lowers the calling thread's CPU priority (a check behind the acts); a failure is printed and
-/// changes nothing else.
-fn lower_this_thread() {
+/// Lowers the calling thread's CPU priority by ten nice steps (a check behind the acts); a
+/// failure is printed and changes nothing else.
+pub fn lower_this_thread() {
     let tid = rustix::thread::gettid();
     let now = rustix::process::getpriority_process(Some(tid)).unwrap_or(0);
     if let Err(e) = rustix::process::setpriority_process(Some(tid), (now + 10).min(19)) {
@@ -553,28 +553,4 @@ async fn read_chunk<S: Store>(
         leaves: spare.leaves,
         parents: spare.parents,
     })
-}
-
-#[cfg(test)]
-mod priority_tests {
-    #![allow(clippy::unwrap_used)]
-
-    #[test]
-    fn the_background_check_thread_runs_ten_nice_steps_lower() {
-        let (before, after) = std::thread::spawn(|| {
-            let tid = rustix::thread::gettid();
-            let before = rustix::process::getpriority_process(Some(tid)).unwrap();
-            super::lower_this_thread();
-            (
-                before,
-                rustix::process::getpriority_process(Some(tid)).unwrap(),
-            )
-        })
-        .join()
-        .unwrap();
-        assert_eq!(after, (before + 10).min(19));
-        // Only that thread: this one keeps its priority.
-        let here = rustix::process::getpriority_process(Some(rustix::thread::gettid())).unwrap();
-        assert_eq!(here, before);
-    }
 }
