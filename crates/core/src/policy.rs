@@ -40,6 +40,10 @@ pub struct Policy {
     /// who has registered a passkey confirms with it, not with a PIN. People without one still
     /// confirm by PIN (recorded as such, the weaker method). Default: no.
     pub passkeys_for_confirmations: bool,
+    /// The firearms safety course (a credential kind, e.g. `firearms_safety_course` for CSATF's
+    /// or an equivalent) that everyone in a firearm scene must hold: its plan's handlers and
+    /// the meeting's attendees (TRAINED-NEAR). Default: none named, the rule is off.
+    pub safety_course: Option<CredentialKind>,
 }
 
 impl Default for Policy {
@@ -61,6 +65,7 @@ impl Default for Policy {
             meeting_must_include_performer: false,
             rehearsal_allows_dummies: true,
             passkeys_for_confirmations: false,
+            safety_course: None,
         }
     }
 }
@@ -129,6 +134,14 @@ impl Policy {
         flag(
             !new.refuse_unlocked_storage && self.refuse_unlocked_storage,
             "refuse_unlocked_storage: storing in an unlocked place is no longer refused".into(),
+        );
+        flag(
+            self.safety_course.is_some() && new.safety_course != self.safety_course,
+            format!(
+                "safety_course: {} -> {}",
+                self.safety_course.as_ref().map_or("none", |c| c.as_str()),
+                new.safety_course.as_ref().map_or("none", |c| c.as_str())
+            ),
         );
         flag(
             !new.passkeys_for_confirmations && self.passkeys_for_confirmations,

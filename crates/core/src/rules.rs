@@ -73,6 +73,9 @@ pub enum RuleId {
     /// The safety meeting covering a scene went through every item RULES.md names.
     #[serde(rename = "MEETING-CONTENT")]
     MeetingContent,
+    /// Everyone in a firearm scene holds the safety course the policy names.
+    #[serde(rename = "TRAINED-NEAR")]
+    TrainedNear,
     /// The actor does not hold a role that may do this act (RULES.md §4).
     #[serde(rename = "ROLE")]
     Role,
@@ -84,7 +87,7 @@ pub enum RuleId {
 
 impl RuleId {
     /// Every id, in RULES.md order, then ROLE and STATE.
-    pub const ALL: [RuleId; 22] = [
+    pub const ALL: [RuleId; 23] = [
         RuleId::LiveNever,
         RuleId::LotVerified,
         RuleId::ContainerPure,
@@ -105,6 +108,7 @@ impl RuleId {
         RuleId::HandoverScan,
         RuleId::PerformerBriefed,
         RuleId::MeetingContent,
+        RuleId::TrainedNear,
         RuleId::Role,
         RuleId::State,
     ];
@@ -132,6 +136,7 @@ impl RuleId {
             RuleId::HandoverScan => "HANDOVER-SCAN",
             RuleId::PerformerBriefed => "PERFORMER-BRIEFED",
             RuleId::MeetingContent => "MEETING-CONTENT",
+            RuleId::TrainedNear => "TRAINED-NEAR",
             RuleId::Role => "ROLE",
             RuleId::State => "STATE",
         }
@@ -161,6 +166,7 @@ impl RuleId {
         match self {
             RuleId::DailyMeeting => Some(&[Role::SafetyRep, Role::Armorer]),
             RuleId::MeetingContent => Some(&[Role::SafetyRep, Role::Armorer]),
+            RuleId::TrainedNear => Some(&[Role::SafetyRep]),
             RuleId::ArmorerDedicated => Some(&[Role::Producer, Role::SafetyRep]),
             RuleId::Credentials => Some(&[Role::SafetyRep]),
             RuleId::RehearsalCold => Some(&[Role::Armorer, Role::FirstAd]),

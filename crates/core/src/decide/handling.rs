@@ -527,7 +527,44 @@ impl<'a> Cx<'a> {
         // CREDENTIALS of the custodian and the performer.
         let actor = self.actor.person.clone();
         self.credentials(&actor, self.actor.role, self.today, act.clone())?;
-        self.credentials(performer, Role::Performer, self.today, act)?;
+        self.credentials(performer, Role::Performer, self.today, act.clone())?;
+        // TRAINED-NEAR: the plan's handlers and the meeting's attendees hold the course.
+        if let Some(course) = &self.policy.safety_course {
+            let mut near: Vec<&PersonId> = scene
+                .plan
+                .firearms
+                .iter()
+                .map(|p| &p.handler)
+                .chain(covering.iter().flat_map(|m| m.attendees.iter()))
+                .collect();
+            near.sort();
+            near.dedup();
+            let untrained: Vec<String> = near
+                .into_iter()
+                .filter(|p| {
+                    !self
+                        .state
+                        .people
+                        .get(*p)
+                        .and_then(|x| x.credentials.get(course))
+                        .is_some_and(|c| c.valid_on(self.today))
+                })
+                .map(|p| self.who(p))
+                .collect();
+            if !untrained.is_empty() {
+                let r = Refusal::new(
+                    RuleId::TrainedNear,
+                    format!(
+                        "{} in scene {scene_id} (its plan or its safety meeting) hold no valid {course}",
+                        untrained.join(", ")
+                    ),
+                    format!(
+                        "record their {course} (admin), keep them away from the firearms, or the safety representative approves an override"
+                    ),
+                );
+                self.overridable(act, Err(r))?;
+            }
+        }
         self.briefed(id, performer)?;
         self.issue_or_offer(id, performer, scene_id, confirmation)
     }

@@ -228,3 +228,57 @@ fn back_and_empty_refused(set: &mut Set) {
     assert!(r.why.contains("position 1"), "{r}");
     set.refused(RuleId::BoreClear, ARMORER, Role::Armorer, bore_check());
 }
+
+/// TRAINED-NEAR: with a course named, everyone in the plan and the meeting holds it.
+#[test]
+fn everyone_near_the_firearms_holds_the_course_the_policy_names() {
+    let mut set = Set::ready_to_issue();
+    let course = CredentialKind::parse("firearms_safety_course").unwrap();
+    // Off until the policy names a course.
+    let mut off = set.clone();
+    off.ok(ARMORER, Role::Armorer, issue_cmd("REV-1", "CHURCH"));
+    set.policy.safety_course = Some(course.clone());
+    let r = set.refused(
+        RuleId::TrainedNear,
+        ARMORER,
+        Role::Armorer,
+        issue_cmd("REV-1", "CHURCH"),
+    );
+    // Everyone: the handler and each attendee of the covering meeting.
+    for who in [ARMORER, FIRST_AD, PERFORMER, SAFETY_REP] {
+        assert!(r.why.contains(&format!("({who})")), "{who}: {r}");
+    }
+    let record = |set: &mut Set, who: &str, expires: &str| {
+        set.ok(
+            ADMIN,
+            Role::Admin,
+            Command::RecordCredential {
+                person: pid(who),
+                kind: course.clone(),
+                number: CredentialNumber::parse("CSATF-7").unwrap(),
+                expires: date(expires),
+            },
+        );
+    };
+    for who in [ARMORER, FIRST_AD, PERFORMER] {
+        record(&mut set, who, "2022-12-31");
+    }
+    // One expired course is enough to refuse, and names that person alone.
+    record(&mut set, SAFETY_REP, "2021-10-20");
+    let r = set.refused(
+        RuleId::TrainedNear,
+        ARMORER,
+        Role::Armorer,
+        issue_cmd("REV-1", "CHURCH"),
+    );
+    assert!(r.why.contains("(rep)") && !r.why.contains("(ab)"), "{r}");
+    record(&mut set, SAFETY_REP, "2022-12-31");
+    set.ok(ARMORER, Role::Armorer, issue_cmd("REV-1", "CHURCH"));
+    set.assert_replays();
+    // Naming another course, or none, loosens the policy.
+    let named = crate::Policy {
+        safety_course: Some(course),
+        ..crate::Policy::default()
+    };
+    assert_eq!(named.loosenings(&crate::Policy::default()).len(), 1);
+}

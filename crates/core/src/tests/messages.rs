@@ -302,6 +302,17 @@ fn one_refusal_per_rule() -> Vec<(RuleId, Refusal, &'static str)> {
         ),
         "{events:?}"
     );
+    // TRAINED-NEAR: the policy names a course nobody in the scene holds.
+    let mut course = Set::ready_to_issue();
+    course.policy.safety_course = Some(CredentialKind::parse("firearms_safety_course").unwrap());
+    r(
+        &mut course,
+        RuleId::TrainedNear,
+        ARMORER,
+        Role::Armorer,
+        issue_cmd("REV-1", "CHURCH"),
+        "firearms_safety_course",
+    );
     // HANDOVER-SCAN: the firearm in hand is not the one shown.
     let mut scan = Set::ready_to_issue();
     let mut wrong = issue_cmd("REV-1", "CHURCH");

@@ -41,6 +41,10 @@ const SETTINGS: &[(&str, &str)] = &[
         "Incidents may be reported anonymously",
     ),
     (
+        "safety_course",
+        "The firearms safety course everyone in a firearm scene must hold (a credential kind, e.g. firearms_safety_course; blank: none) (TRAINED-NEAR)",
+    ),
+    (
         "scene_window_minutes",
         "Minutes an issued firearm may stay out when the plan names no window (RETURN-AFTER-TAKE)",
     ),
@@ -69,6 +73,8 @@ fn value_words(v: &Value) -> String {
     match v {
         Value::Bool(true) => "yes".into(),
         Value::Bool(false) => "no".into(),
+        Value::Null => "none".into(),
+        Value::String(s) => s.clone(),
         other => other.to_string(),
     }
 }
@@ -118,6 +124,12 @@ pub async fn policy_page(State(app): State<App>, headers: HeaderMap) -> Response
         for (key, words) in SETTINGS {
             match &now[*key] {
                 Value::Bool(on) => b.push_str(&checkbox(&format!("p.{key}"), words, *on)),
+                Value::Null | Value::String(_) => b.push_str(&input(
+                    &format!("p.{key}"),
+                    words,
+                    now[*key].as_str().unwrap_or_default(),
+                    "autocapitalize=none",
+                )),
                 v => b.push_str(&input(
                     &format!("p.{key}"),
                     words,
@@ -192,6 +204,10 @@ pub(super) fn command(
             | "day_starts_at_minutes" => json!(v.trim().parse::<i64>().map_err(|_| {
                 ApiError::bad(format!("{key} must be a whole number, not {v:?}")).field(&name)
             })?),
+            "safety_course" => match v.trim() {
+                "" => Value::Null,
+                kind => json!(kind),
+            },
             // A checkbox that is not ticked is not sent.
             _ => json!(v == "on"),
         };
