@@ -1127,3 +1127,67 @@ fn the_bore_check_is_recorded_from_the_item_page_and_shown_there() {
     );
     assert_eq!(server.next_index(&hannah), before);
 }
+
+/// A missing firearm from the Discharges page: the incident stops everything, the police
+/// report is asked for on the page, and the incident closes only once it is recorded.
+#[test]
+fn a_missing_firearm_is_reported_and_its_police_report_recorded_from_the_pages() {
+    let server = Server::start(&[]);
+    let hannah = server.sign_in("hannah");
+    let opened = done_through(
+        &server,
+        &hannah,
+        "/discharge",
+        &[
+            ("kind", "report_missing"),
+            ("firearm", "REV-3"),
+            ("missing_description", "not in the safe at the lunch count"),
+        ],
+        "hannah",
+    );
+    assert_eq!(opened["event"]["type"], "incident_opened", "{opened}");
+    assert_eq!(opened["event"]["kind"], "missing_firearm");
+    let id = opened["event"]["incident"].as_str().unwrap().to_owned();
+    let page = server.get("/discharge", &hannah);
+    assert!(
+        page.body.contains(&format!("Police report for {id}")),
+        "{}",
+        page.body
+    );
+    let before = server.next_index(&hannah);
+    let r = submit(
+        &server,
+        &hannah,
+        "/discharge",
+        "/act",
+        &[
+            ("kind", "close_incident"),
+            ("incident", &id),
+            ("findings", "found in the truck"),
+            ("safety_rep", "sam"),
+            ("safety_rep_pin", "3333"),
+        ],
+    );
+    assert_refused(&server, &hannah, before, &r, "MISSING-REPORT");
+    let police = format!("police_report_{id}");
+    let recorded = done_through(
+        &server,
+        &hannah,
+        "/discharge",
+        &[
+            ("kind", "record_police_report"),
+            ("incident", &id),
+            (&police, "SFPD-2021-10-4411"),
+        ],
+        "hannah",
+    );
+    assert_eq!(
+        recorded["event"]["police_report"], "SFPD-2021-10-4411",
+        "{recorded}"
+    );
+    let alerts = server.get("/api/alerts", &hannah).json();
+    assert!(
+        !alerts.to_string().contains("police_report_due"),
+        "{alerts}"
+    );
+}

@@ -1,7 +1,8 @@
 //! Alerts the system raises by itself, without anyone acting: a firearm issued past its scene
 //! window (RETURN-AFTER-TAKE), a firearm outside locked storage with no custodian at hand
 //! (LOCKED-STORAGE), counts that do not balance (WRAP-RECONCILE), credentials expiring within the
-//! policy's warning period (CREDENTIALS), a handover waiting for its receiver (CUSTODIAN-ONLY). Pure: computed from the policy, the state and `now`.
+//! policy's warning period (CREDENTIALS), a handover waiting for its receiver (CUSTODIAN-ONLY), a
+//! missing firearm's police report due (MISSING-REPORT). Pure: computed from the policy, the state and `now`.
 
 use crate::ids::{FirearmId, LotId, PersonId};
 use crate::items::ItemRef;
@@ -35,6 +36,12 @@ pub enum AlertKind {
     /// The node records no acts: its log failed the check at start (tampered with, damaged) or
     /// its storage fails. Raised by the node, not by the rules.
     NotRecording { why: String },
+    /// A missing firearm's incident has no police report number yet: a warning until 48 hours
+    /// after it opened, critical from then on.
+    PoliceReportDue {
+        incident: crate::ids::IncidentId,
+        due: Timestamp,
+    },
     /// A credential a person's role requires expires soon, has expired, or is missing.
     CredentialExpiring {
         person: PersonId,
@@ -104,6 +111,33 @@ pub fn alerts(policy: &Policy, state: &State, now: Timestamp) -> Vec<Alert> {
                 }
             }
         }
+    }
+    for (id, i) in state.incidents.iter().filter(|(_, i)| {
+        i.kind == crate::incident::IncidentKind::MissingFirearm
+            && i.police_report.is_none()
+            && i.closed.is_none()
+    }) {
+        let due = i.opened_at.plus_minutes(48 * 60);
+        let late = due < now;
+        out.push(Alert {
+            rule: RuleId::MissingReport,
+            critical: late,
+            kind: AlertKind::PoliceReportDue {
+                incident: id.clone(),
+                due,
+            },
+            message: if late {
+                format!(
+                    "{} (incident {id}): no police report number after 48 hours (due {due}). Report it to the police now and record the number.",
+                    i.description
+                )
+            } else {
+                format!(
+                    "{} (incident {id}): report it to the police and record the report number by {due}.",
+                    i.description
+                )
+            },
+        });
     }
     let waiting =
         state

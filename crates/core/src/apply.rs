@@ -822,6 +822,8 @@ fn place(s: &mut State, index: u64, event: &Event) -> Placed {
                     opened_at: *at,
                     entry: index,
                     closed: None,
+                    police_report: None,
+                    atf_incident: None,
                 },
             );
             if let crate::incident::Cover::Firearms(list) = covers {
@@ -830,6 +832,20 @@ fn place(s: &mut State, index: u64, event: &Event) -> Placed {
                         f.history.push(index);
                     }
                 }
+            }
+        }
+        Event::PoliceReportRecorded {
+            incident,
+            police_report,
+            atf_incident,
+        } => {
+            let i = s
+                .incidents
+                .get_mut(incident)
+                .ok_or_else(|| format!("no incident {incident}"))?;
+            i.police_report = Some(police_report.clone());
+            if atf_incident.is_some() {
+                i.atf_incident = atf_incident.clone();
             }
         }
         Event::IncidentClosed {

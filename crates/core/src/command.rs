@@ -391,6 +391,25 @@ pub enum Command {
         /// Leave the reporter's name out of the record.
         anonymous: bool,
     },
+    /// A firearm cannot be found: opens a critical incident that stops all firearm work and
+    /// needs a police report number within 48 hours (MISSING-REPORT).
+    ReportMissing {
+        /// Which firearm.
+        firearm: FirearmId,
+        /// Where it was last seen, who looked.
+        description: Text,
+    },
+    /// Record the police report number (and the ATF incident number, for a firearm from a
+    /// licensed supplier) of a missing firearm's incident.
+    RecordPoliceReport {
+        /// Which incident.
+        incident: IncidentId,
+        /// The police report number.
+        police_report: Name,
+        /// The ATF incident number, where one is needed.
+        #[serde(default)]
+        atf_incident: Option<Name>,
+    },
     /// Close an incident with findings (custodian, confirmed by the safety rep).
     CloseIncident {
         /// Which.
@@ -498,6 +517,8 @@ impl Command {
             Command::ReportDischarge { .. } => "report_discharge",
             Command::ReportIncident { .. } => "report_incident",
             Command::CloseIncident { .. } => "close_incident",
+            Command::ReportMissing { .. } => "report_missing",
+            Command::RecordPoliceReport { .. } => "record_police_report",
             Command::Reconcile { .. } => "reconcile",
             Command::Override { .. } => "override",
             Command::Correct { .. } => "correct",

@@ -183,6 +183,12 @@ pub enum Event {
         run_by: PersonId,
         confirmed_by: Option<PersonId>,
     },
+    /// The police report number of a missing firearm's incident (and the ATF incident number).
+    PoliceReportRecorded {
+        incident: IncidentId,
+        police_report: Name,
+        atf_incident: Option<Name>,
+    },
     /// A firearm's every chamber was recorded; rounds left their containers.
     FirearmLoaded {
         firearm: FirearmId,
@@ -392,6 +398,7 @@ impl Event {
             Event::HandoverCancelled { .. } => "handover_cancelled",
             Event::ScenePlanned { .. } => "scene_planned",
             Event::MeetingHeld { .. } => "meeting_held",
+            Event::PoliceReportRecorded { .. } => "police_report_recorded",
             Event::FirearmLoaded { .. } => "firearm_loaded",
             Event::FirearmUnloaded { .. } => "firearm_unloaded",
             Event::ShowChecked { .. } => "show_checked",

@@ -15,6 +15,8 @@ pub enum IncidentKind {
     Misfire,
     /// Counts at wrap did not balance, or a firearm was not back in locked storage.
     CountMismatch,
+    /// A firearm could not be found at a count (MISSING-REPORT: a police report within 48 h).
+    MissingFirearm,
     /// A near miss or unsafe practice.
     NearMiss,
     /// Anything else.

@@ -76,6 +76,9 @@ pub enum RuleId {
     /// Everyone in a firearm scene holds the safety course the policy names.
     #[serde(rename = "TRAINED-NEAR")]
     TrainedNear,
+    /// A missing firearm is reported to the police within 48 hours (an alert past it).
+    #[serde(rename = "MISSING-REPORT")]
+    MissingReport,
     /// The actor does not hold a role that may do this act (RULES.md §4).
     #[serde(rename = "ROLE")]
     Role,
@@ -87,7 +90,7 @@ pub enum RuleId {
 
 impl RuleId {
     /// Every id, in RULES.md order, then ROLE and STATE.
-    pub const ALL: [RuleId; 23] = [
+    pub const ALL: [RuleId; 24] = [
         RuleId::LiveNever,
         RuleId::LotVerified,
         RuleId::ContainerPure,
@@ -109,6 +112,7 @@ impl RuleId {
         RuleId::PerformerBriefed,
         RuleId::MeetingContent,
         RuleId::TrainedNear,
+        RuleId::MissingReport,
         RuleId::Role,
         RuleId::State,
     ];
@@ -137,6 +141,7 @@ impl RuleId {
             RuleId::PerformerBriefed => "PERFORMER-BRIEFED",
             RuleId::MeetingContent => "MEETING-CONTENT",
             RuleId::TrainedNear => "TRAINED-NEAR",
+            RuleId::MissingReport => "MISSING-REPORT",
             RuleId::Role => "ROLE",
             RuleId::State => "STATE",
         }

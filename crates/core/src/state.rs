@@ -384,6 +384,12 @@ pub struct Incident {
     pub entry: u64,
     /// Closure, once closed.
     pub closed: Option<Closure>,
+    /// The police report number (MISSING-REPORT), once recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub police_report: Option<Name>,
+    /// The ATF incident number, for a firearm from a licensed supplier.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub atf_incident: Option<Name>,
 }
 
 impl Incident {

@@ -1066,6 +1066,8 @@ pub const COMMAND_TYPES: &[&str] = &[
     "report_discharge",
     "report_incident",
     "close_incident",
+    "report_missing",
+    "record_police_report",
     "reconcile",
     "override",
     "correct",

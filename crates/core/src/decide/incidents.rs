@@ -157,6 +157,15 @@ impl<'a> Cx<'a> {
                     RuleId::IncidentStop,
                     "closing the incident",
                 )?;
+                if i.kind == IncidentKind::MissingFirearm && i.police_report.is_none() {
+                    return no(
+                        RuleId::MissingReport,
+                        format!(
+                            "incident {incident}, a missing firearm, has no police report number on record"
+                        ),
+                        "report it to the police and record the report number (record police report), then close it with findings",
+                    );
+                }
                 if safety_rep.person == self.actor.person {
                     return no(
                         RuleId::IncidentStop,
@@ -170,6 +179,58 @@ impl<'a> Cx<'a> {
                     closed_by: self.actor.person.clone(),
                     safety_rep: safety_rep.person.clone(),
                     at: self.now,
+                });
+                Ok(())
+            }
+            Command::ReportMissing {
+                firearm,
+                description,
+            } => {
+                self.actor_as(ANYONE, "report a missing firearm")?;
+                self.firearm(firearm)?;
+                let text =
+                    crate::text::Text::parse(&format!("firearm {firearm} missing: {description}"))
+                        .map_err(|e| {
+                            Refusal::new(
+                                RuleId::State,
+                                e.to_string(),
+                                "write a shorter description",
+                            )
+                        })?;
+                // Nobody knows where it is, or what is in it: all firearm work stops.
+                self.open_incident(
+                    IncidentKind::MissingFirearm,
+                    Severity::Critical,
+                    Cover::All,
+                    text,
+                    Some(self.actor.person.clone()),
+                );
+                Ok(())
+            }
+            Command::RecordPoliceReport {
+                incident,
+                police_report,
+                atf_incident,
+            } => {
+                self.actor_as(
+                    &[Role::Armorer, Role::Producer, Role::SafetyRep, Role::Admin],
+                    "record police reports",
+                )?;
+                let i = self.incident(incident)?;
+                if i.kind != IncidentKind::MissingFirearm {
+                    return no(
+                        RuleId::State,
+                        format!(
+                            "incident {incident} is {}, not a missing firearm",
+                            kind_words(i.kind)
+                        ),
+                        "record the police report on the missing firearm's incident",
+                    );
+                }
+                self.events.push(Event::PoliceReportRecorded {
+                    incident: incident.clone(),
+                    police_report: police_report.clone(),
+                    atf_incident: atf_incident.clone(),
                 });
                 Ok(())
             }

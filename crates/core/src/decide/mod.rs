@@ -592,6 +592,8 @@ impl<'a> Cx<'a> {
             Command::ReportDischarge { .. }
             | Command::ReportIncident { .. }
             | Command::CloseIncident { .. }
+            | Command::ReportMissing { .. }
+            | Command::RecordPoliceReport { .. }
             | Command::Reconcile { .. } => self.incidents(command),
             Command::Override { .. } | Command::Correct { .. } | Command::Note { .. } => {
                 self.record(command)
@@ -715,6 +717,7 @@ fn kind_words(kind: IncidentKind) -> &'static str {
         IncidentKind::UnplannedDischarge => "an unplanned discharge",
         IncidentKind::Misfire => "a misfire",
         IncidentKind::CountMismatch => "counts that do not balance",
+        IncidentKind::MissingFirearm => "a missing firearm",
         IncidentKind::NearMiss => "a near miss",
         IncidentKind::Other => "an incident",
     }

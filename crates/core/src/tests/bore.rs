@@ -282,3 +282,62 @@ fn everyone_near_the_firearms_holds_the_course_the_policy_names() {
     };
     assert_eq!(named.loosenings(&crate::Policy::default()).len(), 1);
 }
+
+/// MISSING-REPORT: a missing firearm stops all firearm work; its police report is due within
+/// 48 hours (a warning, then a critical alert), and the incident closes only once it is on record.
+#[test]
+fn a_missing_firearm_stops_work_and_needs_a_police_report_within_48_hours() {
+    let mut set = Set::ready_to_issue();
+    set.ok(
+        PERFORMER,
+        Role::Performer,
+        Command::ReportMissing {
+            firearm: fid("REV-3"),
+            description: text("not in the safe at the lunch count"),
+        },
+    );
+    let (id, incident) = set.state.incidents.iter().next_back().unwrap();
+    let id = id.clone();
+    assert_eq!(incident.severity, Severity::Critical);
+    assert!(
+        incident
+            .description
+            .as_str()
+            .starts_with("firearm REV-3 missing")
+    );
+    set.refused(
+        RuleId::IncidentStop,
+        ARMORER,
+        Role::Armorer,
+        issue_cmd("REV-1", "CHURCH"),
+    );
+    let due = |set: &Set| {
+        crate::alerts::alerts(&set.policy, &set.state, set.now)
+            .into_iter()
+            .find(|a| matches!(a.kind, crate::alerts::AlertKind::PoliceReportDue { .. }))
+    };
+    let a = due(&set).unwrap();
+    assert!(!a.critical, "{a:?}");
+    set.at("2021-10-23T13:01:00Z");
+    let a = due(&set).unwrap();
+    assert!(a.critical && a.message.contains("after 48 hours"), "{a:?}");
+    // Only on the missing firearm's incident, and only by those who answer for it.
+    let report = Command::RecordPoliceReport {
+        incident: id.clone(),
+        police_report: name("SFPD-2021-10-4411"),
+        atf_incident: None,
+    };
+    set.refused(RuleId::Role, PERFORMER, Role::Performer, report.clone());
+    set.ok(PRODUCER, Role::Producer, report);
+    assert!(due(&set).is_none());
+    set.ok(
+        ARMORER,
+        Role::Armorer,
+        Command::CloseIncident {
+            incident: id,
+            findings: text("found in the camera truck; reported found to the police"),
+            safety_rep: actor(SAFETY_REP, Role::SafetyRep),
+        },
+    );
+    set.assert_replays();
+}

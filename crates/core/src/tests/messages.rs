@@ -313,6 +313,29 @@ fn one_refusal_per_rule() -> Vec<(RuleId, Refusal, &'static str)> {
         issue_cmd("REV-1", "CHURCH"),
         "firearms_safety_course",
     );
+    // MISSING-REPORT: a missing firearm's incident is not closed without the police report.
+    let mut lost = Set::ready_to_issue();
+    lost.ok(
+        FIRST_AD,
+        Role::FirstAd,
+        Command::ReportMissing {
+            firearm: fid("REV-3"),
+            description: text("not in the safe at the lunch count"),
+        },
+    );
+    let open = lost.state.incidents.keys().next_back().unwrap().clone();
+    r(
+        &mut lost,
+        RuleId::MissingReport,
+        ARMORER,
+        Role::Armorer,
+        Command::CloseIncident {
+            incident: open,
+            findings: text("found in the truck"),
+            safety_rep: actor(SAFETY_REP, Role::SafetyRep),
+        },
+        "police report",
+    );
     // HANDOVER-SCAN: the firearm in hand is not the one shown.
     let mut scan = Set::ready_to_issue();
     let mut wrong = issue_cmd("REV-1", "CHURCH");

@@ -23,12 +23,23 @@ pub async fn discharge(State(app): State<App>, headers: HeaderMap) -> Response {
         b.push_str(&input("positions", "Positions (1,2,...; blank for a misfire with none)", "", ""));
         b.push_str("<label for=description>Describe it</label><textarea id=description name=description rows=3 required></textarea>");
         b.push_str(&submit("Report discharge"));
+        b.push_str(&open_form(c, "report_missing", "A firearm that cannot be found (MISSING-REPORT: all firearm work stops; a police report within 48 hours)", "/discharge"));
+        b.push_str(&super::select_as("missing_firearm", "firearm", "Firearm", &as_refs(&firearms), ""));
+        b.push_str("<label for=missing_description>Where it was last seen, who looked</label><textarea id=missing_description name=missing_description rows=2 required></textarea>");
+        b.push_str(&submit("Report it missing"));
         let open: Vec<_> = s.open_incidents().collect();
         let reps = person_options(s, Some(Role::SafetyRep));
         let first_rep = reps.first().map(|p| p.0.clone()).unwrap_or_default();
         let _ = write!(b, "<h2>Open incidents ({})</h2>", open.len());
         for (id, i) in open {
             let legend = format!("Close {id}: {}, {}", words(&i.kind), words(&i.severity));
+            if i.kind == armory_core::IncidentKind::MissingFirearm && i.police_report.is_none() {
+                b.push_str(&open_form(c, "record_police_report", &format!("Police report for {id} (needed before it closes)"), "/discharge"));
+                let _ = write!(b, "<input type=hidden name=incident value=\"{}\">", esc(id.as_ref()));
+                b.push_str(&input(&format!("police_report_{id}"), "Police report number", "", "required"));
+                b.push_str(&input(&format!("atf_incident_{id}"), "ATF incident number (firearm from a licensed supplier)", "", ""));
+                b.push_str(&submit("Record the report"));
+            }
             b.push_str(&open_form(c, "close_incident", &legend, "/discharge"));
             let _ = write!(b, "<p>{}</p><input type=hidden name=incident value=\"{}\">", esc(i.description.as_ref()), esc(id.as_ref()));
             b.push_str("<label>Findings: what was found and done<textarea name=findings rows=3 required></textarea></label>");
@@ -64,6 +75,15 @@ pub(super) fn command(
         "report_discharge" => {
             json!({"type": "report_discharge", "firearm": f("firearm"), "kind": f("discharge"),
                                      "positions": positions(form)?, "description": f("description")})
+        }
+        "report_missing" => json!({"type": "report_missing", "firearm": f("firearm"),
+            "description": f("missing_description")}),
+        "record_police_report" => {
+            let id = f("incident");
+            let atf = f(&format!("atf_incident_{id}"));
+            json!({"type": "record_police_report", "incident": id,
+                "police_report": f(&format!("police_report_{id}")),
+                "atf_incident": if atf.trim().is_empty() { Value::Null } else { json!(atf.trim()) }})
         }
         "close_incident" => {
             pins.insert(f("safety_rep"), f("safety_rep_pin"));
