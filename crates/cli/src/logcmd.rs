@@ -85,6 +85,15 @@ pub struct Kept {
     pub against: Option<PathBuf>,
 }
 
+/// The passkey confirmations a verify checked, when there were any.
+fn say_passkeys(n: u64) {
+    if n > 0 {
+        out!(
+            "ok: {n} passkey confirmations, each signed by the key its person registered in the log"
+        );
+    }
+}
+
 pub async fn verify(
     data: &DataDir,
     dir: Option<PathBuf>,
@@ -110,20 +119,13 @@ pub async fn verify(
         .await
         .context("verification failed")?;
     progress.finish_and_clear();
-    let passkeys = armory_store::confirm::check_passkeys(&log, report.entries)
-        .await
-        .context("verification failed")?;
     out!(
         "ok: {} entries, {} checkpoints, root {}; every entry, hash and signature checks out",
         report.entries,
         report.checkpoints,
         report.root
     );
-    if passkeys > 0 {
-        out!(
-            "ok: {passkeys} passkey confirmations, each signed by the key its person registered in the log"
-        );
-    }
+    say_passkeys(report.passkeys);
     // The checkpoint this node kept beside its database: a log put back from an older copy
     // verifies on its own, but is behind what the node signed.
     if let Some(kept) = log.check_kept_checkpoint().await? {
@@ -283,12 +285,7 @@ fn verify_export(dir: &Path, key: Option<PathBuf>, checkpoint: Option<&Kept>) ->
         summary.checkpoint.root,
         verifier.text()
     );
-    if summary.passkeys > 0 {
-        out!(
-            "ok: {} passkey confirmations, each signed by the key its person registered in the log",
-            summary.passkeys
-        );
-    }
+    say_passkeys(summary.passkeys);
     if let Some((k, kept)) = &kept {
         let root = summary
             .roots

@@ -98,6 +98,13 @@ impl TreeCheck {
         self.confirmations.checked
     }
 
+    /// Checks entry `index` (already checked canonical), in log order, if it concerns passkeys: a
+    /// registration or removal is kept, an assertion verified against the key registered
+    /// before it. For callers that check entries elsewhere and build the tree here.
+    pub fn check_passkeys(&mut self, index: u64, bytes: &[u8]) -> Result<(), Problem> {
+        check_confirmations(&mut self.confirmations, index, bytes)
+    }
+
     /// Entries checked so far.
     pub fn size(&self) -> u64 {
         self.edge.size()
@@ -114,8 +121,7 @@ impl TreeCheck {
     pub fn push_entry(&mut self, bytes: &[u8]) -> Result<Vec<Hash>, Problem> {
         let leaf = check_entry(&self.origin, self.size(), bytes)?;
         self.times.check(self.size(), bytes)?;
-        let index = self.size();
-        check_confirmations(&mut self.confirmations, index, bytes)?;
+        self.check_passkeys(self.size(), bytes)?;
         Ok(self.edge.push(leaf))
     }
 
@@ -162,7 +168,7 @@ impl TreeCheck {
 /// its leaf hash.
 /// Feeds entry `index` (already checked canonical) to `confirmations` if it concerns passkeys: a
 /// registration, or a confirmation whose assertion must verify against the key registered.
-pub fn check_confirmations(
+fn check_confirmations(
     confirmations: &mut crate::webauthn::Confirmations,
     index: u64,
     bytes: &[u8],

@@ -343,7 +343,7 @@ impl Confirmations {
 
     /// Whether an entry's bytes may concern passkeys (a cheap filter before decoding it).
     pub fn concerns(bytes: &[u8]) -> bool {
-        bytes.windows(7).any(|w| w == b"passkey")
+        memchr::memmem::find(bytes, b"passkey").is_some()
     }
 
     /// Takes the next entry of the log (decoded), checking every assertion it carries.

@@ -6,6 +6,7 @@ use armory_ledger::checkpoint::{Checkpoint, CheckpointError};
 use armory_ledger::keys::LogVerifier;
 use armory_ledger::merkle::{RightEdge, node_hash, stored_hash_count};
 use armory_ledger::verify::{Problem, TimeOrder, TreeCheck, check_entry};
+use armory_ledger::webauthn::Confirmations;
 use tokio::sync::mpsc;
 
 /// What a successful check covered.
@@ -14,6 +15,8 @@ pub struct CheckReport {
     pub entries: u64,
     pub checkpoints: u64,
     pub root: armory_ledger::Hash,
+    /// Passkey confirmations checked against the keys registered in the log.
+    pub passkeys: u64,
 }
 
 /// Why the check did not pass.
@@ -70,6 +73,9 @@ struct Hashed {
     last_time: Option<(u64, [u8; 24])>,
     /// The chunk's checkpoints, opened (signature checked), by size.
     opened: Vec<(u64, Result<Checkpoint, CheckpointError>)>,
+    /// Positions in the chunk of the entries that concern passkeys, for the tree to check in
+    /// log order (a registration before the confirmations it keys).
+    passkeys: Vec<usize>,
 }
 
 /// A chunk's stored hashes one by one, in id order, from its runs.
@@ -292,7 +298,9 @@ async fn check<S: Store>(
             first_time,
             last_time,
             opened,
+            passkeys,
         } = hashed?;
+        let mut passkeys = passkeys.into_iter().peekable();
         for (index, time) in first_time.into_iter().chain(last_time) {
             times.check_time(index, time)?;
         }
@@ -335,6 +343,11 @@ async fn check<S: Store>(
             let Some(&leaf) = leaves.get(entry_at) else {
                 return Err(StoreError::Damaged(format!("entry {index} was not checked")).into());
             };
+            if let Some(at) = passkeys.next_if_eq(&entry_at)
+                && let Some((_, bytes)) = chunk.entries.get(at)
+            {
+                tree.check_passkeys(index, bytes)?;
+            }
             entry_at += 1;
             if chunk.entries.key(entry_at) == Some(index) {
                 return Err(Problem::Entry {
@@ -433,6 +446,7 @@ async fn check<S: Store>(
         entries: end,
         checkpoints,
         root: tree.root(),
+        passkeys: tree.passkey_confirmations(),
     })
 }
 
@@ -476,6 +490,7 @@ fn check_chunk(
     let mut bundle = RightEdge::new();
     let mut times = TimeOrder::default();
     let mut first_time = None;
+    let mut passkeys = Vec::new();
     for (at, (index, bytes)) in chunk.entries.iter().enumerate() {
         match check_entry(origin, index, bytes).and_then(|leaf| {
             times.check(index, bytes)?;
@@ -495,6 +510,9 @@ fn check_chunk(
                     }
                 });
                 leaves.push(leaf);
+                if Confirmations::concerns(bytes) {
+                    passkeys.push(at);
+                }
             }
             Err(problem) => {
                 bad = Some((at, problem));
@@ -525,6 +543,7 @@ fn check_chunk(
         first_time,
         last_time: times.last(),
         opened,
+        passkeys,
     }
 }
 

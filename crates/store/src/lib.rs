@@ -7,7 +7,6 @@
 #![forbid(unsafe_code)]
 
 pub mod check;
-pub mod confirm;
 pub mod export;
 pub mod fields;
 pub mod node;
