@@ -645,6 +645,7 @@ fn a_passkey_confirmed_show_check_verifies_from_the_export_alone() {
     let mut server = Server::start(&[]);
     let port = server.addr.rsplit(':').next().unwrap().to_owned();
     let host = format!("localhost:{port}");
+    let host_header = host.clone();
     let origin = format!("http://{host}");
     let named = [("Host", host.as_str())];
     let alec = server.sign_in("alec");
@@ -768,6 +769,53 @@ fn a_passkey_confirmed_show_check_verifies_from_the_export_alone() {
     // The same assertion again (a replay) confirms nothing.
     assert_eq!(submit(&show).status, 401);
 
+    // The item page's issue form: alec takes REV-1 confirming with his passkey, no PIN typed.
+    let page = server.get("/item/REV-1", &hannah);
+    let csrf = crate::server_ui::csrf_of(&page);
+    let form = |extra: &[(&str, &str)]| {
+        let mut fields = vec![
+            ("csrf", csrf.as_str()),
+            ("kind", "issue"),
+            ("firearm", "REV-1"),
+            ("performer", "alec"),
+            ("scene", "CHURCH"),
+            ("scanned", "REV-1"),
+        ];
+        fields.extend_from_slice(extra);
+        fields
+            .iter()
+            .map(|(k, v)| format!("{k}={}", crate::server_ui::urlencode(v)))
+            .collect::<Vec<_>>()
+            .join("&")
+    };
+    let post = |path: &str, body: String, host: bool| {
+        let mut h = hannah.headers();
+        h.push(("Content-Type", "application/x-www-form-urlencoded"));
+        if host {
+            h.push(("Host", host_header.as_str()));
+        }
+        server.req("POST", path, &h, body.as_bytes())
+    };
+    let r = post("/confirm/options", form(&[("passkey_for", "alec")]), true);
+    assert_eq!(r.status, 200, "{}", r.body);
+    let act = r.json()["act"].clone();
+    assert_eq!(act["command"]["confirmation"]["person"], "alec", "{act}");
+    let signed =
+        serde_json::to_string(&json!({"alec": phone.sign(act, "localhost", &origin)})).unwrap();
+    let issued_at = server.next_index(&hannah);
+    let r = post(
+        "/act",
+        form(&[("idem", "passkey-issue"), ("passkeys", &signed)]),
+        false,
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let issued = entry(issued_at);
+    assert_eq!(issued["event"]["type"], "firearm_issued", "{issued}");
+    assert_eq!(issued["actors"][1]["person"], "alec", "{issued}");
+    assert_eq!(issued["actors"][1]["method"], "passkey", "{issued}");
+    let back = json!({"type": "return", "firearm": "REV-1", "scanned": "REV-1"});
+    assert_eq!(server.act(&hannah, back).status, 200);
+
     // A lost phone: only alec (or an admin) removes its passkey, by a log entry; from then on
     // it confirms nothing.
     let credential = b64(&phone.credential);
@@ -819,14 +867,14 @@ fn a_passkey_confirmed_show_check_verifies_from_the_export_alone() {
     let o = verify(&out_dir);
     assert!(o.status.success(), "{}", crate::common::stderr(&o));
     assert!(
-        crate::common::stdout(&o).contains("1 passkey confirmation"),
+        crate::common::stdout(&o).contains("2 passkey confirmations"),
         "{}",
         crate::common::stdout(&o)
     );
     let o = crate::common::armory(&data, &["verify"]);
     assert!(o.status.success(), "{}", crate::common::stderr(&o));
     assert!(
-        crate::common::stdout(&o).contains("1 passkey confirmation"),
+        crate::common::stdout(&o).contains("2 passkey confirmations"),
         "{}",
         crate::common::stdout(&o)
     );

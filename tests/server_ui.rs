@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-fn urlencode(text: &str) -> String {
+pub(crate) fn urlencode(text: &str) -> String {
     text.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
@@ -22,7 +22,7 @@ fn urlencode(text: &str) -> String {
 }
 
 /// The CSRF token of the first form on a page.
-fn csrf_of(page: &Resp) -> String {
+pub(crate) fn csrf_of(page: &Resp) -> String {
     let (_, rest) = page
         .body
         .split_once("name=csrf value=\"")

@@ -956,6 +956,30 @@ fn entry_line(e: &Value) -> String {
     )
 }
 
+/// The optional confirmation, as `role`, of the person a form names in `field`: when they
+/// confirm here, by PIN (`FIELD_pin`, checked later) or by passkey (the form's `passkeys`, or
+/// `passkey_for` while their passkey is being asked for, so that the act it signs names them).
+/// `null` when they confirm later on their own device.
+fn confirmation_of(
+    form: &FormMap,
+    name: &str,
+    role: &str,
+    pins: &mut HashMap<String, String>,
+) -> Value {
+    let person = field(form, name).trim();
+    let pin = field(form, &format!("{name}_pin"));
+    let by_passkey = field(form, "passkey_for") == person
+        || serde_json::from_str::<HashMap<String, Value>>(field(form, "passkeys"))
+            .is_ok_and(|p| p.contains_key(person));
+    if person.is_empty() || (pin.is_empty() && !by_passkey) {
+        return Value::Null;
+    }
+    if !pin.is_empty() {
+        pins.insert(person.to_owned(), pin.to_owned());
+    }
+    json!({"person": person, "role": role, "method": "pin"})
+}
+
 /// What the scanner read into a form's `scanned` field (`null` when nothing was scanned, which
 /// HANDOVER-SCAN refuses with its reason).
 pub(crate) fn scanned(form: &FormMap) -> Value {
@@ -979,16 +1003,12 @@ fn command_of(form: &FormMap) -> Result<(Value, HashMap<String, String>), ApiErr
     let kind = f("kind");
     let v = match kind.as_str() {
         "return" => {
-            let mut v =
-                json!({"type": "return", "firearm": f("firearm"), "scanned": scanned(form)});
-            if !f("performer_pin").is_empty() {
-                pins.insert(f("performer"), f("performer_pin"));
-                v["confirmation"] =
-                    json!({"person": f("performer"), "role": "performer", "method": "pin"});
-            }
-            v
+            json!({"type": "return", "firearm": f("firearm"), "scanned": scanned(form),
+                   "confirmation": confirmation_of(form, "performer", "performer", &mut pins)})
         }
         "confirm_handover" => {
+            // A receiver named here confirms here: their PIN (asked for when missing) or
+            // passkey. Nobody named: the one signed in is the receiver.
             let mut v = json!({"type": "confirm_handover", "item": {"firearm": f("firearm")}});
             if !f("receiver").is_empty() {
                 pins.insert(f("receiver"), f("receiver_pin"));
@@ -1028,24 +1048,14 @@ fn command_of(form: &FormMap) -> Result<(Value, HashMap<String, String>), ApiErr
                    "first_ad": {"person": f("first_ad"), "role": "first_ad", "method": "pin"}})
         }
         "issue" => {
-            let mut v = json!({"type": "issue", "firearm": f("firearm"), "performer": f("performer"), "scene": f("scene"),
-                               "scanned": scanned(form)});
-            if !f("performer_pin").is_empty() {
-                pins.insert(f("performer"), f("performer_pin"));
-                v["confirmation"] =
-                    json!({"person": f("performer"), "role": "performer", "method": "pin"});
-            }
-            v
+            json!({"type": "issue", "firearm": f("firearm"), "performer": f("performer"), "scene": f("scene"),
+                   "scanned": scanned(form),
+                   "confirmation": confirmation_of(form, "performer", "performer", &mut pins)})
         }
         "bore_check" => json!({"type": "bore_check", "firearm": f("firearm")}),
         "brief_performer" => {
-            let mut v = json!({"type": "brief_performer", "performer": f("performer"), "firearm": f("firearm")});
-            if !f("performer_pin").is_empty() {
-                pins.insert(f("performer"), f("performer_pin"));
-                v["confirmation"] =
-                    json!({"person": f("performer"), "role": "performer", "method": "pin"});
-            }
-            v
+            json!({"type": "brief_performer", "performer": f("performer"), "firearm": f("firearm"),
+                   "confirmation": confirmation_of(form, "performer", "performer", &mut pins)})
         }
         "recover_round" => {
             let position: u16 = f("position").trim().parse().map_err(|_| {
