@@ -252,13 +252,39 @@ fn armory_demo_plays_both_days() {
     // The second pass of the rules: the wrong revolver, and a bore never looked down.
     assert!(text.contains("STOPPED (HANDOVER-SCAN)"), "{text}");
     assert!(text.contains("STOPPED (BORE-CLEAR)"), "{text}");
+    assert!(text.contains("STOPPED (BLANK-DISTANCE)"), "{text}");
     assert!(text.contains("unsafe acts stopped and logged"));
     assert!(armory(&data, &["verify", "--replay"]).status.success());
     let data = dir.path().join("safe");
     let out = armory(&data, &["demo"]);
     assert!(out.status.success());
     assert!(stdout(&out).contains(" 0 unsafe acts stopped"));
-    // A day with handovers offered and confirmed, briefings, meeting items, a bore check.
+    // A day with handovers offered and confirmed, briefings, meeting items, a bore check, a
+    // close-range load approved, a public notice, a risk assessment.
+    let export = dir.path().join("safe-export");
+    let out = armory(&data, &["export", export.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", crate::common::stderr(&out));
+    let mut log = String::new();
+    let mut dirs = vec![export.join("tile").join("entries")];
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let path = e.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else {
+                log.push_str(&String::from_utf8_lossy(&std::fs::read(&path).unwrap()));
+            }
+        }
+    }
+    for kind in [
+        "close_range_load_approved",
+        "public_notice_recorded",
+        "risk_assessed",
+        "performer_briefed",
+        "bore_checked",
+    ] {
+        assert!(log.contains(kind), "the safe day has no {kind}");
+    }
     let replay = armory(&data, &["verify", "--replay"]);
     assert!(
         replay.status.success(),

@@ -370,6 +370,13 @@ fn intake_verify_meeting_scene_discharge_and_wrap_through_the_forms() {
         ],
     );
     assert_done(&server, &adm, before, &r, "adm");
+    // While a firearm is out of the safe the armorer is on firearms only (the window of
+    // ARMORER-DEDICATED); with all of them locked away the props duty would be taken.
+    let r = server.act(
+        &hannah,
+        json!({"type": "take_out", "item": {"firearm": "REV-1"}}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
     let before = server.next_index(&pat);
     let r = submit(
         &server,
@@ -384,6 +391,12 @@ fn intake_verify_meeting_scene_discharge_and_wrap_through_the_forms() {
         ],
     );
     assert_refused(&server, &pat, before, &r, "ARMORER-DEDICATED");
+    assert!(r.body.contains("until all are locked away"), "{}", r.body);
+    let r = server.act(
+        &hannah,
+        json!({"type": "store", "item": {"firearm": "REV-1"}, "location": "SAFE"}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
 
     // A misfire reported; the incident closed by the armorer with the safety rep's PIN.
     let before = server.next_index(&hannah);
@@ -1026,6 +1039,11 @@ fn the_policy_page_shows_the_policy_in_force_and_changes_it_by_the_rules() {
         ("p.day_starts_at_minutes", "0"),
         ("cred.armorer", "entertainment_firearms_permit"),
         ("cred.property_master", "entertainment_firearms_permit"),
+        (
+            "cred.assistant_property_master",
+            "entertainment_firearms_permit",
+        ),
+        ("p.property_master_may_be_custodian", "on"),
     ];
     let state = server.get("/api/state", &hannah).json();
     let offset = state["policy"]["policy"]["utc_offset_minutes"].to_string();

@@ -121,12 +121,12 @@ enum Command {
     },
     /// Serve the set node: web UI, JSON API, C2SP tiles (`--demo`: a demo production for today).
     Serve(serve::ServeArgs),
-    /// Sign-in accounts: set a password or PIN, create an API token, bootstrap a new production.
     /// The production's safety policy: show the one in force, or record a new one in the log.
     Policy {
         #[command(subcommand)]
         what: policycmd::PolicyCommand,
     },
+    /// Sign-in accounts: set a password or PIN, create an API token, bootstrap a new production.
     User {
         #[command(subcommand)]
         what: user::UserCommand,

@@ -112,11 +112,24 @@ pub fn alerts(policy: &Policy, state: &State, now: Timestamp) -> Vec<Alert> {
             }
         }
     }
+    // The ATF incident number is due too when the firearm came from a licensed supplier.
+    let atf_due = |i: &crate::state::Incident| {
+        i.atf_incident.is_none()
+            && i.firearm
+                .as_ref()
+                .and_then(|f| state.firearms.get(f))
+                .is_some_and(|f| f.supplier_licence.is_some())
+    };
     for (id, i) in state.incidents.iter().filter(|(_, i)| {
         i.kind == crate::incident::IncidentKind::MissingFirearm
-            && i.police_report.is_none()
+            && (i.police_report.is_none() || atf_due(i))
             && i.closed.is_none()
     }) {
+        let what = match (i.police_report.is_none(), atf_due(i)) {
+            (true, true) => "police report number and ATF incident number",
+            (true, false) => "police report number",
+            _ => "ATF incident number (the firearm came from a licensed supplier)",
+        };
         let due = i.opened_at.plus_minutes(48 * 60);
         let late = due < now;
         out.push(Alert {
@@ -128,12 +141,12 @@ pub fn alerts(policy: &Policy, state: &State, now: Timestamp) -> Vec<Alert> {
             },
             message: if late {
                 format!(
-                    "{} (incident {id}): no police report number after 48 hours (due {due}). Report it to the police now and record the number.",
+                    "{} (incident {id}): no {what} after 48 hours (due {due}). Report it now and record the number.",
                     i.description
                 )
             } else {
                 format!(
-                    "{} (incident {id}): report it to the police and record the report number by {due}.",
+                    "{} (incident {id}): report it and record the {what} by {due}.",
                     i.description
                 )
             },
@@ -168,15 +181,23 @@ pub fn alerts(policy: &Policy, state: &State, now: Timestamp) -> Vec<Alert> {
     }
     let horizon = today.plus_days(i64::from(policy.credential_warning_days));
     for (pid, p) in state.people.iter().filter(|(_, p)| p.active) {
+        // A property master (or assistant) needs the credentials only to handle firearms, which
+        // they may then do: missing ones are not an alert, expiring ones are.
+        let optional = |r: &Role| matches!(r, Role::PropertyMaster | Role::AssistantPropertyMaster);
         let kinds: std::collections::BTreeSet<&CredentialKind> = p
             .roles
             .iter()
-            .filter(|r| **r != Role::PropertyMaster || policy.property_master_may_be_custodian)
+            .filter(|r| !optional(r) || policy.property_master_may_be_custodian)
             .flat_map(|r| policy.credentials_for(*r))
             .collect();
         for kind in kinds {
             let held = p.credentials.get(kind);
+            let required = p
+                .roles
+                .iter()
+                .any(|r| !optional(r) && policy.credentials_for(*r).any(|k| k == kind));
             let message = match held {
+                None if !required => continue,
                 None => format!("{} ({pid}) has no {kind} on record", p.name),
                 Some(c) if c.expires < today => {
                     format!("{} ({pid})'s {kind} expired on {}", p.name, c.expires)

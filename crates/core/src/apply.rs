@@ -7,6 +7,8 @@
 //! to tell which rows an entry changed (armory-store's projection.rs; checked by the property
 //! tests in tests/props.rs).
 
+use std::collections::BTreeMap;
+
 use crate::event::Event;
 use crate::ids::{ContainerId, FirearmId, LotId};
 use crate::items::{Chamber, ItemRef};
@@ -307,6 +309,8 @@ fn place(s: &mut State, index: u64, event: &Event) -> Placed {
             positions,
             location,
             custodian,
+            supplier,
+            supplier_licence,
         } => {
             if s.firearms.contains_key(firearm) {
                 return Err(format!("firearm {firearm} already exists"));
@@ -330,6 +334,8 @@ fn place(s: &mut State, index: u64, event: &Event) -> Placed {
                     bore_fouled: None,
                     bore_proven: None,
                     misfired: Vec::new(),
+                    supplier: supplier.clone(),
+                    supplier_licence: supplier_licence.clone(),
                     history: vec![index],
                 },
             );
@@ -554,9 +560,48 @@ fn place(s: &mut State, index: u64, event: &Event) -> Placed {
                     kind: *kind,
                     window_minutes: *window_minutes,
                     plan: plan.clone(),
+                    close_range_approved: BTreeMap::new(),
                     history,
                 },
             );
+        }
+        Event::CloseRangeLoadApproved { scene, firearm, .. } => {
+            let sc = s
+                .scenes
+                .get_mut(scene)
+                .ok_or_else(|| format!("no scene {scene}"))?;
+            sc.close_range_approved.insert(firearm.clone(), index);
+            sc.history.push(index);
+        }
+        Event::PublicNoticeRecorded {
+            day,
+            location,
+            permit,
+            police_notice,
+            call_time,
+            ..
+        } => {
+            s.days
+                .entry(*day)
+                .or_default()
+                .public_notices
+                .push(crate::state::PublicNotice {
+                    location: location.clone(),
+                    permit: permit.clone(),
+                    police_notice: police_notice.clone(),
+                    call_time: *call_time,
+                    entry: index,
+                });
+        }
+        Event::RiskAssessed { scene, day, .. } => {
+            s.days.entry(*day).or_default().risk_assessments.push(index);
+            if let Some(id) = scene {
+                s.scenes
+                    .get_mut(id)
+                    .ok_or_else(|| format!("no scene {id}"))?
+                    .history
+                    .push(index);
+            }
         }
         Event::MeetingHeld {
             day,
@@ -807,6 +852,7 @@ fn place(s: &mut State, index: u64, event: &Event) -> Placed {
             description,
             reported_by,
             at,
+            firearm,
         } => {
             if s.incidents.contains_key(incident) {
                 return Err(format!("incident {incident} already exists"));
@@ -824,6 +870,7 @@ fn place(s: &mut State, index: u64, event: &Event) -> Placed {
                     closed: None,
                     police_report: None,
                     atf_incident: None,
+                    firearm: firearm.clone(),
                 },
             );
             if let crate::incident::Cover::Firearms(list) = covers {
@@ -832,6 +879,8 @@ fn place(s: &mut State, index: u64, event: &Event) -> Placed {
                         f.history.push(index);
                     }
                 }
+            } else if let Some(f) = firearm.as_ref().and_then(|id| s.firearms.get_mut(id)) {
+                f.history.push(index);
             }
         }
         Event::PoliceReportRecorded {

@@ -15,7 +15,7 @@ use crate::people::{Actor, CredentialKind, CredentialNumber, Role};
 use crate::rules::RuleId;
 use crate::scene::{FirearmPlan, SceneKind};
 use crate::text::{Name, Text};
-use crate::time::Date;
+use crate::time::{ClockTime, Date};
 
 /// A container's physical count at wrap.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -150,6 +150,13 @@ pub enum Command {
         positions: Positions,
         /// Where it is put.
         location: LocationId,
+        /// Who supplied it (a rental armory, a prop house, a person).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        supplier: Option<Name>,
+        /// The supplier's firearms licence number, when a licensed dealer supplied it (a missing
+        /// firearm then also needs the ATF incident number: MISSING-REPORT).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        supplier_licence: Option<Name>,
     },
     /// Receive an ammunition lot into a new container (F2: provenance of every round).
     ReceiveLot {
@@ -265,6 +272,36 @@ pub enum Command {
         window_minutes: Option<u32>,
         /// The firearm plan.
         plan: FirearmPlan,
+    },
+    /// The armorer approves the close-range blank load a scene's plan names for a firearm
+    /// closer than 20 ft to anyone in the line of fire (BLANK-DISTANCE).
+    ApproveCloseRangeLoad {
+        /// The scene.
+        scene: SceneId,
+        /// The firearm.
+        firearm: FirearmId,
+    },
+    /// The permit and the police notification for blank fire at a public location, recorded
+    /// before the day's call time (PUBLIC-NOTICE).
+    RecordPublicNotice {
+        /// The shoot day.
+        day: Date,
+        /// The public location, as the scene plans name it.
+        location: Name,
+        /// The permit's number (film permit with firearms or blanks).
+        permit: Name,
+        /// The police notification: department and reference ("SFPD film unit, ref 2291").
+        police_notice: Name,
+        /// The day's call time on the set's clock; the notice must be on record before it.
+        call_time: ClockTime,
+    },
+    /// A safety advisor's (or safety representative's) risk assessment of a scene or the day.
+    RecordRiskAssessment {
+        /// The scene assessed, if one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        scene: Option<SceneId>,
+        /// The hazards found and the controls asked for.
+        assessment: Text,
     },
     /// Record the day's safety meeting.
     HoldMeeting {
@@ -505,6 +542,9 @@ impl Command {
             Command::CancelHandover { .. } => "cancel_handover",
             Command::PlanScene { .. } => "plan_scene",
             Command::HoldMeeting { .. } => "hold_meeting",
+            Command::ApproveCloseRangeLoad { .. } => "approve_close_range_load",
+            Command::RecordPublicNotice { .. } => "record_public_notice",
+            Command::RecordRiskAssessment { .. } => "record_risk_assessment",
             Command::Load { .. } => "load",
             Command::Unload { .. } => "unload",
             Command::ShowCheck { .. } => "show_check",

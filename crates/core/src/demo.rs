@@ -17,7 +17,7 @@ use crate::parse::ParseError;
 use crate::people::{Actor, AuthMethod, CredentialKind, CredentialNumber, Role};
 use crate::policy::{ENTERTAINMENT_FIREARMS_PERMIT, Policy};
 use crate::rules::RuleId;
-use crate::scene::{FirearmPlan, PlannedFirearm, PlannedLoad, SceneKind};
+use crate::scene::{BlankPlan, BlankStrength, FirearmPlan, PlannedFirearm, PlannedLoad, SceneKind};
 use crate::text::{Name, Text};
 use crate::time::{Date, TimeError, Timestamp};
 
@@ -57,11 +57,13 @@ pub enum DemoError {
 }
 
 /// The policy the scripts are written for: a set in New Mexico in October (UTC-6) that keeps
-/// firearms and ammunition locked whenever nobody holds them (F5).
+/// firearms and ammunition locked whenever nobody holds them (F5), and its armorer on firearms
+/// the whole day, not only while firearms are out (F8).
 pub fn policy() -> Policy {
     Policy {
         utc_offset_minutes: -360,
         refuse_unlocked_storage: true,
+        armorer_dedicated_all_day: true,
         ..Policy::default()
     }
 }
@@ -90,6 +92,7 @@ const PERFORMER: &str = "alec";
 const SAFETY_REP: &str = "sam";
 const PRODUCER: &str = "pat";
 const PROP_MASTER: &str = "sarah";
+const ADVISOR: &str = "val";
 
 fn person(s: &str) -> Result<PersonId, ParseError> {
     PersonId::parse(s)
@@ -265,6 +268,11 @@ impl Script {
                     muzzle_direction: text(
                         "cross-draw, muzzle down and away from the camera position",
                     )?,
+                    blanks: (load == PlannedLoad::Blanks).then_some(BlankPlan {
+                        strength: BlankStrength::Quarter,
+                        min_distance_ft: 25,
+                        close_range_load: None,
+                    }),
                 }],
                 distances: text("no person within 20 ft of the muzzle line")?,
                 shields: if shields {
@@ -276,8 +284,17 @@ impl Script {
                 },
                 remote_camera: false,
                 blanks_in_rehearsal_exception: None,
+                public_location: None,
             },
         })
+    }
+
+    /// `plan` with its (first) firearm's blanks and the plan changed by `f`.
+    fn changed(mut plan: Command, f: impl FnOnce(&mut FirearmPlan)) -> Command {
+        if let Command::PlanScene { plan, .. } = &mut plan {
+            f(plan);
+        }
+        plan
     }
 
     fn meeting(scenes: &[&str]) -> Result<Command, DemoError> {
@@ -381,6 +398,8 @@ impl Script {
                     class: FirearmClass::Functional,
                     positions: Positions::try_from(6)?,
                     location: LocationId::parse("SAFE")?,
+                    supplier: Some(name("Bonanza rental armory")?),
+                    supplier_licence: Some(name("5-85-XXX-01-2J-12345")?),
                 },
             )?;
         }
@@ -448,17 +467,71 @@ impl Script {
                 true,
             )?,
         )?;
+        let load = name("eighth-load blanks, crimped, no wad")?;
+        let road = name("County Road 42 by the church")?;
         self.ok(
             FIRST_AD,
             Role::FirstAd,
-            "The take is planned with blanks in REV-2.",
-            Self::plan(
-                "CHURCH-TAKE",
-                SceneKind::Take,
-                "REV-2",
-                PlannedLoad::Blanks,
-                true,
-            )?,
+            "The take is planned with blanks in REV-2: quarter loads, but the camera is 12 ft from the muzzle line, so a named close-range load; the church steps face the public road.",
+            Self::changed(
+                Self::plan(
+                    "CHURCH-TAKE",
+                    SceneKind::Take,
+                    "REV-2",
+                    PlannedLoad::Blanks,
+                    true,
+                )?,
+                |p| {
+                    p.firearms[0].blanks = Some(BlankPlan {
+                        strength: BlankStrength::Quarter,
+                        min_distance_ft: 12,
+                        close_range_load: Some(load),
+                    });
+                    p.public_location = Some(road.clone());
+                },
+            ),
+        )?;
+        self.ok(
+            ARMORER,
+            Role::Armorer,
+            "The armorer approves the close-range load for REV-2 in the take.",
+            Command::ApproveCloseRangeLoad {
+                scene: scene("CHURCH-TAKE")?,
+                firearm: firearm("REV-2")?,
+            },
+        )?;
+        self.ok(
+            PRODUCER,
+            Role::Producer,
+            "Before the 07:30 call, the producer records the county film permit and the sheriff's notification for blanks by the road.",
+            Command::RecordPublicNotice {
+                day: day()?,
+                location: road,
+                permit: name("SF County film permit 2021-118")?,
+                police_notice: name("Santa Fe County Sheriff, film liaison, ref 21-5521")?,
+                call_time: crate::time::ClockTime::parse("07:30")?,
+            },
+        )?;
+        self.ok(
+            ADMIN,
+            Role::Admin,
+            "Val, the studio's safety advisor, joins the production.",
+            Command::AddPerson {
+                person: person(ADVISOR)?,
+                name: name("Val")?,
+                roles: vec![Role::SafetyAdvisor],
+            },
+        )?;
+        self.ok(
+            ADVISOR,
+            Role::SafetyAdvisor,
+            "The safety advisor assesses the take: camera and operator behind the shield, crew out of the line of fire, road traffic held.",
+            Command::RecordRiskAssessment {
+                scene: Some(scene("CHURCH-TAKE")?),
+                assessment: text(
+                    "camera and operator behind the polycarbonate shield at 12 ft; nobody else inside 20 ft; traffic held on the road during takes",
+                )?,
+            },
         )?;
         self.ok(
             FIRST_AD,
@@ -641,6 +714,26 @@ impl Script {
     /// without its bore proven clear (Brandon Lee, 1993), stopped; then done safely.
     fn misfire_take(&mut self) -> Result<(), DemoError> {
         let (b, e) = (Some("BOX-2"), None);
+        self.no(
+            RuleId::BlankDistance,
+            FIRST_AD,
+            Role::FirstAd,
+            "The take is planned with Alec pointing REV-2 at the camera from 8 ft, quarter-load blanks, no close-range load.",
+            Self::changed(
+                Self::plan(
+                    "CHURCH-TAKE",
+                    SceneKind::Take,
+                    "REV-2",
+                    PlannedLoad::Blanks,
+                    true,
+                )?,
+                |p| {
+                    if let Some(b) = &mut p.firearms[0].blanks {
+                        b.min_distance_ft = 8;
+                    }
+                },
+            ),
+        )?;
         self.ok(
             FIRST_AD,
             Role::FirstAd,

@@ -97,6 +97,10 @@ pub enum Event {
         positions: Positions,
         location: LocationId,
         custodian: PersonId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        supplier: Option<Name>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        supplier_licence: Option<Name>,
     },
     /// An ammunition lot arrived in a new container; unverified until checked.
     LotReceived {
@@ -171,6 +175,31 @@ pub enum Event {
         kind: SceneKind,
         window_minutes: u32,
         plan: FirearmPlan,
+    },
+    /// The armorer approved the close-range blank load of a scene's plan for a firearm.
+    CloseRangeLoadApproved {
+        scene: SceneId,
+        firearm: FirearmId,
+        load: Name,
+        min_distance_ft: u16,
+        by: PersonId,
+    },
+    /// The permit and police notification for blanks at a public location on a day.
+    PublicNoticeRecorded {
+        day: Date,
+        location: Name,
+        permit: Name,
+        police_notice: Name,
+        call_time: crate::time::ClockTime,
+        by: PersonId,
+    },
+    /// A risk assessment, of a scene or the day.
+    RiskAssessed {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        scene: Option<SceneId>,
+        assessment: Text,
+        day: Date,
+        by: PersonId,
     },
     /// A safety meeting was held.
     MeetingHeld {
@@ -262,6 +291,9 @@ pub enum Event {
         description: Text,
         reported_by: Option<PersonId>,
         at: Timestamp,
+        /// The firearm a missing-firearm incident is about.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        firearm: Option<FirearmId>,
     },
     /// An incident was closed with findings.
     IncidentClosed {
@@ -397,6 +429,9 @@ impl Event {
             Event::HandoverOffered { .. } => "handover_offered",
             Event::HandoverCancelled { .. } => "handover_cancelled",
             Event::ScenePlanned { .. } => "scene_planned",
+            Event::CloseRangeLoadApproved { .. } => "close_range_load_approved",
+            Event::PublicNoticeRecorded { .. } => "public_notice_recorded",
+            Event::RiskAssessed { .. } => "risk_assessed",
             Event::MeetingHeld { .. } => "meeting_held",
             Event::PoliceReportRecorded { .. } => "police_report_recorded",
             Event::FirearmLoaded { .. } => "firearm_loaded",

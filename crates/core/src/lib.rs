@@ -76,10 +76,10 @@ pub use parse::ParseError;
 pub use people::{
     Actor, AuthMethod, Credential, CredentialKind, CredentialNumber, Role, SecretKind,
 };
-pub use policy::Policy;
+pub use policy::{Jurisdiction, Policy};
 pub use refusal::Refusal;
 pub use rules::RuleId;
-pub use scene::{FirearmPlan, PlannedFirearm, PlannedLoad, SceneKind};
+pub use scene::{BlankPlan, BlankStrength, FirearmPlan, PlannedFirearm, PlannedLoad, SceneKind};
 pub use state::State;
 pub use text::{Name, Text};
-pub use time::{Date, TimeError, Timestamp};
+pub use time::{ClockTime, Date, TimeError, Timestamp};

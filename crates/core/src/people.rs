@@ -15,7 +15,7 @@ use crate::time::Date;
 pub enum Role {
     /// Everything with firearms and ammunition; custodian of firearms.
     Armorer,
-    /// As armorer, where the policy lets a property master act as custodian.
+    /// As armorer when holding the credentials the policy names, unless the policy forbids it.
     PropertyMaster,
     /// Schedules firearm scenes, runs safety meetings, confirms show checks.
     FirstAd,
@@ -29,13 +29,21 @@ pub enum Role {
     Auditor,
     /// Manages people, roles and credentials; no firearm work unless also armorer.
     Admin,
+    // Added later; declared last so the order of the roles above (map keys in logged
+    // policies, sorted role lists in logged events) stays as it was.
+    /// As property master, under the same conditions.
+    AssistantPropertyMaster,
+    /// Reads everything and records risk assessments; never handles firearms.
+    SafetyAdvisor,
 }
 
 impl Role {
     /// Every role, in a stable order.
-    pub const ALL: [Role; 8] = [
+    pub const ALL: [Role; 10] = [
         Role::Armorer,
         Role::PropertyMaster,
+        Role::AssistantPropertyMaster,
+        Role::SafetyAdvisor,
         Role::FirstAd,
         Role::SafetyRep,
         Role::Performer,
@@ -49,6 +57,8 @@ impl Role {
         match self {
             Role::Armorer => "armorer",
             Role::PropertyMaster => "property_master",
+            Role::AssistantPropertyMaster => "assistant_property_master",
+            Role::SafetyAdvisor => "safety_advisor",
             Role::FirstAd => "first_ad",
             Role::SafetyRep => "safety_rep",
             Role::Performer => "performer",
@@ -63,6 +73,8 @@ impl Role {
         match self {
             Role::Armorer => "armorer",
             Role::PropertyMaster => "property master",
+            Role::AssistantPropertyMaster => "assistant property master",
+            Role::SafetyAdvisor => "safety advisor",
             Role::FirstAd => "1st AD",
             Role::SafetyRep => "safety representative",
             Role::Performer => "performer",
@@ -79,7 +91,7 @@ impl Role {
             ParseError::new(
                 "role",
                 format!(
-                    "must be one of armorer, property_master, first_ad, safety_rep, performer, producer, auditor, admin (got {})",
+                    "must be one of armorer, property_master, assistant_property_master, safety_advisor, first_ad, safety_rep, performer, producer, auditor, admin (got {})",
                     shown(t)
                 ),
             )

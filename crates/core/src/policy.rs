@@ -4,7 +4,41 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::people::{CredentialKind, Role};
+use crate::rules::RuleId;
 use crate::time::{Date, Timestamp};
+
+/// Where the production shoots, for the rules its law requires (RULES.md §3: such a rule cannot
+/// be overridden there).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+pub enum Jurisdiction {
+    /// California (Labor Code 9150-9161).
+    #[serde(rename = "US-CA")]
+    California,
+}
+
+impl Jurisdiction {
+    /// The name used in the policy.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Jurisdiction::California => "US-CA",
+        }
+    }
+
+    /// The law that requires `rule` here, if any. For ARMORER-DEDICATED the law requires the
+    /// window (no other duty while firearms are out), not a whole day a policy may ask for.
+    pub fn law_for(self, rule: RuleId) -> Option<&'static str> {
+        match (self, rule) {
+            (Jurisdiction::California, RuleId::Credentials) => Some("CA Labor Code 9153"),
+            (Jurisdiction::California, RuleId::TrainedNear) => Some("CA Labor Code 9156"),
+            (Jurisdiction::California, RuleId::ArmorerDedicated) => {
+                Some("CA Labor Code 9153(a)(3)")
+            }
+            _ => None,
+        }
+    }
+}
 
 /// The credential kind required of armorers by default (CA Labor Code 9153).
 pub const ENTERTAINMENT_FIREARMS_PERMIT: &str = "entertainment_firearms_permit";
@@ -13,7 +47,9 @@ pub const ENTERTAINMENT_FIREARMS_PERMIT: &str = "entertainment_firearms_permit";
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Policy {
-    /// A property master may act as custodian (issue, receive, load...). Default: no.
+    /// A property master or assistant property master may act as custodian (issue, receive,
+    /// load...) when holding the credentials `required_credentials` names for their role (CA
+    /// Labor Code 9153). Default: yes; a policy may forbid it.
     pub property_master_may_be_custodian: bool,
     /// Incidents may be reported anonymously. Default: yes.
     pub anonymous_incident_reports: bool,
@@ -44,6 +80,12 @@ pub struct Policy {
     /// or an equivalent) that everyone in a firearm scene must hold: its plan's handlers and
     /// the meeting's attendees (TRAINED-NEAR). Default: none named, the rule is off.
     pub safety_course: Option<CredentialKind>,
+    /// Where the production shoots: the rules its law requires cannot be overridden there
+    /// (`US-CA`: CREDENTIALS, TRAINED-NEAR, ARMORER-DEDICATED's window). Default: none.
+    pub jurisdiction: Option<Jurisdiction>,
+    /// Tightens ARMORER-DEDICATED from a window (no other duty from the first take-out of a
+    /// firearm until all are locked away) to the whole shoot day. Default: the window.
+    pub armorer_dedicated_all_day: bool,
 }
 
 impl Default for Policy {
@@ -51,10 +93,11 @@ impl Default for Policy {
         let mut required_credentials = BTreeMap::new();
         if let Ok(permit) = CredentialKind::parse(ENTERTAINMENT_FIREARMS_PERMIT) {
             required_credentials.insert(Role::Armorer, BTreeSet::from([permit.clone()]));
-            required_credentials.insert(Role::PropertyMaster, BTreeSet::from([permit]));
+            required_credentials.insert(Role::PropertyMaster, BTreeSet::from([permit.clone()]));
+            required_credentials.insert(Role::AssistantPropertyMaster, BTreeSet::from([permit]));
         }
         Self {
-            property_master_may_be_custodian: false,
+            property_master_may_be_custodian: true,
             anonymous_incident_reports: true,
             required_credentials,
             scene_window_minutes: 60,
@@ -66,6 +109,8 @@ impl Default for Policy {
             rehearsal_allows_dummies: true,
             passkeys_for_confirmations: false,
             safety_course: None,
+            jurisdiction: None,
+            armorer_dedicated_all_day: false,
         }
     }
 }
@@ -86,6 +131,19 @@ impl Policy {
         flag(
             new.property_master_may_be_custodian && !self.property_master_may_be_custodian,
             "property_master_may_be_custodian: a property master may be custodian".into(),
+        );
+        flag(
+            self.jurisdiction.is_some() && new.jurisdiction != self.jurisdiction,
+            format!(
+                "jurisdiction: {} -> {} (rules its law requires could be overridden)",
+                self.jurisdiction.map_or("none", Jurisdiction::as_str),
+                new.jurisdiction.map_or("none", Jurisdiction::as_str)
+            ),
+        );
+        flag(
+            !new.armorer_dedicated_all_day && self.armorer_dedicated_all_day,
+            "armorer_dedicated_all_day: the armorer is dedicated only while firearms are out"
+                .into(),
         );
         flag(
             !new.anonymous_incident_reports && self.anonymous_incident_reports,
@@ -165,10 +223,15 @@ impl Policy {
             .date_at_offset(self.utc_offset_minutes)
     }
 
-    /// Roles that may be a firearm's custodian: armorer, and property master where allowed.
+    /// Roles that may be a firearm's custodian: armorer, and property master and assistant
+    /// property master where allowed.
     pub fn custodian_roles(&self) -> &'static [Role] {
         if self.property_master_may_be_custodian {
-            &[Role::Armorer, Role::PropertyMaster]
+            &[
+                Role::Armorer,
+                Role::PropertyMaster,
+                Role::AssistantPropertyMaster,
+            ]
         } else {
             &[Role::Armorer]
         }
@@ -177,6 +240,11 @@ impl Policy {
     /// Whether `role` may act as custodian.
     pub fn is_custodian_role(&self, role: Role) -> bool {
         self.custodian_roles().contains(&role)
+    }
+
+    /// The law of the production's jurisdiction that requires `rule`, if any: no override.
+    pub fn law_for(&self, rule: RuleId) -> Option<&'static str> {
+        self.jurisdiction.and_then(|j| j.law_for(rule))
     }
 
     /// Credential kinds `role` must hold.

@@ -76,9 +76,16 @@ pub enum RuleId {
     /// Everyone in a firearm scene holds the safety course the policy names.
     #[serde(rename = "TRAINED-NEAR")]
     TrainedNear,
+    /// Blanks in a plan carry a strength and a minimum distance; closer than 20 ft needs a
+    /// named close-range load the armorer approved.
+    #[serde(rename = "BLANK-DISTANCE")]
+    BlankDistance,
     /// A missing firearm is reported to the police within 48 hours (an alert past it).
     #[serde(rename = "MISSING-REPORT")]
     MissingReport,
+    /// Blank fire at a public location needs a permit and police notification before call time.
+    #[serde(rename = "PUBLIC-NOTICE")]
+    PublicNotice,
     /// The actor does not hold a role that may do this act (RULES.md §4).
     #[serde(rename = "ROLE")]
     Role,
@@ -90,7 +97,7 @@ pub enum RuleId {
 
 impl RuleId {
     /// Every id, in RULES.md order, then ROLE and STATE.
-    pub const ALL: [RuleId; 24] = [
+    pub const ALL: [RuleId; 26] = [
         RuleId::LiveNever,
         RuleId::LotVerified,
         RuleId::ContainerPure,
@@ -112,7 +119,9 @@ impl RuleId {
         RuleId::PerformerBriefed,
         RuleId::MeetingContent,
         RuleId::TrainedNear,
+        RuleId::BlankDistance,
         RuleId::MissingReport,
+        RuleId::PublicNotice,
         RuleId::Role,
         RuleId::State,
     ];
@@ -141,7 +150,9 @@ impl RuleId {
             RuleId::PerformerBriefed => "PERFORMER-BRIEFED",
             RuleId::MeetingContent => "MEETING-CONTENT",
             RuleId::TrainedNear => "TRAINED-NEAR",
+            RuleId::BlankDistance => "BLANK-DISTANCE",
             RuleId::MissingReport => "MISSING-REPORT",
+            RuleId::PublicNotice => "PUBLIC-NOTICE",
             RuleId::Role => "ROLE",
             RuleId::State => "STATE",
         }
@@ -166,16 +177,37 @@ impl RuleId {
 
     /// The roles that must all approve an override of this rule (RULES.md §3 "who may override"),
     /// or `None` if nobody may override it. INCIDENT-STOP and WRAP-RECONCILE are lifted only by
-    /// closing their incident, so they cannot be overridden either.
+    /// closing their incident, so they cannot be overridden either. Where a jurisdiction's law
+    /// requires a rule (`Policy::law_for`), nobody may override it there whatever this says.
     pub fn override_roles(self) -> Option<&'static [Role]> {
         match self {
             RuleId::DailyMeeting => Some(&[Role::SafetyRep, Role::Armorer]),
             RuleId::MeetingContent => Some(&[Role::SafetyRep, Role::Armorer]),
             RuleId::TrainedNear => Some(&[Role::SafetyRep]),
-            RuleId::ArmorerDedicated => Some(&[Role::Producer, Role::SafetyRep]),
+            // The role under pressure never approves alone, and the armorer is always among
+            // the approvers of a rule about firearms.
+            RuleId::ArmorerDedicated => Some(&[Role::Producer, Role::SafetyRep, Role::Armorer]),
             RuleId::Credentials => Some(&[Role::SafetyRep]),
             RuleId::RehearsalCold => Some(&[Role::Armorer, Role::FirstAd]),
+            RuleId::BlankDistance => Some(&[Role::Armorer, Role::FirstAd]),
             _ => None,
+        }
+    }
+
+    /// How an override of this rule reads in a refusal's "needed": ", or the X and Y approve
+    /// an override", or nothing where nobody may override it.
+    pub fn override_clause(self) -> String {
+        match self.override_roles() {
+            None => String::new(),
+            Some(roles) => {
+                let t: Vec<String> = roles.iter().map(|r| format!("the {}", r.title())).collect();
+                let who = match t.as_slice() {
+                    [one] => format!("{one} approves"),
+                    [rest @ .., last] => format!("{} and {last} approve", rest.join(", ")),
+                    [] => return String::new(),
+                };
+                format!(", or {who} an override")
+            }
         }
     }
 }

@@ -2,7 +2,58 @@
 //! with what load, in whose hands, pointed where, at what distances, behind what shields.
 
 use crate::ids::{FirearmId, PersonId};
-use crate::text::Text;
+use crate::text::{Name, Text};
+
+/// The distance below which blanks need a named close-range load the armorer approved
+/// (BLANK-DISTANCE; the AEAA's 20 ft).
+pub const CLOSE_RANGE_FEET: u16 = 20;
+
+/// How strong a blank load is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BlankStrength {
+    /// Quarter load.
+    Quarter,
+    /// Half load.
+    Half,
+    /// Three-quarter load.
+    ThreeQuarter,
+    /// Full load.
+    Full,
+}
+
+impl BlankStrength {
+    /// In words.
+    pub fn words(self) -> &'static str {
+        match self {
+            BlankStrength::Quarter => "quarter",
+            BlankStrength::Half => "half",
+            BlankStrength::ThreeQuarter => "three-quarter",
+            BlankStrength::Full => "full",
+        }
+    }
+}
+
+/// What a plan with blanks records for a firearm (BLANK-DISTANCE).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BlankPlan {
+    /// The load's strength.
+    pub strength: BlankStrength,
+    /// The least distance, in feet, between the muzzle and anyone in the line of fire.
+    pub min_distance_ft: u16,
+    /// Below 20 ft: the named close-range load ("1/8 load, crimped, no wad"), which the armorer
+    /// approves for this scene (`approve_close_range_load`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub close_range_load: Option<Name>,
+}
+
+impl BlankPlan {
+    /// Closer than the close-range distance.
+    pub fn close_range(&self) -> bool {
+        self.min_distance_ft < CLOSE_RANGE_FEET
+    }
+}
 
 /// Rehearsal or take.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -94,6 +145,9 @@ pub struct PlannedFirearm {
     pub handler: PersonId,
     /// Where the muzzle points ("camera left, away from crew, 30° off the lens axis").
     pub muzzle_direction: Text,
+    /// With blanks: their strength and the least distance to anyone in the line of fire.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blanks: Option<BlankPlan>,
 }
 
 /// A scene's firearm plan.
@@ -110,6 +164,10 @@ pub struct FirearmPlan {
     pub remote_camera: bool,
     /// In a rehearsal, the written exception that allows blanks (REHEARSAL-COLD).
     pub blanks_in_rehearsal_exception: Option<Text>,
+    /// The scene is shot at a public location (a street, a park): its name. Blanks there need
+    /// the day's permit and police notification on record before call time (PUBLIC-NOTICE).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_location: Option<Name>,
 }
 
 impl FirearmPlan {

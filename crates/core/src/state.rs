@@ -147,6 +147,12 @@ pub struct Firearm {
     /// container).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub misfired: Vec<u16>,
+    /// Who supplied it, and their firearms licence number when a licensed dealer did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub supplier: Option<Name>,
+    /// The supplier's firearms licence (a missing firearm then needs the ATF incident number).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub supplier_licence: Option<Name>,
     /// Log entries about this firearm.
     pub history: Vec<u64>,
 }
@@ -308,8 +314,27 @@ pub struct Scene {
     pub window_minutes: u32,
     /// The plan.
     pub plan: FirearmPlan,
+    /// Close-range blank loads of this plan the armorer approved: firearm, approving entry
+    /// (a re-plan clears them).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub close_range_approved: BTreeMap<FirearmId, u64>,
     /// Log entries about this scene.
     pub history: Vec<u64>,
+}
+
+/// A permit and police notification for blanks at a public location (PUBLIC-NOTICE).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PublicNotice {
+    /// The public location.
+    pub location: Name,
+    /// The permit.
+    pub permit: Name,
+    /// The police notification.
+    pub police_notice: Name,
+    /// The day's call time it was recorded before.
+    pub call_time: crate::time::ClockTime,
+    /// Its log entry.
+    pub entry: u64,
 }
 
 /// A recorded safety meeting.
@@ -348,6 +373,12 @@ pub struct Day {
     /// Performers briefed by the armorer that day, on which firearms (PERFORMER-BRIEFED).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub briefed: BTreeMap<PersonId, BTreeSet<FirearmId>>,
+    /// Permits and police notifications for blanks at public locations (PUBLIC-NOTICE).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub public_notices: Vec<PublicNotice>,
+    /// Risk assessments recorded that day (their entries).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub risk_assessments: Vec<u64>,
 }
 
 /// How an incident was closed.
@@ -390,6 +421,9 @@ pub struct Incident {
     /// The ATF incident number, for a firearm from a licensed supplier.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub atf_incident: Option<Name>,
+    /// The firearm of a missing-firearm incident.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub firearm: Option<FirearmId>,
 }
 
 impl Incident {
@@ -494,6 +528,21 @@ impl State {
     /// An empty state (before the production is opened).
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Firearms not in a locked location (taken out, issued, or put somewhere that does not
+    /// lock), in id order: while there are any, the day's armorer is on firearms only.
+    pub fn firearms_out(&self) -> Vec<&FirearmId> {
+        self.firearms
+            .iter()
+            .filter(|(_, f)| match &f.custody {
+                Custody::Stored { location } => {
+                    !self.locations.get(location).is_some_and(|l| l.locked)
+                }
+                _ => true,
+            })
+            .map(|(id, _)| id)
+            .collect()
     }
 
     /// An active person holding `role`.

@@ -65,6 +65,9 @@ pub enum TimeError {
     /// Outside the years 0000 to 9999.
     #[error("times must fall between the years 0000 and 9999")]
     OutOfRange,
+    /// Not a time of day.
+    #[error("expected a time of day like 07:30 (24-hour clock; got {0})")]
+    ClockFormat(String),
 }
 
 /// Reads `n` ASCII digits at `at`.
@@ -308,6 +311,51 @@ impl std::str::FromStr for Date {
     type Err = TimeError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Self::parse(s)
+    }
+}
+
+/// A time of day on the set's clock (at the policy's offset), `HH:MM`, 24-hour: a call time.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(try_from = "String", into = "String")]
+pub struct ClockTime(u16);
+
+impl ClockTime {
+    /// Parses exactly `HH:MM` (00:00 to 23:59).
+    pub fn parse(input: &str) -> Result<Self, TimeError> {
+        let b = input.trim().as_bytes();
+        let read = || {
+            if b.len() != 5 {
+                return None;
+            }
+            expect(b, 2, b':')?;
+            let (h, m) = (digits(b, 0, 2)?, digits(b, 3, 2)?);
+            (h < 24 && m < 60).then(|| Self(u16::try_from(h * 60 + m).unwrap_or(0)))
+        };
+        read().ok_or_else(|| TimeError::ClockFormat(crate::parse::shown(input)))
+    }
+
+    /// Minutes after midnight.
+    pub fn minutes(self) -> u16 {
+        self.0
+    }
+}
+
+impl fmt::Display for ClockTime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:02}:{:02}", self.0 / 60, self.0 % 60)
+    }
+}
+impl TryFrom<String> for ClockTime {
+    type Error = TimeError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        Self::parse(&s)
+    }
+}
+impl From<ClockTime> for String {
+    fn from(t: ClockTime) -> String {
+        t.to_string()
     }
 }
 

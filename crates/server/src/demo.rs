@@ -111,9 +111,11 @@ async fn act(app: &App, who: &str, role: Role, command: Value) -> Result<(), Dem
 }
 
 fn plan(kind: &str, firearm: &str, load: &str) -> Value {
+    let blanks = (load == "blanks").then(|| json!({"strength": "quarter", "min_distance_ft": 25}));
     json!({
         "firearms": [{"firearm": firearm, "load": load, "handler": "alec",
-                      "muzzle_direction": "camera left, down and away from crew"}],
+                      "muzzle_direction": "camera left, down and away from crew",
+                      "blanks": blanks}],
         "distances": "no person within 20 ft of the muzzle line",
         "shields": "polycarbonate shield in front of camera and operator",
         "remote_camera": kind == "take",

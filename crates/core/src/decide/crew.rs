@@ -160,22 +160,34 @@ impl<'a> Cx<'a> {
                 }
                 let armorer = self.state.days.get(day).and_then(|d| d.armorer.as_ref());
                 if armorer == Some(person) && *duty != Role::Armorer {
-                    let r = Refusal::new(
-                        RuleId::ArmorerDedicated,
-                        format!(
-                            "{} is the designated armorer on {day} and may have no other duty that day",
-                            self.who(person)
-                        ),
-                        "give the duty to someone else, or the producer and the safety representative approve an override",
-                    );
-                    self.overridable(
-                        OverrideTarget {
-                            day: Some(*day),
-                            person: Some(person.clone()),
-                            ..Default::default()
-                        },
-                        Err(r),
-                    )?;
+                    let act = OverrideTarget {
+                        day: Some(*day),
+                        person: Some(person.clone()),
+                        ..Default::default()
+                    };
+                    let out = self.state.firearms_out();
+                    if *day == self.today && !out.is_empty() {
+                        let r = Refusal::new(
+                            RuleId::ArmorerDedicated,
+                            format!(
+                                "{} is the designated armorer on {day} and firearms are out of locked storage ({} of them): no other duty until all are locked away",
+                                self.who(person),
+                                out.len()
+                            ),
+                            "give the duty to someone else, or wait until the armorer has locked every firearm away",
+                        );
+                        self.window_overridable(act.clone(), Err(r))?;
+                    } else if self.policy.armorer_dedicated_all_day {
+                        let r = Refusal::new(
+                            RuleId::ArmorerDedicated,
+                            format!(
+                                "{} is the designated armorer on {day}, and this production's policy gives them no other duty that day",
+                                self.who(person)
+                            ),
+                            "give the duty to someone else",
+                        );
+                        self.overridable(act, Err(r))?;
+                    }
                 }
                 self.events.push(Event::DutyAssigned {
                     day: *day,
@@ -234,15 +246,17 @@ impl<'a> Cx<'a> {
                     .filter(|r| **r != Role::Armorer)
                     .map(|r| r.title())
                     .collect();
-                if !other.is_empty() {
+                // The window (CA Labor Code 9153(a)(3)) is kept act by act: while firearms are
+                // out the armorer acts in no other role. A policy may ask for the whole day.
+                if !other.is_empty() && self.policy.armorer_dedicated_all_day {
                     let r = Refusal::new(
                         RuleId::ArmorerDedicated,
                         format!(
-                            "{} is also assigned as {} on {day}; the armorer of a firearm day has no other duty",
+                            "{} is also assigned as {} on {day}; this production's policy gives the armorer of a firearm day no other duty that day",
                             self.who(person),
                             other.join(", ")
                         ),
-                        "give the other duty to someone else, designate another armorer, or the producer and the safety representative approve an override",
+                        "give the other duty to someone else, or designate another armorer",
                     );
                     self.overridable(act.clone(), Err(r))?;
                 }

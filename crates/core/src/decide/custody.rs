@@ -55,8 +55,17 @@ impl<'a> Cx<'a> {
                 class,
                 positions,
                 location,
+                supplier,
+                supplier_licence,
             } => {
                 self.custodian_actor(RuleId::Role, "register firearms")?;
+                if supplier_licence.is_some() && supplier.is_none() {
+                    return no(
+                        RuleId::State,
+                        "a supplier's licence number is given but no supplier",
+                        "name the supplier the licence belongs to",
+                    );
+                }
                 if self.state.firearms.contains_key(firearm) {
                     return no(
                         RuleId::State,
@@ -87,6 +96,8 @@ impl<'a> Cx<'a> {
                     positions: *positions,
                     location: location.clone(),
                     custodian: self.actor.person.clone(),
+                    supplier: supplier.clone(),
+                    supplier_licence: supplier_licence.clone(),
                 });
                 Ok(())
             }

@@ -166,6 +166,17 @@ impl<'a> Cx<'a> {
                         "report it to the police and record the report number (record police report), then close it with findings",
                     );
                 }
+                if let Some(licence) = self.licensed_supplier(i)
+                    && i.atf_incident.is_none()
+                {
+                    return no(
+                        RuleId::MissingReport,
+                        format!(
+                            "incident {incident}: the missing firearm came from a licensed supplier (licence {licence}), and no ATF incident number is on record"
+                        ),
+                        "the supplier reports the loss to the ATF; record the ATF incident number with the police report, then close it with findings",
+                    );
+                }
                 if safety_rep.person == self.actor.person {
                     return no(
                         RuleId::IncidentStop,
@@ -205,6 +216,9 @@ impl<'a> Cx<'a> {
                     text,
                     Some(self.actor.person.clone()),
                 );
+                if let Some(Event::IncidentOpened { firearm: f, .. }) = self.events.last_mut() {
+                    *f = Some(firearm.clone());
+                }
                 Ok(())
             }
             Command::RecordPoliceReport {
@@ -353,5 +367,13 @@ impl<'a> Cx<'a> {
             }
         }
         Ok(())
+    }
+}
+
+impl Cx<'_> {
+    /// The licence of the licensed supplier of a missing-firearm incident's firearm, if any.
+    fn licensed_supplier(&self, i: &Incident) -> Option<&crate::text::Name> {
+        let f = self.state.firearms.get(i.firearm.as_ref()?)?;
+        f.supplier_licence.as_ref()
     }
 }

@@ -78,6 +78,8 @@ fn titles(roles: &[Role]) -> String {
 const ANYONE: &[Role] = &[
     Role::Armorer,
     Role::PropertyMaster,
+    Role::AssistantPropertyMaster,
+    Role::SafetyAdvisor,
     Role::FirstAd,
     Role::SafetyRep,
     Role::Performer,
@@ -231,28 +233,52 @@ impl<'a> Cx<'a> {
         }
     }
 
-    /// ARMORER-DEDICATED: the day's armorer takes no other duty that day.
+    /// ARMORER-DEDICATED: today's designated armorer acts in no other role while firearms are
+    /// out (from the first take-out until all are locked away: CA Labor Code 9153(a)(3)), or
+    /// all day where the policy tightens it so.
     fn dedicated_armorer(&mut self) -> Result<(), Refusal> {
         let today_armorer = self
             .state
             .days
             .get(&self.today)
             .and_then(|d| d.armorer.as_ref());
-        if today_armorer == Some(&self.actor.person) && self.actor.role != Role::Armorer {
+        if today_armorer != Some(&self.actor.person) || self.actor.role == Role::Armorer {
+            return Ok(());
+        }
+        let target = OverrideTarget {
+            day: Some(self.today),
+            person: Some(self.actor.person.clone()),
+            ..Default::default()
+        };
+        let out = self.state.firearms_out();
+        if let Some(first) = out.first() {
             let r = Refusal::new(
                 RuleId::ArmorerDedicated,
                 format!(
-                    "{} is today's designated armorer and may have no other duty today, here as {}",
+                    "{} is today's designated armorer and firearms are out of locked storage ({}{}): no other duty until all are locked away, here as {}",
+                    self.who(&self.actor.person),
+                    first,
+                    if out.len() > 1 {
+                        format!(" and {} more", out.len() - 1)
+                    } else {
+                        String::new()
+                    },
+                    self.actor.role.title()
+                ),
+                "someone else does this (or it waits until the armorer has locked every firearm away)",
+            );
+            return self.window_overridable(target, Err(r));
+        }
+        if self.policy.armorer_dedicated_all_day {
+            let r = Refusal::new(
+                RuleId::ArmorerDedicated,
+                format!(
+                    "{} is today's designated armorer and this production's policy gives them no other duty all day, here as {}",
                     self.who(&self.actor.person),
                     self.actor.role.title()
                 ),
-                "someone else does this, or the producer and the safety representative approve an override",
+                "someone else does this",
             );
-            let target = OverrideTarget {
-                day: Some(self.today),
-                person: Some(self.actor.person.clone()),
-                ..Default::default()
-            };
             return self.overridable(target, Err(r));
         }
         Ok(())
@@ -261,8 +287,14 @@ impl<'a> Cx<'a> {
     /// The actor may act as custodian, or the act is refused under `rule`.
     fn custodian_actor(&mut self, rule: RuleId, act: &str) -> Result<&'a Person, Refusal> {
         if !self.policy.is_custodian_role(self.actor.role) {
-            let needed = if self.actor.role == Role::PropertyMaster {
-                "call the armorer: this production's policy does not let a property master act as custodian".to_owned()
+            let needed = if matches!(
+                self.actor.role,
+                Role::PropertyMaster | Role::AssistantPropertyMaster
+            ) {
+                format!(
+                    "call the armorer: this production's policy does not let a {} act as custodian",
+                    self.actor.role.title()
+                )
             } else if rule == RuleId::CustodianOnly {
                 format!(
                     "call the armorer back: only {} may {act}",
@@ -282,6 +314,16 @@ impl<'a> Cx<'a> {
         }
         self.registered_actor()?;
         self.dedicated_armorer()?;
+        // A property master (or assistant) handles firearms only while holding the
+        // credentials the policy names for their role (CA Labor Code 9153).
+        if self.actor.role != Role::Armorer {
+            let (person, role, today) = (self.actor.person.clone(), self.actor.role, self.today);
+            let act = OverrideTarget {
+                day: Some(today),
+                ..Default::default()
+            };
+            self.credentials(&person, role, today, act)?;
+        }
         self.person(&self.actor.person)
     }
 
@@ -359,13 +401,48 @@ impl<'a> Cx<'a> {
 
     // ---------- rules shared by several acts ----------
 
-    /// Lets a refused check through if a pending override of its rule matches this act.
+    /// Lets a refused check through if a pending override of its rule matches this act; a
+    /// refusal that stands says who could override it. A rule the jurisdiction's law requires
+    /// is never let through (ARMORER-DEDICATED only for its window: `window_overridable`).
     fn overridable(
         &mut self,
         act: OverrideTarget,
         result: Result<(), Refusal>,
     ) -> Result<(), Refusal> {
-        let Err(refusal) = result else { return Ok(()) };
+        let bound = result
+            .as_ref()
+            .err()
+            .is_some_and(|r| r.rule != RuleId::ArmorerDedicated);
+        self.overridable_unless_law(act, result, bound)
+    }
+
+    /// ARMORER-DEDICATED's window (no other duty while firearms are out): what the law of the
+    /// jurisdiction requires, where it does.
+    fn window_overridable(
+        &mut self,
+        act: OverrideTarget,
+        result: Result<(), Refusal>,
+    ) -> Result<(), Refusal> {
+        self.overridable_unless_law(act, result, true)
+    }
+
+    fn overridable_unless_law(
+        &mut self,
+        act: OverrideTarget,
+        result: Result<(), Refusal>,
+        law_binds: bool,
+    ) -> Result<(), Refusal> {
+        let Err(mut refusal) = result else {
+            return Ok(());
+        };
+        if law_binds && let Some(law) = self.policy.law_for(refusal.rule) {
+            let place = self.policy.jurisdiction.map_or("", |j| j.as_str());
+            refusal.needed = format!(
+                "{}; no override: {law} requires this rule where this production shoots ({place})",
+                refusal.needed
+            );
+            return Err(refusal);
+        }
         let found = self
             .state
             .overrides
@@ -387,7 +464,10 @@ impl<'a> Cx<'a> {
                 });
                 Ok(())
             }
-            None => Err(refusal),
+            None => {
+                refusal.needed.push_str(&refusal.rule.override_clause());
+                Err(refusal)
+            }
         }
     }
 
@@ -419,9 +499,7 @@ impl<'a> Cx<'a> {
                 Err(Refusal::new(
                     RuleId::Credentials,
                     why,
-                    format!(
-                        "record a valid {kind} for them (admin), or the safety representative approves an override"
-                    ),
+                    format!("record a valid {kind} for them (admin)"),
                 ))
             }
         };
@@ -489,6 +567,7 @@ impl<'a> Cx<'a> {
             description,
             reported_by,
             at: self.now,
+            firearm: None,
         });
     }
 
@@ -579,7 +658,11 @@ impl<'a> Cx<'a> {
             Command::ConfirmHandover { .. } | Command::CancelHandover { .. } => {
                 self.handover(command)
             }
-            Command::PlanScene { .. } | Command::HoldMeeting { .. } => self.scenes(command),
+            Command::PlanScene { .. }
+            | Command::HoldMeeting { .. }
+            | Command::ApproveCloseRangeLoad { .. }
+            | Command::RecordPublicNotice { .. }
+            | Command::RecordRiskAssessment { .. } => self.scenes(command),
             Command::Load { .. }
             | Command::Unload { .. }
             | Command::ShowCheck { .. }
@@ -675,6 +758,7 @@ impl Cx<'_> {
                 format!("today's shoot day ({today}) or an earlier one"),
             ),
             Command::PlanScene { day, .. }
+            | Command::RecordPublicNotice { day, .. }
             | Command::AssignDuty { day, .. }
             | Command::ReleaseDuty { day, .. }
             | Command::DesignateArmorer { day, .. } => (

@@ -67,6 +67,21 @@ impl<'a> Cx<'a> {
             };
             return no(rule, format!("{rule} cannot be overridden by anyone"), how);
         };
+        // What the jurisdiction's law requires has no override there. ARMORER-DEDICATED stays
+        // overridable for what only the policy asks (the whole day, the designation); its
+        // window is checked without consulting overrides.
+        if rule != RuleId::ArmorerDedicated
+            && let Some(law) = self.policy.law_for(rule)
+        {
+            let place = self.policy.jurisdiction.map_or("", |j| j.as_str());
+            return no(
+                rule,
+                format!(
+                    "{rule} cannot be overridden where this production shoots ({place}): {law} requires it"
+                ),
+                "the act has to meet the rule",
+            );
+        }
         if target.is_empty() {
             return no(
                 RuleId::State,

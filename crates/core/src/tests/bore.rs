@@ -8,40 +8,7 @@ use crate::*;
 /// REV-2 planned with blanks for the take SHOOTOUT (meeting held), loaded with two blanks and
 /// shown to the performer, in the armorer's hands.
 fn take_ready() -> Set {
-    let mut set = Set::ready_to_issue();
-    set.ok(
-        FIRST_AD,
-        Role::FirstAd,
-        plan_cmd(
-            "SHOOTOUT",
-            SceneKind::Take,
-            "REV-2",
-            PlannedLoad::Blanks,
-            true,
-        ),
-    );
-    set.ok(FIRST_AD, Role::FirstAd, meeting_cmd("SHOOTOUT"));
-    set.ok(
-        ARMORER,
-        Role::Armorer,
-        Command::TakeOut {
-            item: ItemRef::Firearm(fid("REV-2")),
-        },
-    );
-    set.ok(
-        ARMORER,
-        Role::Armorer,
-        load_cmd(
-            "REV-2",
-            &[Some("BOX-2"), Some("BOX-2"), None, None, None, None],
-        ),
-    );
-    set.ok(
-        ARMORER,
-        Role::Armorer,
-        show_cmd("REV-2", "SHOOTOUT", FIRST_AD),
-    );
-    set
+    Set::blank_take(|_| {})
 }
 
 fn back_and_empty(set: &mut Set) {
@@ -87,19 +54,7 @@ fn a_fired_firearm_is_issued_again_only_after_its_bore_is_proven_clear() {
         f.bore_fouled.as_ref().map(|x| x.cause),
         Some(FoulCause::Fired)
     );
-    set.ok(
-        ARMORER,
-        Role::Armorer,
-        load_cmd(
-            "REV-2",
-            &[Some("BOX-2"), Some("BOX-2"), None, None, None, None],
-        ),
-    );
-    set.ok(
-        ARMORER,
-        Role::Armorer,
-        show_cmd("REV-2", "SHOOTOUT", FIRST_AD),
-    );
+    set.two_blanks_shown();
     let r = set.refused(
         RuleId::BoreClear,
         ARMORER,
@@ -128,19 +83,7 @@ fn a_fired_firearm_is_issued_again_only_after_its_bore_is_proven_clear() {
     let f = &set.state.firearms[&fid("REV-2")];
     assert!(f.bore_fouled.is_none());
     assert_eq!(f.bore_proven, Some(set.state.next_index - 1));
-    set.ok(
-        ARMORER,
-        Role::Armorer,
-        load_cmd(
-            "REV-2",
-            &[Some("BOX-2"), Some("BOX-2"), None, None, None, None],
-        ),
-    );
-    set.ok(
-        ARMORER,
-        Role::Armorer,
-        show_cmd("REV-2", "SHOOTOUT", FIRST_AD),
-    );
+    set.two_blanks_shown();
     set.ok(ARMORER, Role::Armorer, issue_cmd("REV-2", "SHOOTOUT"));
     set.assert_replays();
 }

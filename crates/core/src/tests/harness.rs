@@ -257,6 +257,8 @@ impl Set {
                     class: FirearmClass::Functional,
                     positions: Positions::try_from(6).unwrap(),
                     location: loc("SAFE"),
+                    supplier: None,
+                    supplier_licence: None,
                 },
             );
         }
@@ -351,6 +353,40 @@ impl Set {
         set
     }
 
+    /// REV-2 planned with blanks for the take SHOOTOUT (the plan as `plan` leaves it; meeting
+    /// held), loaded with two blanks and shown to the performer, in the armorer's hands.
+    pub fn blank_take(plan: impl FnOnce(&mut FirearmPlan)) -> Self {
+        let mut set = Set::ready_to_issue();
+        set.ok(FIRST_AD, Role::FirstAd, shootout_plan(plan));
+        set.ok(FIRST_AD, Role::FirstAd, meeting_cmd("SHOOTOUT"));
+        set.ok(
+            ARMORER,
+            Role::Armorer,
+            Command::TakeOut {
+                item: ItemRef::Firearm(fid("REV-2")),
+            },
+        );
+        set.two_blanks_shown();
+        set
+    }
+
+    /// REV-2 loaded with two blanks from BOX-2 and shown for SHOOTOUT.
+    pub fn two_blanks_shown(&mut self) {
+        self.ok(
+            ARMORER,
+            Role::Armorer,
+            load_cmd(
+                "REV-2",
+                &[Some("BOX-2"), Some("BOX-2"), None, None, None, None],
+            ),
+        );
+        self.ok(
+            ARMORER,
+            Role::Armorer,
+            show_cmd("REV-2", "SHOOTOUT", FIRST_AD),
+        );
+    }
+
     /// [`Set::ready_to_issue`] before the performer is briefed on any firearm.
     pub fn ready_but_unbriefed() -> Self {
         Set::ready_after(meeting_cmd("CHURCH"))
@@ -415,13 +451,34 @@ pub fn plan_cmd(
                 load,
                 handler: pid(PERFORMER),
                 muzzle_direction: text("cross-draw, muzzle down and away from the camera position"),
+                blanks: (load == PlannedLoad::Blanks).then_some(crate::scene::BlankPlan {
+                    strength: crate::scene::BlankStrength::Quarter,
+                    min_distance_ft: 25,
+                    close_range_load: None,
+                }),
             }],
             distances: text("no person within 20 ft of the muzzle line"),
             shields: shields.then(|| text("polycarbonate shield in front of camera and operator")),
             remote_camera: false,
             blanks_in_rehearsal_exception: None,
+            public_location: None,
         },
     }
+}
+
+/// The take SHOOTOUT: REV-2 with quarter-load blanks at 25 ft, then changed by `f`.
+pub fn shootout_plan(f: impl FnOnce(&mut FirearmPlan)) -> Command {
+    let mut cmd = plan_cmd(
+        "SHOOTOUT",
+        SceneKind::Take,
+        "REV-2",
+        PlannedLoad::Blanks,
+        true,
+    );
+    if let Command::PlanScene { plan, .. } = &mut cmd {
+        f(plan);
+    }
+    cmd
 }
 
 pub fn meeting_cmd(scene: &str) -> Command {

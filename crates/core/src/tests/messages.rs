@@ -350,6 +350,38 @@ fn one_refusal_per_rule() -> Vec<(RuleId, Refusal, &'static str)> {
         wrong,
         "REV-2",
     );
+    // BLANK-DISTANCE: blanks closer than 20 ft with no close-range load named.
+    let mut blanks = Set::ready_to_issue();
+    let mut close = plan_cmd(
+        "SHOOTOUT",
+        SceneKind::Take,
+        "REV-2",
+        PlannedLoad::Blanks,
+        true,
+    );
+    if let Command::PlanScene { plan, .. } = &mut close
+        && let Some(b) = &mut plan.firearms[0].blanks
+    {
+        b.min_distance_ft = 8;
+    }
+    r(
+        &mut blanks,
+        RuleId::BlankDistance,
+        FIRST_AD,
+        Role::FirstAd,
+        close,
+        "8 ft",
+    );
+    // PUBLIC-NOTICE: blanks at a public location with no permit or police notice.
+    let mut street = Set::blank_take(|p| p.public_location = Some(name("Main Street")));
+    r(
+        &mut street,
+        RuleId::PublicNotice,
+        ARMORER,
+        Role::Armorer,
+        issue_cmd("REV-2", "SHOOTOUT"),
+        "Main Street",
+    );
     out
 }
 

@@ -18,10 +18,14 @@ fn credentials_expiring_within_the_warning_period_raise_an_alert() {
     );
     set.credential(ARMORER, "2021-11-05");
     assert!(alerts(&set.policy, &set.state, set.now).is_empty());
-    // Property masters need the permit only where they may act as custodian.
-    set.policy.property_master_may_be_custodian = true;
+    // A property master needs the permit only to handle firearms: none on record is no alert,
+    // one expiring is, and none where the policy forbids them to handle firearms.
+    assert!(set.policy.property_master_may_be_custodian);
+    set.credential(PROP_MASTER, "2021-11-01");
     let a = alerts(&set.policy, &set.state, set.now);
-    assert!(a.iter().any(|a| matches!(&a.kind, AlertKind::CredentialExpiring { person, expires: None, .. } if person == &pid(PROP_MASTER))), "{a:?}");
+    assert!(a.iter().any(|a| matches!(&a.kind, AlertKind::CredentialExpiring { person, expires: Some(_), .. } if person == &pid(PROP_MASTER))), "{a:?}");
+    set.policy.property_master_may_be_custodian = false;
+    assert!(alerts(&set.policy, &set.state, set.now).is_empty());
 }
 
 #[test]
@@ -184,11 +188,28 @@ fn anonymous_reports_leave_the_reporter_out_where_policy_allows() {
 #[test]
 fn a_custodian_keeps_the_role_while_holding_items() {
     let mut set = Set::production();
+    // Hannah also holds property master, a custodian role by default: she may keep her items.
+    set.ok(
+        ADMIN,
+        Role::Admin,
+        Command::RevokeRole {
+            person: pid(ARMORER),
+            role: Role::Armorer,
+        },
+    );
     set.refused(
         RuleId::CustodianOnly,
         ADMIN,
         Role::Admin,
         Command::RevokeRole {
+            person: pid(ARMORER),
+            role: Role::PropertyMaster,
+        },
+    );
+    set.ok(
+        ADMIN,
+        Role::Admin,
+        Command::GrantRole {
             person: pid(ARMORER),
             role: Role::Armorer,
         },

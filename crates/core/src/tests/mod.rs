@@ -4,7 +4,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod blanks;
 mod bore;
+mod crew;
 mod handover;
 mod harness;
 mod messages;

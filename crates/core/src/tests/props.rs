@@ -153,6 +153,7 @@ fn base(property_master_custodian: bool) -> Set {
         let mut third = plan.firearms[0].clone();
         third.firearm = fid("REV-3");
         third.load = PlannedLoad::Dummies;
+        third.blanks = None;
         plan.firearms.push(third);
     }
     set.ok(FIRST_AD, Role::FirstAd, plan);
@@ -621,19 +622,7 @@ fn the_property_setup_can_reach_every_act() {
             item: ItemRef::Firearm(fid("REV-2")),
         },
     );
-    set.ok(
-        ARMORER,
-        Role::Armorer,
-        load_cmd(
-            "REV-2",
-            &[Some("BOX-2"), Some("BOX-2"), None, None, None, None],
-        ),
-    );
-    set.ok(
-        ARMORER,
-        Role::Armorer,
-        show_cmd("REV-2", "SHOOTOUT", FIRST_AD),
-    );
+    set.two_blanks_shown();
     set.ok(ARMORER, Role::Armorer, issue_cmd("REV-2", "SHOOTOUT"));
     set.ok(
         ARMORER,

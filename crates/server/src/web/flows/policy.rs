@@ -34,7 +34,15 @@ const SETTINGS: &[(&str, &str)] = &[
     ),
     (
         "property_master_may_be_custodian",
-        "A property master may act as custodian (issue, load, receive)",
+        "A property master or assistant property master holding the credentials may act as custodian (issue, load, receive)",
+    ),
+    (
+        "armorer_dedicated_all_day",
+        "The day's armorer has no other duty all day (off: from the first take-out until all firearms are locked away) (ARMORER-DEDICATED)",
+    ),
+    (
+        "jurisdiction",
+        "Where the production shoots (US-CA, or blank): the rules its law requires cannot be overridden there",
     ),
     (
         "anonymous_incident_reports",
@@ -139,8 +147,10 @@ pub async fn policy_page(State(app): State<App>, headers: HeaderMap) -> Response
             }
         }
         let asked = Role::ALL.into_iter().filter(|r| {
-            matches!(r, Role::Armorer | Role::PropertyMaster)
-                || policy.required_credentials.contains_key(r)
+            matches!(
+                r,
+                Role::Armorer | Role::PropertyMaster | Role::AssistantPropertyMaster
+            ) || policy.required_credentials.contains_key(r)
         });
         for role in asked {
             b.push_str(&input(
@@ -204,9 +214,9 @@ pub(super) fn command(
             | "day_starts_at_minutes" => json!(v.trim().parse::<i64>().map_err(|_| {
                 ApiError::bad(format!("{key} must be a whole number, not {v:?}")).field(&name)
             })?),
-            "safety_course" => match v.trim() {
+            "safety_course" | "jurisdiction" => match v.trim() {
                 "" => Value::Null,
-                kind => json!(kind),
+                text => json!(text),
             },
             // A checkbox that is not ticked is not sent.
             _ => json!(v == "on"),
