@@ -283,3 +283,101 @@ fn corrections_point_at_earlier_entries_and_join_the_items_history() {
     assert_eq!(set.state.firearms[&fid("REV-2")].history.last(), Some(&at));
     set.assert_replays();
 }
+
+/// RULES.md §3's "who may override" column, as the engine must hold it.
+const OVERRIDE_TABLE: &[(RuleId, &[Role])] = &[
+    (RuleId::DailyMeeting, &[Role::SafetyRep, Role::Armorer]),
+    (RuleId::MeetingContent, &[Role::SafetyRep, Role::Armorer]),
+    (
+        RuleId::ArmorerDedicated,
+        &[Role::Producer, Role::SafetyRep, Role::Armorer],
+    ),
+    (RuleId::Credentials, &[Role::SafetyRep]),
+    (RuleId::TrainedNear, &[Role::SafetyRep]),
+    (RuleId::RehearsalCold, &[Role::Armorer, Role::FirstAd]),
+    (RuleId::BlankDistance, &[Role::Armorer, Role::FirstAd]),
+];
+
+fn holder(role: Role) -> &'static str {
+    match role {
+        Role::Armorer => ARMORER,
+        Role::SafetyRep => SAFETY_REP,
+        Role::FirstAd => FIRST_AD,
+        Role::Producer => PRODUCER,
+        other => panic!("no one in the harness holds {other}"),
+    }
+}
+
+#[test]
+fn every_override_needs_exactly_its_approvers_and_in_california_the_laws_have_none() {
+    let mut set = without_meeting();
+    for rule in RuleId::ALL {
+        let listed = OVERRIDE_TABLE.iter().find(|(r, _)| *r == rule);
+        assert_eq!(
+            rule.override_roles(),
+            listed.map(|(_, roles)| *roles),
+            "{rule}"
+        );
+        let Some((_, roles)) = listed else {
+            // Nobody overrides it, whoever approves.
+            let everyone = [Role::SafetyRep, Role::FirstAd, Role::Producer]
+                .map(|r| actor(holder(r), r))
+                .to_vec();
+            set.refused(
+                rule,
+                ARMORER,
+                Role::Armorer,
+                override_cmd(rule, "CHURCH", everyone),
+            );
+            continue;
+        };
+        // Each listed role missing: refused, naming it.
+        for missing in *roles {
+            let rest: Vec<Role> = roles.iter().copied().filter(|r| r != missing).collect();
+            let Some((first, others)) = rest.split_first() else {
+                // A single approver: someone else alone (the 1st AD) is not enough.
+                set.refused(
+                    rule,
+                    FIRST_AD,
+                    Role::FirstAd,
+                    override_cmd(rule, "CHURCH", vec![]),
+                );
+                continue;
+            };
+            let r = set.refused(
+                rule,
+                holder(*first),
+                *first,
+                override_cmd(
+                    rule,
+                    "CHURCH",
+                    others.iter().map(|r| actor(holder(*r), *r)).collect(),
+                ),
+            );
+            assert!(r.why.contains(missing.title()), "{rule}: {r}");
+        }
+        // All of them: granted.
+        let (first, others) = roles.split_first().unwrap();
+        set.ok(
+            holder(*first),
+            *first,
+            override_cmd(
+                rule,
+                "CHURCH",
+                others.iter().map(|r| actor(holder(*r), *r)).collect(),
+            ),
+        );
+    }
+    // In California the rules its law requires take no override, even from all approvers.
+    set.policy.jurisdiction = Some(Jurisdiction::California);
+    for rule in [RuleId::Credentials, RuleId::TrainedNear] {
+        let r = set.refused(
+            rule,
+            SAFETY_REP,
+            Role::SafetyRep,
+            override_cmd(rule, "CHURCH", vec![actor(ARMORER, Role::Armorer)]),
+        );
+        assert!(r.why.contains("CA Labor Code"), "{r}");
+    }
+    set.assert_replays();
+}
