@@ -14,6 +14,7 @@ mod proofs;
 mod sealed;
 mod server;
 mod server_auth;
+mod server_net;
 mod server_tls;
 mod server_ui;
 mod store;

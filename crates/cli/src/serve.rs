@@ -22,7 +22,8 @@ pub struct ServeArgs {
     /// Create (or reuse) a demo production for today, with demo sign-ins.
     #[arg(long)]
     demo: bool,
-    /// A TOML file with `listen`, `session_minutes`, `secure_cookies`, `tls`, `tls_cert`, `tls_key`.
+    /// A TOML file with `listen`, `session_minutes`, `secure_cookies`, `tls`, `tls_cert`, `tls_key`,
+    /// `idle_timeout`, `request_timeout`, `max_connections`.
     #[arg(long, env = "ARMORY_CONFIG")]
     config: Option<PathBuf>,
     /// How long a sign-in lasts [default: 720].
@@ -39,6 +40,17 @@ pub struct ServeArgs {
     /// The PEM private key of --tls-cert.
     #[arg(long, env = "ARMORY_TLS_KEY", requires = "tls_cert")]
     tls_key: Option<PathBuf>,
+    /// Close a connection that sends no complete request head for this many seconds (a new
+    /// one, or a kept-alive one between requests) [default: 10].
+    #[arg(long, env = "ARMORY_IDLE_TIMEOUT")]
+    idle_timeout: Option<u64>,
+    /// Answer 408 to a request not read and answered in this many seconds (a body trickled in)
+    /// [default: 30].
+    #[arg(long, env = "ARMORY_REQUEST_TIMEOUT")]
+    request_timeout: Option<u64>,
+    /// Connections open at once; one more is closed at once and counted [default: 4096].
+    #[arg(long, env = "ARMORY_MAX_CONNECTIONS")]
+    max_connections: Option<usize>,
     /// Session length in seconds (tests).
     #[arg(long, hide = true)]
     session_seconds: Option<u64>,
@@ -53,6 +65,9 @@ struct FileConfig {
     tls: Option<bool>,
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
+    idle_timeout: Option<u64>,
+    request_timeout: Option<u64>,
+    max_connections: Option<usize>,
 }
 
 fn file_config(data: &DataDir, path: Option<&PathBuf>) -> Result<FileConfig> {
@@ -101,10 +116,31 @@ pub async fn run(data: &DataDir, args: ServeArgs) -> Result<()> {
     };
     // A given certificate means TLS unless `tls` is set to false somewhere.
     let tls_on = args.tls.or(file.tls).unwrap_or(given.is_some());
+    let mut limits = armory_server::conn::Limits::default();
+    if let Some(s) = args.idle_timeout.or(file.idle_timeout) {
+        anyhow::ensure!(s > 0, "the idle timeout must be at least 1 second");
+        limits.idle = Duration::from_secs(s);
+    }
+    if let Some(s) = args.request_timeout.or(file.request_timeout) {
+        anyhow::ensure!(s > 0, "the request timeout must be at least 1 second");
+        limits.request = Duration::from_secs(s);
+    }
+    if let Some(n) = args.max_connections.or(file.max_connections) {
+        anyhow::ensure!(n > 0, "max_connections must be at least 1");
+        limits.connections = n;
+    }
+    let files = armory_server::conn::raise_file_limit(limits.connections);
+    if (files as usize) < limits.connections + 64 {
+        tracing::warn!(
+            "the open-file limit is {files}: fewer than {} connections fit; raise it (ulimit -n) or lower max_connections",
+            limits.connections
+        );
+    }
     let config = Config {
         session_ttl,
         // Under TLS a cookie must never travel in clear text.
         secure_cookies: tls_on || file.secure_cookies.unwrap_or(false),
+        limits,
     };
     let log = data.writer().await?;
     let node = Node::open(log.clone(), data.policy()?).await?;

@@ -10,6 +10,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod conn;
 pub mod demo;
 pub mod entries;
 pub mod logweb;
@@ -38,6 +39,8 @@ pub struct Config {
     pub session_ttl: Duration,
     /// Mark cookies `Secure` (set when serving over TLS or behind a TLS proxy).
     pub secure_cookies: bool,
+    /// Timeouts and the connection cap (see [`conn`]).
+    pub limits: conn::Limits,
 }
 
 impl Default for Config {
@@ -45,6 +48,7 @@ impl Default for Config {
         Config {
             session_ttl: Duration::from_secs(12 * 3600),
             secure_cookies: false,
+            limits: conn::Limits::default(),
         }
     }
 }
@@ -124,6 +128,7 @@ pub fn now() -> Result<Timestamp, armory_core::TimeError> {
 
 /// Every route of the node.
 pub fn router(app: App) -> Router {
+    let request_timeout = app.config().limits.request;
     Router::new()
         .route("/healthz", get(metrics::healthz))
         .route("/metrics", get(metrics::metrics))
@@ -186,19 +191,27 @@ pub fn router(app: App) -> Router {
             metrics::count_and_secure,
         ))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        // A request that has not been read and answered in time (a body trickled in) ends 408.
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            request_timeout,
+        ))
         .with_state(app)
 }
 
-/// Serves `app` on `listener` until `shutdown` resolves, then lets requests in flight finish.
-/// The caller closes the log afterwards (`SqliteLog::close`), so nothing acknowledged is lost.
+/// Serves `app` on `listener` until `shutdown` resolves, then lets requests in flight finish,
+/// within the connection limits of its config ([`conn`]). The caller closes the log afterwards
+/// (`SqliteLog::close`), so nothing acknowledged is lost.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     app: App,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(app))
-        .with_graceful_shutdown(shutdown)
-        .await
+    use axum::serve::ListenerExt;
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
+    serve_on(listener, app, shutdown).await
 }
 
 /// Serves `app` over HTTPS (see [`tls`]) on `listener` until `shutdown` resolves, then lets
@@ -209,7 +222,19 @@ pub async fn serve_tls(
     app: App,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(tls::TlsListener::new(listener, tls)?, router(app))
-        .with_graceful_shutdown(shutdown)
-        .await
+    serve_on(tls::TlsListener::new(listener, tls)?, app, shutdown).await
+}
+
+async fn serve_on<L>(
+    listener: L,
+    app: App,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()>
+where
+    L: axum::serve::Listener,
+    L::Addr: std::fmt::Debug,
+{
+    let limits = app.config().limits;
+    let refused = app.metrics().connections_refused.clone();
+    conn::serve(listener, router(app), limits, refused, shutdown).await
 }

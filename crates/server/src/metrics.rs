@@ -17,6 +17,8 @@ pub struct Metrics {
     pub commands_refused: AtomicU64,
     pub commands_repeated: AtomicU64,
     pub sign_in_failures: AtomicU64,
+    /// Connections closed on arrival because the most allowed were open.
+    pub connections_refused: std::sync::Arc<AtomicU64>,
 }
 
 impl Metrics {
@@ -80,6 +82,12 @@ pub async fn metrics(State(app): State<App>) -> Response {
     out.push_str(&format!(
         "armory_sign_in_failures_total {}\n",
         m.sign_in_failures.load(Ordering::Relaxed)
+    ));
+    out.push_str("# HELP armory_connections_refused_total Connections closed on arrival: the most allowed were open.\n");
+    out.push_str("# TYPE armory_connections_refused_total counter\n");
+    out.push_str(&format!(
+        "armory_connections_refused_total {}\n",
+        m.connections_refused.load(Ordering::Relaxed)
     ));
     let health = app.node().store().health();
     out.push_str("# HELP armory_storage_errors_total Writes of the log that failed (disk full, read-only, I/O error).\n");

@@ -1,0 +1,163 @@
+//! The server on a hostile network: sockets that say nothing or trickle their headers are closed
+//! after the idle timeout, a cap on connections holds (the one over it closed and counted), and
+//! `/healthz` keeps answering while thousands of such sockets are open.
+
+use crate::server::{Server, Who};
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+/// Whether the server has closed `s`: a read ends (0 bytes) or is reset, without waiting long.
+fn closed_by_server(s: &mut TcpStream) -> bool {
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut buf = [0u8; 512];
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) => return true,
+            // A response (a 408 for a trickled head) before the close is fine: read on.
+            Ok(_) => continue,
+            Err(e) => {
+                return matches!(
+                    e.kind(),
+                    std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::BrokenPipe
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn idle_and_trickling_sockets_are_closed_and_healthz_keeps_answering() {
+    let server = Server::start(&["--idle-timeout", "10"]);
+    let opened = Instant::now();
+    let mut sockets = Vec::with_capacity(2000);
+    for i in 0..2000 {
+        let mut s = TcpStream::connect(&server.addr).unwrap();
+        if i % 40 == 0 {
+            // Half a request head, never finished (slowloris).
+            s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+                .unwrap();
+        }
+        sockets.push(s);
+    }
+    // While all 2,000 are open, health answers at once.
+    let mut times: Vec<Duration> = (0..20)
+        .map(|_| {
+            let t = Instant::now();
+            let r = server.get("/healthz", &Who::nobody());
+            assert_eq!(r.status, 200, "{}", r.body);
+            t.elapsed()
+        })
+        .collect();
+    times.sort();
+    let median = times[times.len() / 2];
+    println!(
+        "with 2,000 idle sockets open: /healthz median {:?}, max {:?} (opened in {:?})",
+        median,
+        times[times.len() - 1],
+        opened.elapsed()
+    );
+    assert!(median < Duration::from_millis(100), "{times:?}");
+    // Past the idle timeout every one of them has been closed by the server.
+    std::thread::sleep(Duration::from_millis(11_500).saturating_sub(opened.elapsed()));
+    let still_open = sockets
+        .iter_mut()
+        .map(closed_by_server)
+        .filter(|closed| !closed)
+        .count();
+    assert_eq!(
+        still_open, 0,
+        "sockets the server kept open past the idle timeout"
+    );
+}
+
+#[test]
+fn a_kept_alive_connection_is_served_while_it_asks_and_closed_when_it_stops() {
+    let server = Server::start(&["--idle-timeout", "2"]);
+    let mut s = TcpStream::connect(&server.addr).unwrap();
+    for _ in 0..3 {
+        s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap();
+        let mut got = Vec::new();
+        let mut buf = [0u8; 1024];
+        while !got.ends_with(b"\r\n\r\nok\n") {
+            let n = s.read(&mut buf).unwrap();
+            assert!(
+                n > 0,
+                "closed while asking: {:?}",
+                String::from_utf8_lossy(&got)
+            );
+            got.extend_from_slice(&buf[..n]);
+        }
+        assert!(
+            got.starts_with(b"HTTP/1.1 200"),
+            "{}",
+            String::from_utf8_lossy(&got)
+        );
+        // Within the idle timeout: the next request on the same connection is served.
+        std::thread::sleep(Duration::from_millis(1200));
+    }
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(closed_by_server(&mut s));
+}
+
+#[test]
+fn the_connection_over_the_cap_is_closed_and_counted() {
+    let server = Server::start(&["--max-connections", "8", "--idle-timeout", "30"]);
+    let held: Vec<TcpStream> = (0..8)
+        .map(|_| TcpStream::connect(&server.addr).unwrap())
+        .collect();
+    // Give the server time to take all eight.
+    std::thread::sleep(Duration::from_millis(300));
+    let mut over = TcpStream::connect(&server.addr).unwrap();
+    assert!(closed_by_server(&mut over), "the ninth connection was kept");
+    drop(held);
+    std::thread::sleep(Duration::from_millis(300));
+    // With the eight gone, the node answers again, and says how many it turned away.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let metrics = loop {
+        let r = server.get("/metrics", &Who::nobody());
+        if r.status == 200 || Instant::now() > deadline {
+            break r;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(metrics.status, 200, "{}", metrics.body);
+    assert!(
+        metrics
+            .body
+            .lines()
+            .any(|l| l.starts_with("armory_connections_refused_total ") && !l.ends_with(" 0")),
+        "{}",
+        metrics.body
+    );
+}
+
+#[test]
+fn a_body_trickled_in_is_answered_408_and_nothing_is_recorded() {
+    let server = Server::start(&["--request-timeout", "2"]);
+    let hannah = server.sign_in("hannah");
+    let before = server.next_index(&hannah);
+    let mut s = TcpStream::connect(&server.addr).unwrap();
+    let mut head = String::from(
+        "POST /api/commands HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 200\r\n",
+    );
+    for (k, v) in hannah.headers() {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str(&format!("X-CSRF-Token: {}\r\n", hannah.csrf));
+    head.push_str("\r\n{\"command\": {\"type\": \"note\", ");
+    s.write_all(head.as_bytes()).unwrap();
+    let started = Instant::now();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut got = Vec::new();
+    let _ = s.read_to_end(&mut got);
+    let text = String::from_utf8_lossy(&got);
+    assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(server.next_index(&hannah), before);
+}
