@@ -161,3 +161,77 @@ fn a_body_trickled_in_is_answered_408_and_nothing_is_recorded() {
     );
     assert_eq!(server.next_index(&hannah), before);
 }
+
+#[test]
+fn malformed_requests_get_a_clear_4xx_and_pages_are_not_cached() {
+    let server = Server::start(&[]);
+    let hannah = server.sign_in("hannah");
+    // Entry indexes past what a log can hold are not found, not a server error.
+    for i in ["9223372036854775808", "18446744073709551615"] {
+        for path in ["/api/log/entries", "/api/log/receipts"] {
+            let r = server.get(&format!("{path}/{i}"), &hannah);
+            assert_eq!(r.status, 404, "{path}/{i}: {}", r.body);
+        }
+    }
+    // JSON means application/json, with parameters or not, and no other type.
+    let note = serde_json::json!({"command": {"type": "note", "text": "typed"}});
+    for (ty, status) in [
+        ("application/jsonxyz", 415),
+        ("application/json-patch+json", 415),
+        ("text/plain", 415),
+        ("application/json; charset=utf-8", 200),
+    ] {
+        let mut h = hannah.headers();
+        h.push(("Content-Type", ty));
+        h.push(("X-CSRF-Token", &hannah.csrf));
+        let r = server.req("POST", "/api/commands", &h, note.to_string().as_bytes());
+        assert_eq!(r.status, status, "{ty}: {}", r.body);
+    }
+    // A form is read strictly: a field given twice, or bytes that are not UTF-8, are refused,
+    // never recorded as the last value or as U+FFFD.
+    let before = server.next_index(&hannah);
+    let page = server.get("/log", &hannah);
+    let csrf = crate::server_ui::csrf_of(&page);
+    let mut h = hannah.headers();
+    h.push(("Content-Type", "application/x-www-form-urlencoded"));
+    for (body, says) in [
+        (
+            format!("csrf={csrf}&idem=x1&kind=note&text=first&text=second"),
+            "given twice",
+        ),
+        (
+            format!("csrf={csrf}&idem=x2&kind=note&text=caf%E9"),
+            "not valid UTF-8",
+        ),
+        (
+            format!("csrf={csrf}&idem=x3&kind=note&text=%ZZ"),
+            "%-escape",
+        ),
+    ] {
+        let r = server.req("POST", "/act", &h, body.as_bytes());
+        assert_eq!(r.status, 400, "{body}: {}", r.body);
+        assert!(r.body.contains(says), "{body}: {}", r.body);
+    }
+    assert_eq!(server.next_index(&hannah), before, "nothing recorded");
+    // Pages and answers about who holds what are never cached; the stylesheet may be.
+    for path in ["/", "/api/state", "/log"] {
+        let r = server.get(path, &hannah);
+        assert_eq!(r.header("cache-control"), Some("no-store"), "{path}");
+    }
+    let css = server.get("/assets/style.css", &hannah);
+    assert_ne!(css.header("cache-control"), Some("no-store"));
+    // The strict CSP holds: no inline style or script-URL is left for it to block.
+    let refused = crate::server_ui::submit(
+        &server,
+        &hannah,
+        "/log",
+        "/act",
+        &[("kind", "note"), ("text", "")],
+    );
+    for body in [&refused.body, &server.get("/", &hannah).body] {
+        assert!(
+            !body.contains("style=") && !body.contains("javascript:"),
+            "{body}"
+        );
+    }
+}

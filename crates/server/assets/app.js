@@ -1,6 +1,10 @@
 // Armory's one small module: the scan box (keyboard-wedge scanners type an id and Enter, which
 // submits the form) and a camera button where the browser has BarcodeDetector (HTTPS or localhost).
 (function () {
+  // "Back" on a page that says an act was not done: the form as it was, where there is history.
+  document.querySelectorAll('a[data-back]').forEach((a) => a.addEventListener('click', (e) => {
+    if (history.length > 1) { e.preventDefault(); history.back(); }
+  }));
   const box = document.getElementById('scan');
   if (box && !document.querySelector('[autofocus]:not(#scan)')) box.focus();
   const cam = document.getElementById('camera');

@@ -251,7 +251,11 @@ pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(
     let json_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
+        .is_some_and(|v| {
+            // `application/json`, with parameters or not (`; charset=utf-8`), and nothing else.
+            let essence = v.split(';').next().unwrap_or_default().trim();
+            essence.eq_ignore_ascii_case("application/json")
+        });
     if !json_type {
         return Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -941,9 +945,18 @@ pub async fn checkpoint(State(app): State<App>, headers: HeaderMap) -> Result<Re
 }
 
 fn index(text: &str) -> Result<u64, ApiError> {
-    text.parse().map_err(|_| {
+    let i: u64 = text.parse().map_err(|_| {
         ApiError::bad(format!("{text:?} is not an entry index (0, 1, 2, ...)")).field("index")
-    })
+    })?;
+    // No log reaches 2^63 entries (the database counts in signed 64-bit integers).
+    if i > i64::MAX as u64 {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            format!("entry {i} does not exist in this log"),
+        )
+        .field("index"));
+    }
+    Ok(i)
 }
 
 pub async fn entry(

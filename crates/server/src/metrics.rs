@@ -140,6 +140,11 @@ pub async fn count_and_secure(State(app): State<App>, request: Request, next: Ne
         header::REFERRER_POLICY,
         HeaderValue::from_static("no-referrer"),
     );
+    // Pages and answers say who holds which firearm: no cache keeps them, unless the response
+    // says otherwise (the assets, the immutable log tiles).
+    if !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
     h.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(

@@ -1,12 +1,12 @@
 //! A person's own sign-in: change one's password or PIN, proving it with the current password.
 //! A new password ends the person's other sessions (a lost or shared phone stops working).
 
-use super::{FormMap, csrf_field, error_page, esc, html, page, signed_form};
+use super::{FormError, StrictForm, csrf_field, error_page, esc, html, page, signed_form};
 use crate::App;
 use crate::api::{ApiError, Caller, now_ms};
 use crate::auth::{MIN_PASSWORD_CHARS, Secret};
 use armory_core::PersonId;
-use axum::extract::{Form, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
@@ -44,7 +44,7 @@ pub(crate) fn own_secret_form(c: &Caller, passkeys: &[String]) -> String {
 pub async fn own_secret(
     State(app): State<App>,
     headers: HeaderMap,
-    form: Result<Form<FormMap>, axum::extract::rejection::FormRejection>,
+    form: Result<StrictForm, FormError>,
 ) -> Response {
     let (c, roles, form) = match signed_form(&app, &headers, form).await {
         Ok(x) => x,
@@ -165,7 +165,7 @@ pub(super) fn done_page(ctx: Option<(&Caller, &[armory_core::Role])>, what: &str
 pub async fn remove_passkey(
     State(app): State<App>,
     headers: HeaderMap,
-    form: Result<Form<FormMap>, axum::extract::rejection::FormRejection>,
+    form: Result<StrictForm, FormError>,
 ) -> Response {
     let (c, roles, form) = match signed_form(&app, &headers, form).await {
         Ok(x) => x,

@@ -4,11 +4,14 @@
 //! here, straight into `auth.db`; the log never sees them.
 
 use super::flows::open_form;
-use super::{FormMap, error_page, esc, field, html, input, page, signed_form, signed_in};
+use super::{
+    FormError, FormMap, StrictForm, error_page, esc, field, html, input, page, signed_form,
+    signed_in,
+};
 use crate::App;
 use crate::api::{ApiError, Caller};
 use armory_core::{PersonId, Role};
-use axum::extract::{Form, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde_json::{Value, json};
@@ -213,7 +216,7 @@ pub async fn people_page(State(app): State<App>, headers: HeaderMap) -> Response
 pub async fn set_secret(
     State(app): State<App>,
     headers: HeaderMap,
-    form: Result<Form<FormMap>, axum::extract::rejection::FormRejection>,
+    form: Result<StrictForm, FormError>,
 ) -> Response {
     let (c, roles, form) = match signed_form(&app, &headers, form).await {
         Ok(x) => x,

@@ -18,7 +18,7 @@ use armory_core::state::Custody;
 use armory_core::{Condition, Role};
 use armory_store::Store;
 use armory_store::node::Outcome;
-use axum::extract::{Form, Path, Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::{Value, json};
@@ -94,8 +94,8 @@ pub(crate) fn page(title: &str, caller: Option<(&Caller, &[Role])>, body: &str) 
             head,
             "<form class=scan method=get action=/scan role=search><input id=scan name=q placeholder=\"Scan or type an id, then Enter\" autocomplete=off aria-label=\"Scan an id\"><button type=submit>Open</button><button type=button id=camera>Camera</button></form>\
              <nav><a href=/>Board</a><a href=/flows>Flows</a><a href=/incident>Report incident</a><a href=/admin>People</a><a href=/log>Log</a></nav>\
-             <span class=muted>{} as</span> <form method=post action=/role style=display:inline>{}<select name=role aria-label=Role>{options}</select> <button type=submit>Switch</button></form>\
-             <form method=post action=/signout style=display:inline>{}<button type=submit>Sign out</button></form>",
+             <span class=muted>{} as</span> <form method=post action=/role class=inline>{}<select name=role aria-label=Role>{options}</select> <button type=submit>Switch</button></form>\
+             <form method=post action=/signout class=inline>{}<button type=submit>Sign out</button></form>",
             esc(c.person.as_ref()),
             csrf_field(c),
             csrf_field(c)
@@ -179,9 +179,7 @@ pub(crate) fn error_page(c: Option<(&Caller, &[Role])>, e: &ApiError) -> Respons
         page(
             "Not done",
             c,
-            &format!(
-                "{body}<p><a href=\"javascript:history.back()\">Back</a> · <a href=/>Board</a></p>"
-            ),
+            &format!("{body}<p><a href=/ data-back>Back</a> · <a href=/>Board</a></p>"),
         ),
     )
 }
@@ -355,7 +353,125 @@ async fn sign_in_form(
     r
 }
 
-pub(crate) type FormMap = HashMap<String, String>;
+pub type FormMap = HashMap<String, String>;
+
+/// A posted form, read strictly: `application/x-www-form-urlencoded`, each field once, every
+/// value valid UTF-8. (axum's `Form` keeps the last of a repeated field and turns invalid bytes
+/// into U+FFFD, which would then be recorded as if typed.)
+pub struct StrictForm(pub FormMap);
+
+/// Why a form could not be read.
+#[derive(Debug)]
+pub struct FormError {
+    status: StatusCode,
+    text: String,
+}
+
+impl FormError {
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+    pub fn body_text(&self) -> String {
+        self.text.clone()
+    }
+    fn bad(text: String) -> FormError {
+        FormError {
+            status: StatusCode::BAD_REQUEST,
+            text,
+        }
+    }
+}
+
+impl IntoResponse for FormError {
+    fn into_response(self) -> Response {
+        (self.status, self.text).into_response()
+    }
+}
+
+impl<S: Send + Sync> axum::extract::FromRequest<S> for StrictForm {
+    type Rejection = FormError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, FormError> {
+        let urlencoded = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|v| {
+                v.trim()
+                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+            });
+        if !urlencoded {
+            return Err(FormError {
+                status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                text: "send the form as application/x-www-form-urlencoded".into(),
+            });
+        }
+        let body = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|e| FormError {
+                status: e.status(),
+                text: e.body_text(),
+            })?;
+        parse_form(&body).map(StrictForm)
+    }
+}
+
+/// Reads `a=1&b=x+y` into a map: `+` is a space, `%XX` a byte, each name at most once, every
+/// name and value valid UTF-8.
+pub(crate) fn parse_form(body: &[u8]) -> Result<FormMap, FormError> {
+    fn decode(part: &[u8]) -> Option<Vec<u8>> {
+        let mut out = Vec::with_capacity(part.len());
+        let mut i = 0;
+        while i < part.len() {
+            match part[i] {
+                b'+' => out.push(b' '),
+                b'%' => {
+                    let hex = part.get(i + 1..i + 3)?;
+                    let text = std::str::from_utf8(hex).ok()?;
+                    out.push(u8::from_str_radix(text, 16).ok()?);
+                    i += 2;
+                }
+                b => out.push(b),
+            }
+            i += 1;
+        }
+        Some(out)
+    }
+    let mut form = FormMap::new();
+    for pair in body.split(|b| *b == b'&').filter(|p| !p.is_empty()) {
+        let (name, value) = match pair.iter().position(|b| *b == b'=') {
+            Some(at) => (&pair[..at], &pair[at + 1..]),
+            None => (pair, &b""[..]),
+        };
+        let text = |raw: &[u8]| {
+            decode(raw)
+                .ok_or_else(|| {
+                    FormError::bad(format!(
+                        "a malformed %-escape in {:?}",
+                        String::from_utf8_lossy(raw)
+                    ))
+                })
+                .and_then(|bytes| {
+                    String::from_utf8(bytes).map_err(|_| {
+                        FormError::bad(format!(
+                            "{:?} is not valid UTF-8 text; send the form again from the page",
+                            String::from_utf8_lossy(raw)
+                        ))
+                    })
+                })
+        };
+        let name = text(name)?;
+        let value = text(value)?;
+        if form.contains_key(&name) {
+            return Err(FormError::bad(format!(
+                "the field {name:?} is given twice; send each field once"
+            )));
+        }
+        form.insert(name, value);
+    }
+    Ok(form)
+}
 
 pub(crate) fn field<'a>(form: &'a FormMap, name: &str) -> &'a str {
     form.get(name).map(|s| s.trim()).unwrap_or_default()
@@ -364,9 +480,9 @@ pub(crate) fn field<'a>(form: &'a FormMap, name: &str) -> &'a str {
 pub async fn sign_in(
     State(app): State<App>,
     headers: HeaderMap,
-    form: Result<Form<FormMap>, axum::extract::rejection::FormRejection>,
+    form: Result<StrictForm, FormError>,
 ) -> Response {
-    let Ok(Form(form)) = form else {
+    let Ok(StrictForm(form)) = form else {
         return sign_in_form(
             &app,
             &headers,
@@ -425,11 +541,11 @@ fn check_form_csrf(c: &Caller, form: &FormMap) -> Result<(), ApiError> {
 pub(crate) async fn signed_form(
     app: &App,
     headers: &HeaderMap,
-    form: Result<Form<FormMap>, axum::extract::rejection::FormRejection>,
+    form: Result<StrictForm, FormError>,
 ) -> Result<(Caller, Vec<Role>, FormMap), Response> {
     let (c, roles) = signed_in(app, headers).await?;
     let form = match form {
-        Ok(Form(f)) => f,
+        Ok(StrictForm(f)) => f,
         Err(e) => {
             return Err(error_page(
                 Some((&c, &roles)),
@@ -446,7 +562,7 @@ pub(crate) async fn signed_form(
 pub async fn sign_out(
     State(app): State<App>,
     headers: HeaderMap,
-    form: Result<Form<FormMap>, axum::extract::rejection::FormRejection>,
+    form: Result<StrictForm, FormError>,
 ) -> Response {
     let (c, _, _) = match signed_form(&app, &headers, form).await {
         Ok(x) => x,
@@ -469,7 +585,7 @@ pub async fn sign_out(
 pub async fn switch_role(
     State(app): State<App>,
     headers: HeaderMap,
-    form: Result<Form<FormMap>, axum::extract::rejection::FormRejection>,
+    form: Result<StrictForm, FormError>,
 ) -> Response {
     let (c, roles, form) = match signed_form(&app, &headers, form).await {
         Ok(x) => x,
@@ -1100,7 +1216,7 @@ fn command_of(form: &FormMap) -> Result<(Value, HashMap<String, String>), ApiErr
 pub async fn confirm_options(
     State(app): State<App>,
     headers: HeaderMap,
-    form: Result<Form<FormMap>, axum::extract::rejection::FormRejection>,
+    form: Result<StrictForm, FormError>,
 ) -> Response {
     let (_c, _roles, form) = match signed_form(&app, &headers, form).await {
         Ok(x) => x,
@@ -1122,7 +1238,7 @@ pub async fn confirm_options(
 pub async fn act(
     State(app): State<App>,
     headers: HeaderMap,
-    form: Result<Form<FormMap>, axum::extract::rejection::FormRejection>,
+    form: Result<StrictForm, FormError>,
 ) -> Response {
     let (c, roles, form) = match signed_form(&app, &headers, form).await {
         Ok(x) => x,
