@@ -643,3 +643,20 @@ fn the_background_check_threads_run_ten_nice_steps_lower() {
     assert_eq!(after, (before + 10).min(19));
     assert_eq!(thread_nice(), before, "only the thread that asked");
 }
+
+#[test]
+fn the_readme_holds_the_role_table_armory_roles_prints() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = armory(&dir.path().join("unused"), &["roles"]);
+    assert!(out.status.success(), "{}", crate::common::stderr(&out));
+    let printed = stdout(&out);
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
+    let (_, rest) = readme.split_once("<!-- roles:begin -->\n").unwrap();
+    let (copy, _) = rest.split_once("<!-- roles:end -->").unwrap();
+    assert_eq!(
+        copy.trim(),
+        printed.trim(),
+        "README.md's role table is out of date: paste `armory roles` between its markers"
+    );
+}

@@ -131,6 +131,8 @@ enum Command {
         #[command(subcommand)]
         what: user::UserCommand,
     },
+    /// Who may attempt each act (RULES.md §4), as a Markdown table, for the default policy.
+    Roles,
     /// Write the log as plain files (checkpoint, C2SP tiles, public key) into DIR.
     Export {
         /// Where to write; created if needed.
@@ -241,6 +243,13 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Demo { scenario } => demo::run(&data, scenario).await,
         Command::Status { at } => status::run(&data, at).await,
         Command::Export { dir } => logcmd::export(&data, &dir).await,
+        Command::Roles => {
+            out!(
+                "{}",
+                armory_core::roles::markdown(&armory_core::Policy::default())
+            );
+            Ok(())
+        }
         Command::Serve(args) => serve::run(&data, args).await,
         Command::User { what } => user::run(&data, what).await,
         Command::Policy { what } => policycmd::run(&data, what).await,

@@ -48,6 +48,7 @@ pub mod overrides;
 pub mod people;
 pub mod policy;
 pub mod refusal;
+pub mod roles;
 pub mod rules;
 pub mod scene;
 pub mod state;

@@ -11,7 +11,7 @@ impl<'a> Cx<'a> {
                 name,
                 roles,
             } => {
-                self.actor_as(&[Role::Admin], "add people")?;
+                self.actor_for("add people")?;
                 if self.state.people.contains_key(person) {
                     return no(
                         RuleId::State,
@@ -41,7 +41,7 @@ impl<'a> Cx<'a> {
                 Ok(())
             }
             Command::GrantRole { person, role } => {
-                self.actor_as(&[Role::Admin], "grant roles")?;
+                self.actor_for("grant roles")?;
                 let p = self.person(person)?;
                 if p.roles.contains(role) {
                     return no(
@@ -61,7 +61,7 @@ impl<'a> Cx<'a> {
                 Ok(())
             }
             Command::RevokeRole { person, role } => {
-                self.actor_as(&[Role::Admin], "revoke roles")?;
+                self.actor_for("revoke roles")?;
                 let p = self.person(person)?;
                 if !p.roles.contains(role) {
                     return no(
@@ -107,7 +107,7 @@ impl<'a> Cx<'a> {
                 Ok(())
             }
             Command::RemovePerson { person } => {
-                self.actor_as(&[Role::Admin], "remove people")?;
+                self.actor_for("remove people")?;
                 self.person(person)?;
                 let holds_items = self.state.firearms.values().any(|f| &f.custodian == person)
                     || self
@@ -134,7 +134,7 @@ impl<'a> Cx<'a> {
                 number,
                 expires,
             } => {
-                self.actor_as(&[Role::Admin, Role::SafetyRep], "record credentials")?;
+                self.actor_for("record credentials")?;
                 self.person(person)?;
                 self.events.push(Event::CredentialRecorded {
                     person: person.clone(),
@@ -145,7 +145,7 @@ impl<'a> Cx<'a> {
                 Ok(())
             }
             Command::AssignDuty { day, person, duty } => {
-                self.actor_as(&[Role::Producer, Role::FirstAd], "assign duties")?;
+                self.actor_for("assign duties")?;
                 let p = self.person(person)?;
                 if !p.roles.contains(duty) {
                     return no(
@@ -197,7 +197,7 @@ impl<'a> Cx<'a> {
                 Ok(())
             }
             Command::ReleaseDuty { day, person, duty } => {
-                self.actor_as(&[Role::Producer, Role::FirstAd], "change duties")?;
+                self.actor_for("change duties")?;
                 let has = self
                     .state
                     .days
@@ -219,10 +219,7 @@ impl<'a> Cx<'a> {
                 Ok(())
             }
             Command::DesignateArmorer { day, person } => {
-                self.actor_as(
-                    &[Role::Producer, Role::FirstAd],
-                    "designate the day's armorer",
-                )?;
+                self.actor_for("designate the day's armorer")?;
                 let p = self.person(person)?;
                 if !p.roles.contains(&Role::Armorer) {
                     return no(

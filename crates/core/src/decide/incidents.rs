@@ -12,7 +12,7 @@ impl<'a> Cx<'a> {
                 positions,
                 description,
             } => {
-                self.actor_as(ANYONE, "report a discharge")?;
+                self.actor_for("report a discharge")?;
                 let f = self.firearm(firearm)?;
                 self.positions(f, firearm, positions)?;
                 let chambers = f.chambers.as_deref().unwrap_or_default();
@@ -93,7 +93,7 @@ impl<'a> Cx<'a> {
                 description,
                 anonymous,
             } => {
-                self.actor_as(ANYONE, "report an incident")?;
+                self.actor_for("report an incident")?;
                 if *anonymous && !self.policy.anonymous_incident_reports {
                     return no(
                         RuleId::Role,
@@ -197,7 +197,7 @@ impl<'a> Cx<'a> {
                 firearm,
                 description,
             } => {
-                self.actor_as(ANYONE, "report a missing firearm")?;
+                self.actor_for("report a missing firearm")?;
                 self.firearm(firearm)?;
                 let text =
                     crate::text::Text::parse(&format!("firearm {firearm} missing: {description}"))
@@ -226,10 +226,7 @@ impl<'a> Cx<'a> {
                 police_report,
                 atf_incident,
             } => {
-                self.actor_as(
-                    &[Role::Armorer, Role::Producer, Role::SafetyRep, Role::Admin],
-                    "record police reports",
-                )?;
+                self.actor_for("record police reports")?;
                 let i = self.incident(incident)?;
                 if i.kind != IncidentKind::MissingFirearm {
                     return no(

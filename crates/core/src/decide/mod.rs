@@ -74,18 +74,7 @@ fn titles(roles: &[Role]) -> String {
     }
 }
 
-/// Everyone may do these except auditors (who change nothing).
-const ANYONE: &[Role] = &[
-    Role::Armorer,
-    Role::PropertyMaster,
-    Role::AssistantPropertyMaster,
-    Role::SafetyAdvisor,
-    Role::FirstAd,
-    Role::SafetyRep,
-    Role::Performer,
-    Role::Producer,
-    Role::Admin,
-];
+use crate::roles::ANYONE;
 
 struct Cx<'a> {
     policy: &'a Policy,
@@ -187,6 +176,30 @@ impl<'a> Cx<'a> {
     }
 
     // ---------- who may act ----------
+
+    /// The actor may attempt this act as the role table says (`roles.rs`, RULES.md §4).
+    fn actor_for(&mut self, act: &str) -> Result<&'a Person, Refusal> {
+        use crate::roles::May;
+        match crate::roles::may(self.kind) {
+            Some(May::Roles(roles)) => self.actor_as(roles, act),
+            Some(May::Anyone | May::Party) => self.actor_as(ANYONE, act),
+            Some(May::Custodian) => self.custodian_actor(RuleId::Role, act),
+            Some(May::CustodianOr(others)) => {
+                if self.policy.is_custodian_role(self.actor.role) {
+                    self.custodian_actor(RuleId::Role, act)
+                } else {
+                    let mut roles = self.policy.custodian_roles().to_vec();
+                    roles.extend_from_slice(others);
+                    self.actor_as(&roles, act)
+                }
+            }
+            None => no(
+                RuleId::State,
+                format!("the role table names no act {}", self.kind),
+                "report this as a bug in armory-core",
+            ),
+        }
+    }
 
     /// The actor is on the production, holds the role they act in, and that role may do this act.
     fn actor_as(&mut self, allowed: &[Role], act: &str) -> Result<&'a Person, Refusal> {
@@ -597,18 +610,18 @@ impl<'a> Cx<'a> {
             admin_name,
         } = command
         {
-            if let Some(p) = &self.state.production {
-                return no(
-                    RuleId::State,
-                    format!("production {} is already open", p.id),
-                    "nothing to do; add people with add_person",
-                );
-            }
             if self.actor.role != Role::Admin {
                 return no(
                     RuleId::Role,
                     "only an admin opens a production",
                     "sign in as admin to open the production",
+                );
+            }
+            if let Some(p) = &self.state.production {
+                return no(
+                    RuleId::State,
+                    format!("production {} is already open", p.id),
+                    "nothing to do; add people with add_person",
                 );
             }
             self.events.push(Event::ProductionOpened {
@@ -694,7 +707,7 @@ impl Cx<'_> {
         policy: &crate::Policy,
         approvals: &[crate::Actor],
     ) -> Result<(), Refusal> {
-        self.actor_as(&[Role::Armorer, Role::Admin], "set the safety policy")?;
+        self.actor_for("set the safety policy")?;
         let current = self.policy;
         if policy == current {
             return no(

@@ -13,15 +13,7 @@ impl<'a> Cx<'a> {
                 confirmations,
             } => self.grant_override(*rule, reason, target, confirmations),
             Command::Correct { entry, reason } => {
-                self.actor_as(
-                    &[
-                        Role::Armorer,
-                        Role::PropertyMaster,
-                        Role::SafetyRep,
-                        Role::Admin,
-                    ],
-                    "correct entries",
-                )?;
+                self.actor_for("correct entries")?;
                 if *entry >= self.state.next_index {
                     return no(
                         RuleId::State,
@@ -40,7 +32,7 @@ impl<'a> Cx<'a> {
                 Ok(())
             }
             Command::Note { text } => {
-                self.actor_as(ANYONE, "add notes")?;
+                self.actor_for("add notes")?;
                 self.events.push(Event::Note {
                     text: text.to_string(),
                 });
@@ -57,7 +49,7 @@ impl<'a> Cx<'a> {
         target: &OverrideTarget,
         confirmations: &[Actor],
     ) -> Result<(), Refusal> {
-        self.actor_as(ANYONE, "approve overrides")?;
+        self.actor_for("approve overrides")?;
         let Some(needed) = rule.override_roles() else {
             let how = match rule {
                 RuleId::IncidentStop | RuleId::WrapReconcile => {

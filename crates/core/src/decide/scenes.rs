@@ -14,7 +14,7 @@ impl<'a> Cx<'a> {
                 plan,
             } => self.plan_scene(scene, *day, *kind, *window_minutes, plan),
             Command::ApproveCloseRangeLoad { scene, firearm } => {
-                self.actor_as(&[Role::Armorer], "approve close-range blank loads")?;
+                self.actor_for("approve close-range blank loads")?;
                 let sc = self.scene(scene)?;
                 let Some(p) = sc.plan.entry(firearm) else {
                     return no(
@@ -53,10 +53,7 @@ impl<'a> Cx<'a> {
                 police_notice,
                 call_time,
             } => {
-                self.actor_as(
-                    &[Role::Armorer, Role::Producer, Role::FirstAd],
-                    "record permits and police notifications",
-                )?;
+                self.actor_for("record permits and police notifications")?;
                 let call = self.call_instant(*day, *call_time);
                 if self.now >= call {
                     return no(
@@ -78,10 +75,7 @@ impl<'a> Cx<'a> {
                 Ok(())
             }
             Command::RecordRiskAssessment { scene, assessment } => {
-                self.actor_as(
-                    &[Role::SafetyAdvisor, Role::SafetyRep],
-                    "record risk assessments",
-                )?;
+                self.actor_for("record risk assessments")?;
                 if let Some(id) = scene {
                     self.scene(id)?;
                 }
@@ -101,10 +95,7 @@ impl<'a> Cx<'a> {
                 items,
                 safety_rep,
             } => {
-                self.actor_as(
-                    &[Role::FirstAd, Role::Armorer, Role::SafetyRep],
-                    "run safety meetings",
-                )?;
+                self.actor_for("run safety meetings")?;
                 if attendees.is_empty() {
                     return no(
                         RuleId::DailyMeeting,
@@ -168,10 +159,7 @@ impl<'a> Cx<'a> {
         window: Option<u32>,
         plan: &FirearmPlan,
     ) -> Result<(), Refusal> {
-        self.actor_as(
-            &[Role::FirstAd, Role::Producer, Role::Armorer],
-            "plan firearm scenes",
-        )?;
+        self.actor_for("plan firearm scenes")?;
         if self
             .state
             .firearms

@@ -13,4 +13,5 @@ mod messages;
 mod misc;
 mod overrides;
 mod props;
+mod roles;
 mod rust_day;
