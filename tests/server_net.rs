@@ -235,3 +235,46 @@ fn malformed_requests_get_a_clear_4xx_and_pages_are_not_cached() {
         );
     }
 }
+
+#[test]
+fn nobody_tries_or_locks_pins_through_acts_their_role_may_not_do() {
+    let server = Server::start(&[]);
+    let show = serde_json::json!({"type": "show_check", "firearm": "REV-1", "scene": "CHURCH",
+        "performer": {"person": "alec", "role": "performer", "method": "pin"},
+        "first_ad": {"person": "dave", "role": "first_ad", "method": "pin"}});
+    // The auditor (who changes nothing) and a performer send a show check with wrong PINs for
+    // the 1st AD, again and again: refused for their role each time, no PIN is looked at.
+    for who in ["ivy", "alec"] {
+        let w = server.sign_in(who);
+        for _ in 0..8 {
+            let r = server.post_json(
+                "/api/commands",
+                &w,
+                &serde_json::json!({"command": show, "pins": {"alec": "0000", "dave": "0000"}}),
+                &[],
+            );
+            // Refused for who they are (by ROLE, or by SHOW-CHECK's "the auditor may not
+            // show a firearm's state"), never 401 or 429 for a PIN.
+            assert!(r.status == 403 || r.status == 409, "{who}: {}", r.body);
+            assert!(
+                r.json()["why"].as_str().unwrap().contains("may not"),
+                "{who}: {}",
+                r.body
+            );
+        }
+        // The near miss names the actor alone: nobody confirmed anything.
+        let index = server.next_index(&w) - 1;
+        let e = server.get(&format!("/api/log/entries/{index}"), &w).json();
+        assert_eq!(e["event"]["type"], "refused", "{e}");
+        assert_eq!(e["actors"].as_array().unwrap().len(), 1, "{e}");
+    }
+    // The 1st AD's PIN is not locked: the armorer's show check with it goes through the PINs.
+    let hannah = server.sign_in("hannah");
+    let r = server.post_json(
+        "/api/commands",
+        &hannah,
+        &serde_json::json!({"command": show, "pins": {"alec": "1111", "dave": "2222"}}),
+        &[],
+    );
+    assert!(r.status != 401 && r.status != 429, "{}", r.body);
+}

@@ -399,11 +399,33 @@ pub async fn check_secret(
 /// Checks how everyone who confirms `command` (on the acting person's device) confirmed: a
 /// passkey assertion over this act, or else their PIN, recorded as `method: pin`. A PIN or a
 /// passkey confirms this one act; it opens no session.
+///
+/// Who acts is checked first: an act the actor's role may not attempt (RULES.md §4, the role
+/// table), or an actor no longer on the production, looks at no PIN at all, so nobody can try
+/// PINs (or lock them: a locked 1st AD's PIN stops every show check) through acts they may not
+/// do. The rules engine then refuses the act by its role, and logs it naming the actor alone.
 pub async fn confirm_with_pins(
     app: &App,
+    actor: &Actor,
     command: &mut Command,
     pins: &BTreeMap<String, String>,
 ) -> Result<(), ApiError> {
+    let kind = command.kind();
+    let may = app
+        .node()
+        .with_state(|s| {
+            let policy = s
+                .policy
+                .as_ref()
+                .map(|p| p.policy.clone())
+                .unwrap_or_default();
+            s.person_acts_as(&actor.person, actor.role)
+                && armory_core::roles::allows(&policy, kind, actor.role)
+        })
+        .await;
+    if !may {
+        return Ok(());
+    }
     let now = now_ms()?;
     let checked = command.clone();
     for actor in confirmations_mut(command) {
@@ -545,7 +567,7 @@ pub async fn submit(
     if let Some(role) = submission.role {
         actor.role = role;
     }
-    confirm_with_pins(&app, &mut submission.command, &submission.pins).await?;
+    confirm_with_pins(&app, &actor, &mut submission.command, &submission.pins).await?;
     let flagged = pins_set_by_others(&app, &submission.command).await;
     let outcome = run_command(&app, &actor, &submission.command, key.as_deref()).await?;
     let mut response = outcome_response(outcome);

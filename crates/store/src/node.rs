@@ -262,12 +262,18 @@ fn ledger_actors(
     command: &Command,
     event: &Event,
     reset: &[(armory_core::PersonId, armory_core::PersonId)],
+    actor_may: bool,
 ) -> Vec<armory_ledger::Actor> {
     if let Event::IncidentOpened {
         reported_by: None, ..
     } = event
     {
         return Vec::new();
+    }
+    // An act its actor may not attempt was refused before anyone's PIN was looked at (the
+    // server checks roles first): the people it names as confirming confirmed nothing.
+    if !actor_may && matches!(event, Event::Refused { .. }) {
+        return vec![ledger_actor(actor)];
     }
     std::iter::once(actor)
         .map(ledger_actor)
@@ -749,6 +755,8 @@ impl<S: Store> Node<S> {
                 None => &*self.policy,
             };
             let decided = decide(in_force, &inner.state, actor, command, now);
+            let actor_may = inner.state.person_acts_as(&actor.person, actor.role)
+                && armory_core::roles::allows(in_force, command.kind(), actor.role);
             let reset = inner.state.pins_set_by_others(command);
             if let Err(refusal) = &decided
                 && refusal.rule == RuleId::State
@@ -770,7 +778,7 @@ impl<S: Store> Node<S> {
                 .queue(
                     &mut inner,
                     &events,
-                    |event| ledger_actors(actor, command, event, &reset),
+                    |event| ledger_actors(actor, command, event, &reset, actor_may),
                     &time,
                     key.map(|key| (key, body.as_str(), refusal)),
                 )

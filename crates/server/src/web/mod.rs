@@ -1259,7 +1259,7 @@ pub async fn act(
         };
         crate::passkeys::apply(&mut command, &passkeys);
         let pins = pins.into_iter().collect();
-        api::confirm_with_pins(&app, &mut command, &pins).await?;
+        api::confirm_with_pins(&app, &c.actor(), &mut command, &pins).await?;
         flags = api::pins_set_by_others(&app, &command).await;
         let idem = field(&form, "idem");
         let key = if idem.is_empty() {
