@@ -278,3 +278,83 @@ fn nobody_tries_or_locks_pins_through_acts_their_role_may_not_do() {
     );
     assert!(r.status != 401 && r.status != 429, "{}", r.body);
 }
+
+#[test]
+fn api_tokens_are_listed_and_revoked_and_a_removed_person_is_let_in_by_nothing() {
+    let server = Server::start(&[]);
+    let sarah = server.sign_in("sarah");
+    let new_token = |name: &str| {
+        let r = server.post_json(
+            "/api/tokens",
+            &sarah,
+            &serde_json::json!({"name": name, "days": 7}),
+            &[],
+        );
+        assert_eq!(r.status, 200, "{}", r.body);
+        r.json()["token"].as_str().unwrap().to_owned()
+    };
+    let bearer = |token: &str| {
+        let auth = format!("Bearer {token}");
+        server.req(
+            "GET",
+            "/api/state",
+            &[("Authorization", auth.as_str())],
+            b"",
+        )
+    };
+    let r = server.post_json(
+        "/api/tokens",
+        &sarah,
+        &serde_json::json!({"name": "forever", "days": 4000}),
+        &[],
+    );
+    assert_eq!((r.status, r.json()["field"].as_str()), (400, Some("days")));
+    let token = new_token("scanner");
+    assert_eq!(bearer(&token).status, 200);
+    let listed = server.get("/api/tokens", &sarah).json();
+    let entry = &listed["tokens"][0];
+    assert_eq!(entry["name"], "scanner", "{listed}");
+    assert!(
+        !listed.to_string().contains(&token),
+        "a listing never shows the secret"
+    );
+    let id = entry["id"].as_str().unwrap().to_owned();
+    // Someone else cannot revoke it; its owner can, and the log says so.
+    let alec = server.sign_in("alec");
+    let r = server.post_json(
+        "/api/tokens/revoke",
+        &alec,
+        &serde_json::json!({"token": id}),
+        &[],
+    );
+    assert_eq!(r.status, 404, "{}", r.body);
+    let r = server.post_json(
+        "/api/tokens/revoke",
+        &sarah,
+        &serde_json::json!({"token": id}),
+        &[],
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(bearer(&token).status, 401);
+    let last = server.next_index(&sarah) - 1;
+    let e = server
+        .get(&format!("/api/log/entries/{last}"), &sarah)
+        .json();
+    assert_eq!(e["event"]["type"], "token_revoked", "{e}");
+    // Removed from the production: her session and her other token let her in no more.
+    let token = new_token("tablet");
+    let adm = server.sign_in("adm");
+    let r = server.act(
+        &adm,
+        serde_json::json!({"type": "remove_person", "person": "sarah"}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = server.get("/api/state", &sarah);
+    assert_eq!(r.status, 401, "{}", r.body);
+    assert!(
+        r.body.contains("no longer on this production"),
+        "{}",
+        r.body
+    );
+    assert_eq!(bearer(&token).status, 401);
+}

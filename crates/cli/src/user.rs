@@ -215,12 +215,15 @@ async fn token(data: &DataDir, person: &str, role: Option<String>, name: &str) -
     let now = armory_server::now()
         .map_err(|e| anyhow::anyhow!("{e}"))?
         .as_unix_millis();
-    let secret = auth.create_token(&id, role, name, now).await?;
+    let secret = auth
+        .create_token(&id, role, name, now, armory_server::auth::TOKEN_DAYS)
+        .await?;
     auth.close().await;
     out!("{secret}");
     eprintln!(
-        "API token for {person} as {}: send it as `Authorization: Bearer <token>`; it is shown only now",
-        role.as_str()
+        "API token for {person} as {} (lasts {} days): send it as `Authorization: Bearer <token>`; it is shown only now",
+        role.as_str(),
+        armory_server::auth::TOKEN_DAYS
     );
     Ok(())
 }

@@ -1059,6 +1059,8 @@ fn place(s: &mut State, index: u64, event: &Event) -> Placed {
                 return Err(format!("{person} has no passkey {credential}"));
             }
         }
+        // Sign-in tokens live outside the log; their revocation is on record, nothing to fold.
+        Event::TokenRevoked { .. } => {}
         Event::SecretSet { person, kind, by } => {
             // Secrets of people not (or no longer) on the production are kept too: nothing here.
             if *kind == SecretKind::Pin

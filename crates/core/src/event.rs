@@ -387,6 +387,13 @@ pub enum Event {
         credential: String,
         by: PersonId,
     },
+    /// An API token was revoked (by its owner or an admin): it lets nobody in from here on.
+    TokenRevoked {
+        person: PersonId,
+        /// The token's short id (the first 12 hex digits of its hash) and its name.
+        token: String,
+        by: PersonId,
+    },
     /// Too many wrong attempts locked a person's secret for a while.
     LockedOut {
         person: PersonId,
@@ -457,6 +464,7 @@ impl Event {
             Event::SecretSet { .. } => "secret_set",
             Event::PasskeyRegistered { .. } => "passkey_registered",
             Event::PasskeyRemoved { .. } => "passkey_removed",
+            Event::TokenRevoked { .. } => "token_revoked",
             Event::PolicySet { .. } => "policy_set",
             Event::LockedOut { .. } => "locked_out",
         }

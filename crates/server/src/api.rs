@@ -160,34 +160,56 @@ pub async fn caller_opt(app: &App, headers: &HeaderMap) -> Result<Option<Caller>
                 "the Authorization header must be `Bearer <API token>`",
             ));
         };
-        return match app.auth().token(secret.trim()).await? {
-            Some((person, role)) => Ok(Some(Caller {
-                person,
-                role,
-                method: AuthMethod::ApiToken,
-                session_id: None,
-                session: None,
-            })),
+        return match app.auth().token(secret.trim(), now_ms()?).await? {
+            Some((person, role)) => {
+                still_on_production(app, &person).await?;
+                Ok(Some(Caller {
+                    person,
+                    role,
+                    method: AuthMethod::ApiToken,
+                    session_id: None,
+                    session: None,
+                }))
+            }
             None => Err(ApiError::new(
                 StatusCode::UNAUTHORIZED,
-                "unknown API token; create one with POST /api/tokens",
+                "unknown, expired or revoked API token; create one with POST /api/tokens",
             )),
         };
     }
     let Some(id) = cookie(headers, SESSION_COOKIE) else {
         return Ok(None);
     };
-    Ok(app
-        .auth()
-        .session(&id, now_ms()?)
-        .await?
-        .map(|session| Caller {
-            person: session.person.clone(),
-            role: session.role,
-            method: AuthMethod::Password,
-            session_id: Some(id),
-            session: Some(session),
-        }))
+    let Some(session) = app.auth().session(&id, now_ms()?).await? else {
+        return Ok(None);
+    };
+    still_on_production(app, &session.person).await?;
+    Ok(Some(Caller {
+        person: session.person.clone(),
+        role: session.role,
+        method: AuthMethod::Password,
+        session_id: Some(id),
+        session: Some(session),
+    }))
+}
+
+/// A person removed from the production (or never on it, once it is open) is let in by no
+/// session or token they still hold: those end here, and the request is 401.
+async fn still_on_production(app: &App, person: &PersonId) -> Result<(), ApiError> {
+    let on = app
+        .node()
+        .with_state(|s| s.production.is_none() || s.people.get(person).is_some_and(|p| p.active))
+        .await;
+    if on {
+        return Ok(());
+    }
+    app.auth().end_person(person).await?;
+    Err(ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        format!(
+            "{person} is no longer on this production: their sign-ins and API tokens have ended"
+        ),
+    ))
 }
 
 /// The caller, or 401.
@@ -690,6 +712,59 @@ pub async fn sign_out(State(app): State<App>, headers: HeaderMap) -> Result<Resp
 #[serde(deny_unknown_fields)]
 pub struct NewToken {
     pub name: String,
+    /// How long it lasts, in days (1 to 365; default 90).
+    #[serde(default)]
+    pub days: Option<u32>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RevokeToken {
+    /// The token's id as `GET /api/tokens` lists it.
+    pub token: String,
+}
+
+/// `GET /api/tokens`: the caller's API tokens (an admin's: everyone's), never their secrets.
+pub async fn list_tokens(State(app): State<App>, headers: HeaderMap) -> Result<Response, ApiError> {
+    let caller = caller(&app, &headers).await?;
+    let whose = (caller.role != Role::Admin).then_some(&caller.person);
+    let tokens = app.auth().tokens(whose).await?;
+    Ok(axum::Json(json!({"tokens": tokens})).into_response())
+}
+
+/// `POST /api/tokens/revoke`: ends an API token at once (the caller's own; an admin's: anyone's),
+/// recorded in the log as `token_revoked`.
+pub async fn revoke_token(
+    State(app): State<App>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let caller = caller(&app, &headers).await?;
+    check_csrf_header(&caller, &headers)?;
+    let form: RevokeToken = parse_json(&headers, body)?;
+    let whose = (caller.role != Role::Admin).then_some(&caller.person);
+    let Some(owner) = app.auth().revoke_token(whose, form.token.trim()).await? else {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            format!(
+                "no API token {:?} of yours: name one as GET /api/tokens lists it",
+                form.token
+            ),
+        )
+        .field("token"));
+    };
+    let person = PersonId::parse(&owner).map_err(ApiError::internal)?;
+    log_account_event(
+        &app,
+        &caller.actor(),
+        Event::TokenRevoked {
+            person: person.clone(),
+            token: form.token.trim().to_ascii_lowercase(),
+            by: caller.person.clone(),
+        },
+    )
+    .await?;
+    Ok(axum::Json(json!({"revoked": form.token.trim(), "person": person})).into_response())
 }
 
 pub async fn create_token(
@@ -709,6 +784,16 @@ pub async fn create_token(
     if form.name.trim().is_empty() || form.name.len() > 64 {
         return Err(ApiError::bad("name the token (1 to 64 characters)").field("name"));
     }
+    if form
+        .days
+        .is_some_and(|d| !(1..=crate::auth::TOKEN_MAX_DAYS).contains(&d))
+    {
+        return Err(ApiError::bad(format!(
+            "an API token lasts 1 to {} days",
+            crate::auth::TOKEN_MAX_DAYS
+        ))
+        .field("days"));
+    }
     log_account_event(
         &app,
         &caller.actor(),
@@ -721,7 +806,13 @@ pub async fn create_token(
     .await?;
     let token = app
         .auth()
-        .create_token(&caller.person, caller.role, form.name.trim(), now_ms()?)
+        .create_token(
+            &caller.person,
+            caller.role,
+            form.name.trim(),
+            now_ms()?,
+            form.days.unwrap_or(crate::auth::TOKEN_DAYS),
+        )
         .await?;
     Ok(
         axum::Json(json!({"token": token, "person": caller.person, "role": caller.role}))

@@ -111,7 +111,8 @@ impl Secret {
 }
 
 /// Migrations, applied in order; `PRAGMA user_version` is how many ran.
-const MIGRATIONS: &[&str] = &["
+const MIGRATIONS: &[&str] = &[
+    "
 CREATE TABLE accounts (
     person TEXT PRIMARY KEY,
     password_hash TEXT,
@@ -136,7 +137,30 @@ CREATE TABLE tokens (
     name TEXT NOT NULL,
     created_ms INTEGER NOT NULL
 );
-"];
+",
+    "
+ALTER TABLE tokens ADD COLUMN expires_ms INTEGER NOT NULL DEFAULT 0;
+UPDATE tokens SET expires_ms = created_ms + 7776000000;
+",
+];
+
+/// How long an API token lasts unless asked otherwise (90 days), and at most (a year).
+pub const TOKEN_DAYS: u32 = 90;
+/// The longest an API token may be asked to last.
+pub const TOKEN_MAX_DAYS: u32 = 365;
+const DAY_MS: i64 = 86_400_000;
+
+/// An API token as its owner sees it (never its secret).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct TokenInfo {
+    /// Its first 12 hex digits of its hash: how it is named to revoke it.
+    pub id: String,
+    pub person: String,
+    pub role: String,
+    pub name: String,
+    pub created_ms: i64,
+    pub expires_ms: i64,
+}
 
 /// The sign-in database.
 #[derive(Clone)]
@@ -360,7 +384,18 @@ pub fn lockout_ms(failed: i64) -> i64 {
 /// Runs the [`MIGRATIONS`] not yet run, each in its own write transaction.
 fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     let version = |c: &Connection| c.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0));
-    if version(conn)? >= MIGRATIONS.len() as i64 {
+    let found = version(conn)?;
+    if found > MIGRATIONS.len() as i64 {
+        // Written by a newer Armory: its tables may mean something this one cannot read.
+        return Err(rusqlite::Error::ToSqlConversionFailure(
+            format!(
+                "the sign-in database has schema version {found}, newer than this Armory's {}: run the Armory that wrote it, or a newer one",
+                MIGRATIONS.len()
+            )
+            .into(),
+        ));
+    }
+    if found == MIGRATIONS.len() as i64 {
         // Up to date: no write lock taken, so opening beside a running server does not queue
         // behind its writes.
         return Ok(());
@@ -577,14 +612,21 @@ impl AuthDb {
         let hash = hash_secret(which, secret.to_owned()).await?;
         let (h, f, l) = which.columns();
         let person = person.as_ref().to_owned();
-        // One statement, so no transaction: a new account or a new secret, lockout cleared.
+        // A new account or a new secret, lockout cleared; a new password also ends the person's
+        // API tokens (whoever knew the old one may have made one).
         self.db
             .run(Side::Write, move |c| {
-                c.prepare_cached(&format!(
+                let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                tx.prepare_cached(&format!(
                     "INSERT INTO accounts (person, {h}) VALUES (?1, ?2)
                      ON CONFLICT(person) DO UPDATE SET {h} = excluded.{h}, {f} = 0, {l} = 0"
                 ))?
-                .execute(params![person, hash])
+                .execute(params![person, hash])?;
+                if which == Secret::Password {
+                    tx.prepare_cached("DELETE FROM tokens WHERE person = ?1")?
+                        .execute([&person])?;
+                }
+                tx.commit()
             })
             .await?;
         Ok(())
@@ -830,38 +872,59 @@ impl AuthDb {
         Ok(())
     }
 
-    /// Creates an API token for `person` acting as `role`; the secret is shown once.
+    /// Creates an API token for `person` acting as `role`, lasting `days` (1 to
+    /// [`TOKEN_MAX_DAYS`]); the secret is shown once.
     pub async fn create_token(
         &self,
         person: &PersonId,
         role: Role,
         name: &str,
         now_ms: i64,
+        days: u32,
     ) -> Result<String, AuthError> {
+        if !(1..=TOKEN_MAX_DAYS).contains(&days) {
+            return Err(AuthError::Weak(format!(
+                "an API token lasts 1 to {TOKEN_MAX_DAYS} days"
+            )));
+        }
         let secret = format!("armory_{}", random_token());
         let hash = sha256_hex(&secret);
         let (person, name) = (person.as_ref().to_owned(), name.to_owned());
+        let expires = now_ms.saturating_add(i64::from(days) * DAY_MS);
         self.db
             .run(Side::Write, move |c| {
                 c.prepare_cached(
-                    "INSERT INTO tokens (hash, person, role, name, created_ms)
-                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                    "INSERT INTO tokens (hash, person, role, name, created_ms, expires_ms)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 )?
-                .execute(params![hash, person, role.as_str(), name, now_ms])
+                .execute(params![
+                    hash,
+                    person,
+                    role.as_str(),
+                    name,
+                    now_ms,
+                    expires
+                ])
             })
             .await?;
         Ok(secret)
     }
 
-    /// Who an API token belongs to, and in which role it acts.
-    pub async fn token(&self, secret: &str) -> Result<Option<(PersonId, Role)>, AuthError> {
+    /// Who an API token belongs to, and in which role it acts, while it has not expired.
+    pub async fn token(
+        &self,
+        secret: &str,
+        now_ms: i64,
+    ) -> Result<Option<(PersonId, Role)>, AuthError> {
         let hash = sha256_hex(secret);
         let row: Option<(String, String)> = self
             .db
             .run(Side::Read, move |c| {
-                c.prepare_cached("SELECT person, role FROM tokens WHERE hash = ?1")?
-                    .query_row([hash], |r| Ok((r.get(0)?, r.get(1)?)))
-                    .optional()
+                c.prepare_cached(
+                    "SELECT person, role FROM tokens WHERE hash = ?1 AND expires_ms > ?2",
+                )?
+                .query_row(params![hash, now_ms], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()
             })
             .await?;
         let Some((person, role)) = row else {
@@ -871,6 +934,81 @@ impl AuthDb {
             (Ok(p), Ok(r)) => Some((p, r)),
             _ => None,
         })
+    }
+
+    /// The API tokens of `person` (every person's with `None`), newest first, expired ones too.
+    pub async fn tokens(&self, person: Option<&PersonId>) -> Result<Vec<TokenInfo>, AuthError> {
+        let person = person.map(|p| p.as_ref().to_owned());
+        self.db
+            .run(Side::Read, move |c| {
+                let mut q = c.prepare_cached(
+                    "SELECT substr(hash, 1, 12), person, role, name, created_ms, expires_ms
+                     FROM tokens WHERE ?1 IS NULL OR person = ?1
+                     ORDER BY created_ms DESC",
+                )?;
+                let rows = q.query_map([person], |r| {
+                    Ok(TokenInfo {
+                        id: r.get(0)?,
+                        person: r.get(1)?,
+                        role: r.get(2)?,
+                        name: r.get(3)?,
+                        created_ms: r.get(4)?,
+                        expires_ms: r.get(5)?,
+                    })
+                })?;
+                rows.collect()
+            })
+            .await
+    }
+
+    /// Revokes the token named by `id` (as [`AuthDb::tokens`] lists it) of `person` (anyone's
+    /// with `None`); returns whose it was, or `None` if there is no such token.
+    pub async fn revoke_token(
+        &self,
+        person: Option<&PersonId>,
+        id: &str,
+    ) -> Result<Option<String>, AuthError> {
+        if id.len() != 12 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Ok(None);
+        }
+        let (person, prefix) = (
+            person.map(|p| p.as_ref().to_owned()),
+            id.to_ascii_lowercase(),
+        );
+        self.db
+            .run(Side::Write, move |c| {
+                let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let owner: Option<String> = tx
+                    .prepare_cached(
+                        "SELECT person FROM tokens WHERE substr(hash, 1, 12) = ?1
+                         AND (?2 IS NULL OR person = ?2)",
+                    )?
+                    .query_row(params![prefix, person], |r| r.get(0))
+                    .optional()?;
+                if owner.is_some() {
+                    tx.prepare_cached("DELETE FROM tokens WHERE substr(hash, 1, 12) = ?1")?
+                        .execute([&prefix])?;
+                }
+                tx.commit()?;
+                Ok(owner)
+            })
+            .await
+    }
+
+    /// Ends every session and API token of `person` (they left the production).
+    pub async fn end_person(&self, person: &PersonId) -> Result<(), AuthError> {
+        self.cached_sessions().retain(|_, s| &s.person != person);
+        let person = person.as_ref().to_owned();
+        self.db
+            .run(Side::Write, move |c| {
+                let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                tx.prepare_cached("DELETE FROM sessions WHERE person = ?1")?
+                    .execute([&person])?;
+                tx.prepare_cached("DELETE FROM tokens WHERE person = ?1")?
+                    .execute([&person])?;
+                tx.commit()
+            })
+            .await
     }
 }
 
@@ -1109,5 +1247,96 @@ mod tests {
         assert_eq!(lockout_ms(5), 30_000);
         assert_eq!(lockout_ms(6), 60_000);
         assert_eq!(lockout_ms(100), MAX_LOCK_MS);
+    }
+
+    #[tokio::test]
+    async fn api_tokens_expire_are_revoked_and_end_with_a_new_password() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = AuthDb::open(&dir.path().join("auth.db")).await.unwrap();
+        let alec = PersonId::parse("alec").unwrap();
+        let day = DAY_MS;
+        assert!(
+            db.create_token(&alec, Role::Performer, "x", 0, 0)
+                .await
+                .is_err()
+        );
+        assert!(
+            db.create_token(&alec, Role::Performer, "x", 0, 366)
+                .await
+                .is_err()
+        );
+        let short = db
+            .create_token(&alec, Role::Performer, "phone", 0, 1)
+            .await
+            .unwrap();
+        assert!(db.token(&short, day - 1).await.unwrap().is_some());
+        assert!(db.token(&short, day).await.unwrap().is_none(), "expired");
+        let other = db
+            .create_token(&alec, Role::Performer, "laptop", 0, 30)
+            .await
+            .unwrap();
+        let listed = db.tokens(Some(&alec)).await.unwrap();
+        assert_eq!(listed.len(), 2);
+        assert!(
+            listed
+                .iter()
+                .all(|t| t.id.len() == 12 && !other.contains(&t.id))
+        );
+        let laptop = listed
+            .iter()
+            .find(|t| t.name == "laptop")
+            .unwrap()
+            .id
+            .clone();
+        let sam = PersonId::parse("sam").unwrap();
+        assert_eq!(
+            db.revoke_token(Some(&sam), &laptop).await.unwrap(),
+            None,
+            "not sam's"
+        );
+        assert_eq!(
+            db.revoke_token(Some(&alec), &laptop)
+                .await
+                .unwrap()
+                .as_deref(),
+            Some("alec")
+        );
+        assert!(db.token(&other, day).await.unwrap().is_none(), "revoked");
+        let third = db
+            .create_token(&alec, Role::Performer, "tablet", 0, 30)
+            .await
+            .unwrap();
+        db.set_secret(&alec, Secret::Pin, "1234").await.unwrap();
+        assert!(
+            db.token(&third, day).await.unwrap().is_some(),
+            "a PIN leaves tokens be"
+        );
+        db.set_secret(&alec, Secret::Password, "a new password!")
+            .await
+            .unwrap();
+        assert!(
+            db.token(&third, day).await.unwrap().is_none(),
+            "a new password ends them"
+        );
+        db.close().await;
+    }
+
+    #[tokio::test]
+    async fn an_auth_db_of_a_newer_armory_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("auth.db");
+        AuthDb::open(&path).await.unwrap().close().await;
+        Connection::open(&path)
+            .unwrap()
+            .pragma_update(None, "user_version", 99)
+            .unwrap();
+        let message = match AuthDb::open(&path).await {
+            Ok(_) => panic!("a newer auth.db opened"),
+            Err(e) => e.to_string(),
+        };
+        assert!(
+            message.contains("schema version 99, newer than"),
+            "{message}"
+        );
     }
 }

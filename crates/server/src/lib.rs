@@ -135,7 +135,8 @@ pub fn router(app: App) -> Router {
         .route("/assets/{name}", get(web::asset))
         .route("/api/openapi.json", get(api::openapi))
         .route("/api/session", post(api::sign_in).delete(api::sign_out))
-        .route("/api/tokens", post(api::create_token))
+        .route("/api/tokens", post(api::create_token).get(api::list_tokens))
+        .route("/api/tokens/revoke", post(api::revoke_token))
         .route("/api/commands", post(api::submit))
         .route(
             "/api/passkeys/options",
