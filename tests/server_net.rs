@@ -358,3 +358,34 @@ fn api_tokens_are_listed_and_revoked_and_a_removed_person_is_let_in_by_nothing()
     );
     assert_eq!(bearer(&token).status, 401);
 }
+
+#[test]
+fn a_stranger_locks_strangers_out_never_the_armorers_own_phone() {
+    let server = Server::start(&[]);
+    // `device`: the cookie as the browser sends it back (`armory_device=...`).
+    let sign_in = |person: &str, password: &str, device: Option<&str>| {
+        let mut h = vec![("Content-Type", "application/json")];
+        if let Some(c) = device {
+            h.push(("Cookie", c));
+        }
+        let body = serde_json::json!({"person": person, "password": password}).to_string();
+        server.req("POST", "/api/session", &h, body.as_bytes())
+    };
+    // Hannah's phone signs in once: it is given a device cookie.
+    let first = sign_in("hannah", "demo-hannah-pass", None);
+    assert_eq!(first.status, 200, "{}", first.body);
+    let phone = first.cookie("armory_device").expect("a device cookie");
+    // A stranger on the Wi-Fi guesses her password until she is locked for strangers, and
+    // does the same with an id nobody holds: both answer alike, 401 then 429.
+    for who in ["hannah", "nobody-here"] {
+        let statuses: Vec<u16> = (0..7)
+            .map(|_| sign_in(who, "guess-guess", None).status)
+            .collect();
+        assert_eq!(statuses[..4], [401; 4], "{who}: {statuses:?}");
+        assert_eq!(statuses[5..], [429; 2], "{who}: {statuses:?}");
+    }
+    assert_eq!(sign_in("hannah", "demo-hannah-pass", None).status, 429);
+    // Her own phone still signs her in.
+    let r = sign_in("hannah", "demo-hannah-pass", Some(&phone));
+    assert_eq!(r.status, 200, "{}", r.body);
+}

@@ -22,6 +22,8 @@ use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
 pub const SESSION_COOKIE: &str = "armory_session";
+/// The cookie that marks a device its person signed in on (see [`device_cookie`]).
+pub const DEVICE_COOKIE: &str = "armory_device";
 
 /// An error answer.
 #[derive(Debug, Clone)]
@@ -386,11 +388,24 @@ pub async fn check_secret(
     which: Secret,
     secret: &str,
     now: i64,
+    device: Option<&str>,
 ) -> Result<(), ApiError> {
-    match app.auth().check(person, which, secret, now).await {
+    match app.auth().check(person, which, secret, now, device).await {
         Ok(()) => Ok(()),
         Err(e) => {
             Metrics::add(&app.metrics().sign_in_failures);
+            tracing::warn!(
+                "refused a {} for {person}{}: {e}",
+                match which {
+                    Secret::Password => "password",
+                    Secret::Pin => "PIN",
+                },
+                if device.is_some() {
+                    " (from their own device)"
+                } else {
+                    ""
+                }
+            );
             if let AuthError::Locked {
                 seconds,
                 started: true,
@@ -470,7 +485,7 @@ pub async fn confirm_with_pins(
             ))
             .field(format!("pins.{who}")));
         };
-        if let Err(mut err) = check_secret(app, &actor.person, Secret::Pin, pin, now).await {
+        if let Err(mut err) = check_secret(app, &actor.person, Secret::Pin, pin, now, None).await {
             err.field = Some(format!("pins.{who}"));
             return Err(err);
         }
@@ -636,11 +651,20 @@ pub async fn start_session(
     person: &str,
     password: &str,
     role: Option<Role>,
-) -> Result<(String, Session), ApiError> {
+) -> Result<(String, Session, Option<String>), ApiError> {
     let person =
         PersonId::parse(person).map_err(|e| ApiError::bad(e.to_string()).field("person"))?;
     let now = now_ms()?;
-    check_secret(app, &person, Secret::Password, password, now).await?;
+    let device = cookie(headers, DEVICE_COOKIE);
+    check_secret(
+        app,
+        &person,
+        Secret::Password,
+        password,
+        now,
+        device.as_deref(),
+    )
+    .await?;
     let roles = app
         .node()
         .with_state(|s| {
@@ -671,7 +695,26 @@ pub async fn start_session(
         app.auth().end_session(&old).await?;
     }
     let ttl = i64::try_from(app.config().session_ttl.as_millis()).unwrap_or(i64::MAX);
-    Ok(app.auth().create_session(&person, role, now, ttl).await?)
+    let (id, session) = app.auth().create_session(&person, role, now, ttl).await?;
+    let device = app
+        .auth()
+        .remember_device(&person, device.as_deref(), now)
+        .await?;
+    Ok((id, session, device))
+}
+
+/// The Set-Cookie header of a device a person signed in on: their later password attempts from
+/// it count apart from strangers' (so strangers cannot lock them out).
+pub fn device_cookie(app: &App, token: &str) -> Result<HeaderValue, ApiError> {
+    let secure = if app.config().secure_cookies {
+        "; Secure"
+    } else {
+        ""
+    };
+    HeaderValue::from_str(&format!(
+        "{DEVICE_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age=31536000{secure}"
+    ))
+    .map_err(ApiError::internal)
 }
 
 pub async fn sign_in(
@@ -680,10 +723,10 @@ pub async fn sign_in(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let form: SignIn = parse_json(&headers, body)?;
-    let (id, session) =
+    let (id, session, device) =
         start_session(&app, &headers, &form.person, &form.password, form.role).await?;
     let max_age = app.config().session_ttl.as_secs() as i64;
-    Ok((
+    let mut response = (
         [(header::SET_COOKIE, session_cookie(&app, &id, max_age)?)],
         axum::Json(json!({
             "person": session.person,
@@ -692,7 +735,13 @@ pub async fn sign_in(
             "expires_ms": session.expires_ms,
         })),
     )
-        .into_response())
+        .into_response();
+    if let Some(token) = device {
+        response
+            .headers_mut()
+            .append(header::SET_COOKIE, device_cookie(&app, &token)?);
+    }
+    Ok(response)
 }
 
 pub async fn sign_out(State(app): State<App>, headers: HeaderMap) -> Result<Response, ApiError> {

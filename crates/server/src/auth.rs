@@ -142,7 +142,23 @@ CREATE TABLE tokens (
 ALTER TABLE tokens ADD COLUMN expires_ms INTEGER NOT NULL DEFAULT 0;
 UPDATE tokens SET expires_ms = created_ms + 7776000000;
 ",
+    "
+CREATE TABLE devices (
+    token_hash TEXT PRIMARY KEY,
+    person TEXT NOT NULL,
+    created_ms INTEGER NOT NULL,
+    failed INTEGER NOT NULL DEFAULT 0,
+    locked_until INTEGER NOT NULL DEFAULT 0
+);
+",
 ];
+
+/// Failed attempts and the time a lockout ends (ms), of an account's secret or of a device.
+type Counter = (i64, i64);
+
+/// Ids nobody holds that are tried, counted as accounts are (so a lockout answers alike for a
+/// real and a made-up id), at most this many at once.
+const UNKNOWN_IDS_KEPT: usize = 10_000;
 
 /// How long an API token lasts unless asked otherwise (90 days), and at most (a year).
 pub const TOKEN_DAYS: u32 = 90;
@@ -175,6 +191,8 @@ pub struct AuthDb {
     /// ends sessions takes them out of the map before the delete. Expired sessions leave it when
     /// looked up or at the next sign-in.
     sessions: Arc<Mutex<HashMap<String, Session>>>,
+    /// Failed passwords for ids that have no account: (failures, locked until).
+    unknown: Arc<Mutex<HashMap<String, Counter>>>,
 }
 
 /// How long a write waits for another process's write to `auth.db` (`armory user` beside the
@@ -548,6 +566,7 @@ impl AuthDb {
         Ok(AuthDb {
             db,
             sessions: Default::default(),
+            unknown: Default::default(),
         })
     }
 
@@ -634,30 +653,53 @@ impl AuthDb {
 
     /// Checks a password or PIN. A locked account is refused without looking at the secret;
     /// each failure counts, and from the [`FREE_ATTEMPTS`]th on locks the account with backoff.
+    ///
+    /// A password tried from one of the person's own devices (`device`: the cookie a good
+    /// sign-in left there, see [`AuthDb::remember_device`]) counts on that device alone: a
+    /// stranger's wrong guesses lock strangers out, never the armorer's own phone. An id with
+    /// no account is counted the same way (in memory), so a made-up id answers as a real one.
     pub async fn check(
         &self,
         person: &PersonId,
         which: Secret,
         secret: &str,
         now_ms: i64,
+        device: Option<&str>,
     ) -> Result<(), AuthError> {
         let (h, f, l) = which.columns();
         let who = person.as_ref().to_owned();
-        let row: Option<(Option<String>, i64, i64)> = self
+        let device_hash = device.filter(|_| which == Secret::Password).map(sha256_hex);
+        let looked_up = device_hash.clone();
+        let row: Option<(Option<String>, i64, i64, Option<Counter>)> = self
             .db
             .run(Side::Read, move |c| {
-                c.prepare_cached(&format!(
-                    "SELECT {h}, {f}, {l} FROM accounts WHERE person = ?1"
-                ))?
-                .query_row([who], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-                .optional()
+                let account: Option<(Option<String>, i64, i64)> = c
+                    .prepare_cached(&format!(
+                        "SELECT {h}, {f}, {l} FROM accounts WHERE person = ?1"
+                    ))?
+                    .query_row([&who], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                    .optional()?;
+                let own = match &looked_up {
+                    Some(d) => c
+                        .prepare_cached(
+                            "SELECT failed, locked_until FROM devices
+                             WHERE token_hash = ?1 AND person = ?2",
+                        )?
+                        .query_row(params![d, who], |r| Ok((r.get(0)?, r.get(1)?)))
+                        .optional()?,
+                    None => None,
+                };
+                Ok(account.map(|(hash, failed, locked)| (hash, failed, locked, own)))
             })
             .await?;
-        let Some((hash, failed, locked)) = row else {
+        let Some((hash, account_failed, account_locked, own)) = row else {
             // Same work as a real check, so timing does not tell who has an account.
             let _ = hash_secret(which, secret.to_owned()).await;
-            return Err(AuthError::Wrong(which.word()));
+            return self.unknown_failed(person, which, now_ms);
         };
+        // Where this attempt counts: the person's own device's row, or the account's.
+        let counter = own.and(device_hash);
+        let (failed, locked) = own.unwrap_or((account_failed, account_locked));
         if locked > now_ms {
             return Err(AuthError::Locked {
                 person: person.to_string(),
@@ -692,10 +734,19 @@ impl AuthDb {
                             )?;
                         }
                         if reset {
-                            tx.execute(
-                                &format!("UPDATE accounts SET {f} = 0, {l} = 0 WHERE person = ?1"),
-                                [who],
-                            )?;
+                            match &counter {
+                                Some(d) => tx.execute(
+                                    "UPDATE devices SET failed = 0, locked_until = 0
+                                     WHERE token_hash = ?1",
+                                    [d],
+                                )?,
+                                None => tx.execute(
+                                    &format!(
+                                        "UPDATE accounts SET {f} = 0, {l} = 0 WHERE person = ?1"
+                                    ),
+                                    [who],
+                                )?,
+                            };
                         }
                         tx.commit()
                     })
@@ -709,11 +760,17 @@ impl AuthDb {
             ms => now_ms + ms,
         };
         self.db
-            .run(Side::Write, move |c| {
-                c.prepare_cached(&format!(
-                    "UPDATE accounts SET {f} = ?1, {l} = ?2 WHERE person = ?3"
-                ))?
-                .execute(params![failed, until, who])
+            .run(Side::Write, move |c| match &counter {
+                Some(d) => c
+                    .prepare_cached(
+                        "UPDATE devices SET failed = ?1, locked_until = ?2 WHERE token_hash = ?3",
+                    )?
+                    .execute(params![failed, until, d]),
+                None => c
+                    .prepare_cached(&format!(
+                        "UPDATE accounts SET {f} = ?1, {l} = ?2 WHERE person = ?3"
+                    ))?
+                    .execute(params![failed, until, who]),
             })
             .await?;
         if until > 0 {
@@ -725,6 +782,81 @@ impl AuthDb {
             });
         }
         Err(AuthError::Wrong(which.word()))
+    }
+
+    /// A failed attempt for an id with no account, counted and locked as an account's would be.
+    fn unknown_failed(
+        &self,
+        person: &PersonId,
+        which: Secret,
+        now_ms: i64,
+    ) -> Result<(), AuthError> {
+        let mut unknown = self.unknown.lock().unwrap_or_else(|e| e.into_inner());
+        if unknown.len() >= UNKNOWN_IDS_KEPT {
+            unknown.retain(|_, (_, until)| *until > now_ms);
+            if unknown.len() >= UNKNOWN_IDS_KEPT {
+                unknown.clear();
+            }
+        }
+        let entry = unknown.entry(person.as_ref().to_owned()).or_insert((0, 0));
+        let locked = |until: i64| AuthError::Locked {
+            person: person.to_string(),
+            what: which.word(),
+            seconds: (until - now_ms + 999) / 1000,
+            // Nothing to log: nobody holds this id.
+            started: false,
+        };
+        if entry.1 > now_ms {
+            return Err(locked(entry.1));
+        }
+        entry.0 += 1;
+        entry.1 = match lockout_ms(entry.0) {
+            0 => 0,
+            ms => now_ms + ms,
+        };
+        if entry.1 > 0 {
+            return Err(locked(entry.1));
+        }
+        Err(AuthError::Wrong(which.word()))
+    }
+
+    /// Remembers the device a person just signed in on (after a good password): returns the
+    /// token for its cookie, or `None` when `device` already is theirs. Their later password
+    /// attempts from it count apart from everyone else's.
+    pub async fn remember_device(
+        &self,
+        person: &PersonId,
+        device: Option<&str>,
+        now_ms: i64,
+    ) -> Result<Option<String>, AuthError> {
+        let who = person.as_ref().to_owned();
+        if let Some(d) = device {
+            let (hash, who) = (sha256_hex(d), who.clone());
+            let known: bool = self
+                .db
+                .run(Side::Read, move |c| {
+                    c.prepare_cached(
+                        "SELECT count(*) FROM devices WHERE token_hash = ?1 AND person = ?2",
+                    )?
+                    .query_row(params![hash, who], |r| r.get::<_, i64>(0))
+                    .map(|n| n > 0)
+                })
+                .await?;
+            if known {
+                return Ok(None);
+            }
+        }
+        let token = random_token();
+        let hash = sha256_hex(&token);
+        self.db
+            .run(Side::Write, move |c| {
+                c.prepare_cached(
+                    "INSERT INTO devices (token_hash, person, created_ms) VALUES (?1, ?2, ?3)",
+                )?
+                .execute(params![hash, who, now_ms])
+            })
+            .await?;
+        Ok(Some(token))
     }
 
     /// Starts a session; returns its id (the cookie value) and its CSRF token. Any session id
@@ -1006,6 +1138,8 @@ impl AuthDb {
                     .execute([&person])?;
                 tx.prepare_cached("DELETE FROM tokens WHERE person = ?1")?
                     .execute([&person])?;
+                tx.prepare_cached("DELETE FROM devices WHERE person = ?1")?
+                    .execute([&person])?;
                 tx.commit()
             })
             .await
@@ -1079,12 +1213,12 @@ mod tests {
         )
         .unwrap();
         // A wrong PIN changes nothing of the hash; the right one verifies and is hashed again.
-        assert!(db.check(&alec, Secret::Pin, "1112", 0).await.is_err());
+        assert!(db.check(&alec, Secret::Pin, "1112", 0, None).await.is_err());
         assert_eq!(stored(), old);
-        db.check(&alec, Secret::Pin, "1111", 0).await.unwrap();
+        db.check(&alec, Secret::Pin, "1111", 0, None).await.unwrap();
         let new = stored();
         assert!(new.contains("m=1024,"), "{new}");
-        db.check(&alec, Secret::Pin, "1111", 0).await.unwrap();
+        db.check(&alec, Secret::Pin, "1111", 0, None).await.unwrap();
         assert_eq!(stored(), new, "a current hash is not written again");
         db.close().await;
     }
@@ -1177,7 +1311,7 @@ mod tests {
             );
         }
         // Reads go on meanwhile, and show that the refused writes changed nothing.
-        db.check(&alec, Secret::Password, "first password", 0)
+        db.check(&alec, Secret::Password, "first password", 0, None)
             .await
             .unwrap();
         other.execute_batch("ROLLBACK").unwrap();
@@ -1186,7 +1320,7 @@ mod tests {
         db.set_secret(&alec, Secret::Password, "second password")
             .await
             .unwrap();
-        db.check(&alec, Secret::Password, "second password", 0)
+        db.check(&alec, Secret::Password, "second password", 0, None)
             .await
             .unwrap();
         db.create_session(&alec, Role::Armorer, 0, HOUR)
@@ -1338,5 +1472,84 @@ mod tests {
             message.contains("schema version 99, newer than"),
             "{message}"
         );
+    }
+
+    #[tokio::test]
+    async fn a_strangers_wrong_passwords_never_lock_the_persons_own_device() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = AuthDb::open(&dir.path().join("auth.db")).await.unwrap();
+        let hannah = PersonId::parse("hannah").unwrap();
+        db.set_secret(&hannah, Secret::Password, "hannah's password")
+            .await
+            .unwrap();
+        // Her phone signs in once and is remembered.
+        db.check(&hannah, Secret::Password, "hannah's password", 0, None)
+            .await
+            .unwrap();
+        let phone = db.remember_device(&hannah, None, 0).await.unwrap().unwrap();
+        assert_eq!(
+            db.remember_device(&hannah, Some(&phone), 0).await.unwrap(),
+            None
+        );
+        // A stranger guesses until her account is locked for strangers.
+        for _ in 0..FREE_ATTEMPTS {
+            let _ = db.check(&hannah, Secret::Password, "guess", 1, None).await;
+        }
+        assert!(matches!(
+            db.check(&hannah, Secret::Password, "hannah's password", 2, None)
+                .await,
+            Err(AuthError::Locked { .. })
+        ));
+        // Her phone still signs her in; a stranger's device cookie of someone else does not help.
+        db.check(
+            &hannah,
+            Secret::Password,
+            "hannah's password",
+            2,
+            Some(&phone),
+        )
+        .await
+        .unwrap();
+        assert!(matches!(
+            db.check(
+                &hannah,
+                Secret::Password,
+                "hannah's password",
+                2,
+                Some("made-up")
+            )
+            .await,
+            Err(AuthError::Locked { .. })
+        ));
+        // Wrong passwords from her phone lock her phone alone.
+        for _ in 0..FREE_ATTEMPTS {
+            let _ = db
+                .check(&hannah, Secret::Password, "typo", 3, Some(&phone))
+                .await;
+        }
+        assert!(matches!(
+            db.check(
+                &hannah,
+                Secret::Password,
+                "hannah's password",
+                4,
+                Some(&phone)
+            )
+            .await,
+            Err(AuthError::Locked { .. })
+        ));
+        // A made-up id answers as a real one: wrong, wrong, ..., then locked.
+        let nobody = PersonId::parse("nobody").unwrap();
+        for i in 0..FREE_ATTEMPTS - 1 {
+            assert!(matches!(
+                db.check(&nobody, Secret::Password, "x", i, None).await,
+                Err(AuthError::Wrong(_))
+            ));
+        }
+        assert!(matches!(
+            db.check(&nobody, Secret::Password, "x", 10, None).await,
+            Err(AuthError::Locked { .. })
+        ));
+        db.close().await;
     }
 }

@@ -67,9 +67,17 @@ pub async fn own_secret(
         }
         // The current password, with its lockout: a phone left signed in does not let someone
         // else take over the account or learn to confirm show checks as its owner.
-        crate::api::check_secret(&app, &c.person, Secret::Password, get("current"), now_ms()?)
-            .await
-            .map_err(|e| e.field("current"))?;
+        let device = super::cookie(&headers, crate::api::DEVICE_COOKIE);
+        crate::api::check_secret(
+            &app,
+            &c.person,
+            Secret::Password,
+            get("current"),
+            now_ms()?,
+            device.as_deref(),
+        )
+        .await
+        .map_err(|e| e.field("current"))?;
         let done = set_secrets(
             &app,
             &c,

@@ -510,10 +510,13 @@ pub async fn sign_in(
     )
     .await
     {
-        Ok((id, _)) => {
+        Ok((id, _, device)) => {
             let max_age = app.config().session_ttl.as_secs() as i64;
             let mut r = Redirect::to("/").into_response();
             if let Ok(v) = api::session_cookie(&app, &id, max_age) {
+                r.headers_mut().append(header::SET_COOKIE, v);
+            }
+            if let Some(v) = device.and_then(|t| api::device_cookie(&app, &t).ok()) {
                 r.headers_mut().append(header::SET_COOKIE, v);
             }
             r
