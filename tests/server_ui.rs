@@ -68,6 +68,22 @@ fn assert_done(server: &Server, who: &Who, before: u64, r: &Resp, person: &str) 
     e
 }
 
+/// The act was recorded and opened an incident that stops firearm work: the page says STOP in
+/// the colour of a refusal, never "Done", and the log's new entry is this act by `person`.
+fn assert_stopped(server: &Server, who: &Who, before: u64, r: &Resp, person: &str) -> Value {
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(
+        r.body
+            .contains("<section class=critical role=alert><p><b>STOP.")
+            && !r.body.contains("class=done"),
+        "{}",
+        r.body
+    );
+    let e = entry(server, who, before);
+    assert_eq!(e["actors"][0]["person"], person, "{e}");
+    e
+}
+
 /// The act was refused by `rule`: the page shows rule, why and needed, and the log holds a
 /// `refused` entry for it.
 fn assert_refused(server: &Server, who: &Who, before: u64, r: &Resp, rule: &str) {
@@ -413,7 +429,17 @@ fn intake_verify_meeting_scene_discharge_and_wrap_through_the_forms() {
             ("description", "hammer fell, nothing fired"),
         ],
     );
-    assert_done(&server, &hannah, before, &r, "hannah");
+    assert_stopped(&server, &hannah, before, &r, "hannah");
+    // Until it is closed, every page shows it to everyone, at the top.
+    let alec = server.sign_in("alec");
+    for path in ["/", "/item/REV-1", "/log"] {
+        let page = server.get(path, &alec);
+        assert!(
+            page.body.contains("class=stop-banner") && page.body.contains("hammer fell"),
+            "{path}: {}",
+            page.body
+        );
+    }
     let page = server.get("/discharge", &hannah);
     let incident = page
         .body
@@ -440,6 +466,10 @@ fn intake_verify_meeting_scene_discharge_and_wrap_through_the_forms() {
         ],
     );
     assert_done(&server, &hannah, before, &r, "hannah");
+    assert!(
+        !server.get("/", &alec).body.contains("stop-banner"),
+        "closed: no banner"
+    );
 
     // Wrap: every container counted as recorded balances.
     let state = server.get("/api/state", &hannah).json();
@@ -789,7 +819,7 @@ fn a_flow_form_sent_twice_records_once_and_a_wrong_wrap_count_opens_an_incident(
     h.push(("Content-Type", "application/x-www-form-urlencoded"));
     let before = server.next_index(&hannah);
     let first = server.req("POST", "/act", &h, body.as_bytes());
-    assert_done(&server, &hannah, before, &first, "hannah");
+    assert_stopped(&server, &hannah, before, &first, "hannah");
     let after = server.next_index(&hannah);
     let again = server.req("POST", "/act", &h, body.as_bytes());
     assert_eq!(again.status, 200, "{}", again.body);
@@ -1152,17 +1182,19 @@ fn the_bore_check_is_recorded_from_the_item_page_and_shown_there() {
 fn a_missing_firearm_is_reported_and_its_police_report_recorded_from_the_pages() {
     let server = Server::start(&[]);
     let hannah = server.sign_in("hannah");
-    let opened = done_through(
+    let before = server.next_index(&hannah);
+    let r = submit(
         &server,
         &hannah,
         "/discharge",
+        "/act",
         &[
             ("kind", "report_missing"),
             ("firearm", "REV-3"),
             ("missing_description", "not in the safe at the lunch count"),
         ],
-        "hannah",
     );
+    let opened = assert_stopped(&server, &hannah, before, &r, "hannah");
     assert_eq!(opened["event"]["type"], "incident_opened", "{opened}");
     assert_eq!(opened["event"]["kind"], "missing_firearm");
     let id = opened["event"]["incident"].as_str().unwrap().to_owned();

@@ -125,8 +125,23 @@ pub async fn metrics(State(app): State<App>) -> Response {
 /// Counts each response by class and adds the security headers.
 pub async fn count_and_secure(State(app): State<App>, request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
-    if let Some(text) = storage_fault(&app) {
-        response = with_banner(response, &text).await;
+    let html = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    if html {
+        let mut banners = String::new();
+        if let Some(text) = storage_fault(&app) {
+            banners.push_str(&format!(
+                "<div class=storage-fault role=alert><b>Not recording.</b> {}</div>",
+                crate::web::esc(&text)
+            ));
+        }
+        banners.push_str(&stopping_incidents(&app).await);
+        if !banners.is_empty() {
+            response = with_banner(response, &banners).await;
+        }
     }
     let class = (response.status().as_u16() / 100).clamp(1, 5) as usize - 1;
     Metrics::add(&app.metrics().responses[class]);
@@ -154,18 +169,53 @@ pub async fn count_and_secure(State(app): State<App>, request: Request, next: Ne
     response
 }
 
-/// Puts a banner saying storage is failing at the top of an HTML page, for everyone, on every
-/// page, while the fault lasts (pages are built without the node's health at hand; this is the
-/// one place every page passes through). Other responses pass unchanged.
-async fn with_banner(response: Response, text: &str) -> Response {
-    let html = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("text/html"));
-    if !html {
-        return response;
+/// The banner of every open incident that stops firearm work (severity stop or critical), for
+/// everyone on every page until it is closed: a live round found, a wrap that did not balance,
+/// a missing firearm. Empty when there is none.
+async fn stopping_incidents(app: &App) -> String {
+    let open: Vec<(String, String, bool)> = app
+        .node()
+        .with_state(|s| {
+            s.open_incidents()
+                .filter(|(_, i)| i.severity >= armory_core::Severity::Stop)
+                .map(|(id, i)| {
+                    (
+                        id.to_string(),
+                        i.description.to_string(),
+                        i.severity == armory_core::Severity::Critical,
+                    )
+                })
+                .collect()
+        })
+        .await;
+    if open.is_empty() {
+        return String::new();
     }
+    let mut out = format!(
+        "<section class=stop-banner role=alert><p><b>STOP: {} firearm work.</b></p><ul>",
+        match (open.len(), open.iter().any(|o| o.2)) {
+            (1, true) => "an open incident stops all".to_owned(),
+            (1, false) => "an open incident stops".to_owned(),
+            (n, true) => format!("{n} open incidents stop all"),
+            (n, false) => format!("{n} open incidents stop"),
+        }
+    );
+    for (id, description, critical) in open.iter().take(3) {
+        out.push_str(&format!(
+            "<li>{}incident {}: {}</li>",
+            if *critical { "CRITICAL " } else { "" },
+            crate::web::esc(id),
+            crate::web::esc(description)
+        ));
+    }
+    out.push_str("</ul><p>The armorer and the safety representative close each with findings (<a href=/discharge>Discharges and incidents</a>).</p></section>");
+    out
+}
+
+/// Puts banners (storage failing, incidents that stop work) at the top of an HTML page, for
+/// everyone, on every page, while they last (pages are built without the node's health at
+/// hand; this is the one place every page passes through).
+async fn with_banner(response: Response, banners: &str) -> Response {
     let (mut parts, body) = response.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, 16 << 20).await else {
         return (
@@ -175,13 +225,9 @@ async fn with_banner(response: Response, text: &str) -> Response {
             .into_response();
     };
     let page = String::from_utf8_lossy(&bytes);
-    let banner = format!(
-        "<div class=storage-fault role=alert><b>Not recording.</b> {}</div>",
-        crate::web::esc(text)
-    );
     let page = match page.find("<main") {
-        Some(at) => format!("{}{banner}{}", &page[..at], &page[at..]),
-        None => format!("{banner}{page}"),
+        Some(at) => format!("{}{banners}{}", &page[..at], &page[at..]),
+        None => format!("{banners}{page}"),
     };
     parts.headers.remove(header::CONTENT_LENGTH);
     Response::from_parts(parts, axum::body::Body::from(page))

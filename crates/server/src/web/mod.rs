@@ -1291,6 +1291,40 @@ pub async fn act(
         Ok(outcome) => {
             let first = outcome.first_index();
             let repeated = matches!(outcome, Outcome::Repeated(_));
+            // An act that opened an incident stopping firearm work (a live round found at
+            // verification, a wrap that does not balance) is recorded, and is no success.
+            let stops: Vec<String> = match &outcome {
+                Outcome::Done { events, .. } => events
+                    .iter()
+                    .filter_map(|e| match e {
+                        armory_core::Event::IncidentOpened {
+                            incident,
+                            severity,
+                            description,
+                            ..
+                        } if *severity >= armory_core::Severity::Stop => Some(format!(
+                            "<li>incident {}: {}</li>",
+                            esc(incident.as_ref()),
+                            esc(description.as_ref())
+                        )),
+                        _ => None,
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            };
+            if !stops.is_empty() {
+                return html(
+                    StatusCode::OK,
+                    page(
+                        "STOP",
+                        ctx,
+                        &format!(
+                            "<section class=critical role=alert><p><b>STOP. Recorded as <a href=/entry/{first}>entry #{first}</a>, and it opened:</b></p><ul>{}</ul><p>Firearm work it covers is stopped until the armorer and the safety representative close the incident with findings.</p></section><p><a href=/discharge>Incidents</a> · <a href=/>Board</a></p>",
+                            stops.concat()
+                        ),
+                    ),
+                );
+            }
             html(
                 StatusCode::OK,
                 page(
