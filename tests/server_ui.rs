@@ -199,9 +199,16 @@ fn intake_verify_meeting_scene_discharge_and_wrap_through_the_forms() {
         (409, Some("LOT-VERIFIED"))
     );
 
-    // Verify: the page proposes one result per round; a malformed list names its field.
+    // Verify: the page proposes nothing (one tap must not verify a lot); a malformed list
+    // names its field.
     let page = server.get("/verify?lot=DUM-2", &hannah);
-    assert!(page.body.contains("12 rattled"), "{}", page.body);
+    assert!(
+        page.body.contains("name=results value=\"\"") && !page.body.contains("12 rattled"),
+        "{}",
+        page.body
+    );
+    let wrap = server.get("/wrap", &hannah);
+    assert!(!wrap.body.contains("the record says"), "{}", wrap.body);
     let before = server.next_index(&hannah);
     let r = submit(
         &server,

@@ -760,8 +760,46 @@ fn handover_forms(c: &Caller, id: &str, h: &Value) -> String {
     b
 }
 
-fn actions(c: &Caller, id: &str, positions: u16, issued_to: Option<&str>) -> String {
-    let empties = vec!["empty"; usize::from(positions)].join(",");
+/// Every chamber as the people confirming a show check must see it, in order, big: what the
+/// record says is in it (a dummy, a blank, a spent casing, nothing), and from which container.
+fn chambers_html(chambers: Option<&[armory_core::Chamber]>) -> String {
+    use armory_core::Chamber;
+    let Some(chambers) = chambers else {
+        return "<p class=chambers-unknown>No chamber has been recorded yet: load or inspect every chamber first.</p>".to_owned();
+    };
+    let mut b = String::from("<ol class=chambers>");
+    for c in chambers {
+        let (class, words) = match c {
+            Chamber::Empty => ("empty", "EMPTY".to_owned()),
+            Chamber::Round {
+                container, kind, ..
+            } => (
+                match kind {
+                    armory_core::AmmoKind::Dummy => "dummy",
+                    armory_core::AmmoKind::Blank(_) => "blank",
+                    armory_core::AmmoKind::Live => "live",
+                },
+                format!(
+                    "{} from {}",
+                    kind.word().to_uppercase(),
+                    esc(container.as_ref())
+                ),
+            ),
+            Chamber::Spent { lot } => ("spent", format!("SPENT casing ({})", esc(lot.as_ref()))),
+        };
+        let _ = write!(b, "<li class={class}>{words}</li>");
+    }
+    b.push_str("</ol>");
+    b
+}
+
+fn actions(
+    c: &Caller,
+    id: &str,
+    positions: u16,
+    issued_to: Option<&str>,
+    chambers: &str,
+) -> String {
     let mut b = String::from("<h2>Acts</h2>");
     let _ = write!(
         b,
@@ -772,21 +810,25 @@ fn actions(c: &Caller, id: &str, positions: u16, issued_to: Option<&str>) -> Str
         b,
         "{}{}<p><button type=submit>Record load</button></p></form></fieldset>",
         form_open(c, "load", id, "Load or inspect (every chamber)"),
+        // Nothing proposed: a proposed "empty,empty,..." would record a firearm cold in one
+        // tap, looked at or not. The person writes what each chamber holds.
         input(
             "chambers",
-            "Chambers in order: empty, or the container a round comes from",
-            &empties,
-            "required"
+            &format!(
+                "All {positions} chambers in order: empty, or the container a round comes from"
+            ),
+            "",
+            "required autocomplete=off placeholder=\"empty,BOX-1,empty,...\""
         )
     );
     let _ = write!(
         b,
-        "{}{}{}{}{}{}<p><button type=submit>Confirm show check</button></p></form></fieldset>",
+        "{}{chambers}{}{}{}{}{}<p><button type=submit>Confirm show check</button></p></form></fieldset>",
         form_open(
             c,
             "show_check",
             id,
-            "Show check: performer and 1st AD confirm with their PIN"
+            "Show check: performer and 1st AD look at every chamber, then confirm with their PIN"
         ),
         input("scene", "Scene", "", "required"),
         input(
@@ -952,6 +994,7 @@ pub async fn item(
                     let summary = format!("{summary}{}", bore_words(f));
                     let _ = k;
                     (json!({"summary": summary, "serial": f.serial, "make": f.make, "model": f.model, "calibre": f.calibre, "class": f.class, "handover": f.handover,
+                        "chambers_html": chambers_html(f.chambers.as_deref()),
                         "issued_to": match &f.custody { Custody::Issued { performer, .. } => Some(performer), _ => None }}), f.history.as_slice(), u16::from(f.positions))
                 }
                 "container" => { let (_, x) = s.containers.iter().find(|(k, _)| k.as_ref() == id)?; (without_history(x), x.history.as_slice(), 0) }
@@ -990,7 +1033,13 @@ pub async fn item(
         if let Some(h) = detail.get("handover").filter(|h| !h.is_null()) {
             b.push_str(&handover_forms(&c, &id, h));
         }
-        b.push_str(&actions(&c, &id, positions, detail["issued_to"].as_str()));
+        b.push_str(&actions(
+            &c,
+            &id,
+            positions,
+            detail["issued_to"].as_str(),
+            detail["chambers_html"].as_str().unwrap_or_default(),
+        ));
     } else {
         let _ = write!(
             b,

@@ -120,7 +120,6 @@ pub async fn verify(
             .filter(|x| &x.lot == id)
             .map(|x| x.count)
             .sum();
-        let expected = if lot.kind.word() == "dummy" { "rattled" } else { "crimped" };
         let mut b = format!(
             "<h1>Verify lot {}</h1><p>{} {} from {}, headstamp {}: {rounds} rounds in its containers.</p>",
             esc(id.as_ref()),
@@ -131,10 +130,12 @@ pub async fn verify(
         );
         b.push_str(&open_form(c, "verify_lot", "Every round checked, in order", "/intake"));
         let _ = write!(b, "<input type=hidden name=lot value=\"{}\">", esc(id.as_ref()));
+        // Nothing proposed: the person checking writes what each round showed (a proposed
+        // "48 rattled" would verify a whole lot in one tap, checked or not).
         b.push_str(&input(
             "results",
             "Results in the order checked: rattled, crimped, defective or live; `48 rattled` repeats",
-            &format!("{rounds} {expected}"),
+            "",
             "required autocomplete=off",
         ));
         b.push_str("<p class=muted>Example: <code>20 rattled, defective, 29 rattled</code>. A live round opens a critical incident that stops all firearm work.</p>");

@@ -14,12 +14,12 @@ use std::fmt::Write;
 /// `GET /wrap`: count every container; every firearm must be back in locked storage.
 pub async fn wrap(State(app): State<App>, headers: HeaderMap) -> Response {
     shell(&app, &headers, "Wrap", |c, s, day| {
-        let mut b = format!("<h1>Wrap</h1><p>Count every container by hand and write what you count. The record says how many should be there; a difference opens an incident.</p>{}", open_form(c, "reconcile", "Reconcile the day", "/wrap"));
+        let mut b = format!("<h1>Wrap</h1><p>Count every container by hand and write what you count. The record is compared with your counts when you send them (not shown here, so it cannot lead the count); a difference opens an incident.</p>{}", open_form(c, "reconcile", "Reconcile the day", "/wrap"));
         b.push_str(&input("day", "Shoot day", day, "required type=date"));
         for (id, x) in &s.containers {
             b.push_str(&input(
                 &format!("count_{id}"),
-                &format!("{id} (lot {}; the record says {})", x.lot, x.count),
+                &format!("{id} (lot {}): rounds counted", x.lot),
                 "",
                 "required inputmode=numeric",
             ));
