@@ -389,3 +389,24 @@ fn a_stranger_locks_strangers_out_never_the_armorers_own_phone() {
     let r = sign_in("hannah", "demo-hannah-pass", Some(&phone));
     assert_eq!(r.status, 200, "{}", r.body);
 }
+
+#[test]
+fn a_person_hammering_refused_acts_fills_the_log_with_the_first_thirty_only() {
+    let server = Server::start(&[]);
+    let ivy = server.sign_in("ivy");
+    let before = server.next_index(&ivy);
+    let note = serde_json::json!({"type": "note", "text": "an auditor changes nothing"});
+    let statuses: Vec<u16> = (0..36)
+        .map(|_| server.act(&ivy, note.clone()).status)
+        .collect();
+    assert_eq!(statuses[..30], [403; 30], "{statuses:?}");
+    assert_eq!(statuses[30..], [429; 6], "{statuses:?}");
+    assert_eq!(
+        server.next_index(&ivy),
+        before + 30,
+        "the first thirty are on record"
+    );
+    // Someone else is not held back by it.
+    let hannah = server.sign_in("hannah");
+    assert_eq!(server.act(&hannah, note).status, 200);
+}

@@ -61,8 +61,17 @@ impl ApiError {
             "sign in first (session cookie) or send Authorization: Bearer <API token>",
         )
     }
+    /// Something failed inside the node. The client gets an error id, never the cause (which
+    /// may name files, SQL or internals); the cause is printed on the node with that id.
     pub fn internal(e: impl std::fmt::Display) -> ApiError {
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
+        let id = &crate::auth::random_token()[..12];
+        tracing::error!("internal error {id}: {e}");
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!(
+                "something failed inside the node (error {id}); nothing is known to be recorded: check the log before you retry, and give the node's operator this id"
+            ),
+        )
     }
     /// A refusal by a rule: 403 for ROLE, 422 for STATE, 409 for the safety rules.
     pub fn refused(refusal: Refusal, logged_as: Option<u64>) -> ApiError {
@@ -107,7 +116,8 @@ impl From<AuthError> for ApiError {
             AuthError::Locked { .. } => StatusCode::TOO_MANY_REQUESTS,
             AuthError::Weak(_) => StatusCode::BAD_REQUEST,
             AuthError::Storage(_) => StatusCode::SERVICE_UNAVAILABLE,
-            AuthError::Database(_) | AuthError::Hash(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            // The cause names the node's files: printed there, an id to the client.
+            AuthError::Database(_) | AuthError::Hash(_) => return ApiError::internal(e),
         };
         ApiError::new(status, e.to_string())
     }
@@ -503,6 +513,20 @@ pub async fn run_command(
     key: Option<&str>,
 ) -> Result<Outcome, ApiError> {
     let at = now().map_err(ApiError::internal)?;
+    let person = actor.person.as_str();
+    if !app.may_be_refused(person, at.as_unix_millis(), false) {
+        tracing::warn!(
+            "{person} had {} acts refused within a minute: further acts are not recorded until it passes",
+            crate::REFUSALS_PER_MINUTE
+        );
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            format!(
+                "{person} had {} acts refused within a minute: wait a minute, and ask the armorer what the refusals said",
+                crate::REFUSALS_PER_MINUTE
+            ),
+        ));
+    }
     // A STATE refusal (unknown id, act out of order) comes back as `Invalid` and is not logged;
     // safety and role refusals are logged by the node as near misses.
     let outcome = match app.node().execute_once(key, actor, command, at).await {
@@ -516,6 +540,9 @@ pub async fn run_command(
         }
         Err(e) => return Err(not_recorded(e)),
     };
+    if matches!(outcome, Outcome::Refused { .. }) {
+        app.may_be_refused(person, at.as_unix_millis(), true);
+    }
     let m = app.metrics();
     Metrics::add(match &outcome {
         Outcome::Done { .. } => &m.commands_done,
@@ -1389,4 +1416,30 @@ pub async fn openapi() -> Response {
         }
     });
     axum::Json(doc).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_internal_error_tells_the_client_an_id_never_the_cause() {
+        let cause = "no such table: accounts in /data/armory/auth.db";
+        let e = ApiError::internal(cause);
+        assert_eq!(e.status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(
+            !e.error.contains("auth.db") && !e.error.contains("accounts"),
+            "{}",
+            e.error
+        );
+        let id = e
+            .error
+            .split("(error ")
+            .nth(1)
+            .and_then(|r| r.split(')').next())
+            .unwrap_or_default();
+        assert_eq!(id.len(), 12, "{}", e.error);
+        let db = ApiError::from(AuthError::Database(cause.into()));
+        assert!(!db.error.contains("auth.db"), "{}", db.error);
+    }
 }

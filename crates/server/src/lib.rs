@@ -29,6 +29,11 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// Refused attempts of one person recorded in a minute; past them, acts are answered 429 and
+/// not recorded (a script hammering refused acts would otherwise fill the log with near misses;
+/// the first ones are on record, and the node prints that the limit was hit).
+pub const REFUSALS_PER_MINUTE: u32 = 30;
+
 /// Largest request body accepted (an entry is at most 64 KiB; a command is smaller).
 pub const BODY_LIMIT: usize = 64 * 1024;
 
@@ -70,6 +75,8 @@ struct Inner {
     entry_bytes: entries::EntryCache<Arc<[u8]>>,
     /// Passkey challenges handed out and not yet answered.
     challenges: passkeys::Challenges,
+    /// Refused attempts recorded per person in the current minute (see `api::run_command`).
+    refusals: std::sync::Mutex<std::collections::HashMap<String, (i64, u32)>>,
 }
 
 impl App {
@@ -84,6 +91,7 @@ impl App {
                 lines: Default::default(),
                 entry_bytes: Default::default(),
                 challenges: Default::default(),
+                refusals: Default::default(),
             }),
         }
     }
@@ -107,6 +115,30 @@ impl App {
 
     pub fn metrics(&self) -> &metrics::Metrics {
         &self.inner.metrics
+    }
+
+    /// Counts a refused attempt of `person` at `now_ms` against [`REFUSALS_PER_MINUTE`];
+    /// `false` when they have used up the minute's (nothing is counted then).
+    pub(crate) fn may_be_refused(&self, person: &str, now_ms: i64, count: bool) -> bool {
+        let mut map = self
+            .inner
+            .refusals
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if map.len() > 10_000 {
+            map.retain(|_, (start, _)| now_ms - *start < 60_000);
+        }
+        let entry = map.entry(person.to_owned()).or_insert((now_ms, 0));
+        if now_ms - entry.0 >= 60_000 {
+            *entry = (now_ms, 0);
+        }
+        if entry.1 >= REFUSALS_PER_MINUTE {
+            return false;
+        }
+        if count {
+            entry.1 += 1;
+        }
+        true
     }
 
     pub(crate) fn lines(&self) -> &entries::EntryCache<Arc<str>> {

@@ -124,7 +124,11 @@ pub async fn metrics(State(app): State<App>) -> Response {
 
 /// Counts each response by class and adds the security headers.
 pub async fn count_and_secure(State(app): State<App>, request: Request, next: Next) -> Response {
+    let (method, path) = (request.method().clone(), request.uri().path().to_owned());
     let mut response = next.run(request).await;
+    if response.status().is_server_error() {
+        tracing::warn!("{method} {path} answered {}", response.status());
+    }
     let html = response
         .headers()
         .get(header::CONTENT_TYPE)
