@@ -129,7 +129,7 @@ fn a_full_disk_under_load_acknowledges_only_what_it_saved_and_resumes_by_itself(
         let health = server.get("/healthz", &Who::nobody());
         assert_eq!(health.status, 503, "{}", health.body);
         assert!(health.body.contains("storage failing"), "{}", health.body);
-        let metrics = server.get("/metrics", &Who::nobody()).body;
+        let metrics = server.get("/metrics", &hannah).body;
         assert!(metrics.contains("armory_storage_ok 0"), "{metrics}");
         let errors: u64 = metrics
             .lines()

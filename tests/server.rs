@@ -264,7 +264,13 @@ fn serve_demo_answers_health_metrics_openapi_and_tiles_and_stops_cleanly() {
     ] {
         assert!(board.body.contains(text), "{text} not on the board");
     }
-    let metrics = server.get("/metrics", &nobody);
+    // Metrics, the checkpoint and the tiles say who holds which firearm: signed in, or with
+    // an API token (an auditor's, for a witness or an insurer), not for anyone on the Wi-Fi.
+    for path in ["/metrics", "/log/armory.local/demo/checkpoint"] {
+        let r = server.get(path, &nobody);
+        assert_eq!(r.status, 401, "{path}: {}", r.body);
+    }
+    let metrics = server.get("/metrics", &hannah);
     assert!(
         metrics
             .header("content-type")
@@ -299,8 +305,21 @@ fn serve_demo_answers_health_metrics_openapi_and_tiles_and_stops_cleanly() {
         with_examples >= 25,
         "only {with_examples} command types have an example"
     );
-    let checkpoint = server.get("/log/armory.local/demo/checkpoint", &nobody);
-    assert_eq!(checkpoint.status, 200);
+    let ivy = server.sign_in("ivy");
+    let token = server
+        .post_json("/api/tokens", &ivy, &json!({"name": "witness"}), &[])
+        .json()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let bearer = format!("Bearer {token}");
+    let checkpoint = server.req(
+        "GET",
+        "/log/armory.local/demo/checkpoint",
+        &[("Authorization", bearer.as_str())],
+        b"",
+    );
+    assert_eq!(checkpoint.status, 200, "{}", checkpoint.body);
     assert!(
         checkpoint.body.starts_with("armory.local/demo\n"),
         "{}",
@@ -309,17 +328,20 @@ fn serve_demo_answers_health_metrics_openapi_and_tiles_and_stops_cleanly() {
     let size: u64 = checkpoint.body.lines().nth(1).unwrap().parse().unwrap();
     let tile = server.get(
         &format!("/log/armory.local/demo/tile/entries/000.p/{size}"),
-        &nobody,
+        &hannah,
     );
     assert_eq!(tile.status, 200);
     assert_eq!(
         tile.header("content-type"),
         Some("application/octet-stream")
     );
-    assert!(tile.header("cache-control").unwrap().contains("immutable"));
+    assert_eq!(
+        tile.header("cache-control"),
+        Some("private, max-age=31536000, immutable")
+    );
     let beyond = server.get(
         &format!("/log/armory.local/demo/tile/entries/000.p/{}", size + 1),
-        &nobody,
+        &hannah,
     );
     assert_eq!(beyond.status, 404);
     let receipt = server.get("/api/log/receipts/0", &hannah);

@@ -114,9 +114,10 @@ fn the_connection_over_the_cap_is_closed_and_counted() {
     drop(held);
     std::thread::sleep(Duration::from_millis(300));
     // With the eight gone, the node answers again, and says how many it turned away.
+    let hannah = server.sign_in("hannah");
     let deadline = Instant::now() + Duration::from_secs(5);
     let metrics = loop {
-        let r = server.get("/metrics", &Who::nobody());
+        let r = server.get("/metrics", &hannah);
         if r.status == 200 || Instant::now() > deadline {
             break r;
         }
@@ -409,4 +410,16 @@ fn a_person_hammering_refused_acts_fills_the_log_with_the_first_thirty_only() {
     // Someone else is not held back by it.
     let hannah = server.sign_in("hannah");
     assert_eq!(server.act(&hannah, note).status, 200);
+}
+
+#[test]
+fn a_public_log_is_read_by_anyone_when_the_node_says_so() {
+    let server = Server::start(&["--public-log"]);
+    let nobody = Who::nobody();
+    for path in ["/metrics", "/log/armory.local/demo/checkpoint"] {
+        let r = server.get(path, &nobody);
+        assert_eq!(r.status, 200, "{path}: {}", r.body);
+    }
+    // The API still needs a sign-in.
+    assert_eq!(server.get("/api/state", &nobody).status, 401);
 }

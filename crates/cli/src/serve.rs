@@ -23,7 +23,7 @@ pub struct ServeArgs {
     #[arg(long)]
     demo: bool,
     /// A TOML file with `listen`, `session_minutes`, `secure_cookies`, `tls`, `tls_cert`, `tls_key`,
-    /// `idle_timeout`, `request_timeout`, `max_connections`.
+    /// `idle_timeout`, `request_timeout`, `max_connections`, `public_log`.
     #[arg(long, env = "ARMORY_CONFIG")]
     config: Option<PathBuf>,
     /// How long a sign-in lasts [default: 720].
@@ -51,6 +51,10 @@ pub struct ServeArgs {
     /// Connections open at once; one more is closed at once and counted [default: 4096].
     #[arg(long, env = "ARMORY_MAX_CONNECTIONS")]
     max_connections: Option<usize>,
+    /// Serve the log's C2SP tiles and checkpoint, and /metrics, to anyone on the network (by
+    /// default they need a sign-in or an API token: the entries name people and firearms).
+    #[arg(long, env = "ARMORY_PUBLIC_LOG")]
+    public_log: bool,
     /// Session length in seconds (tests).
     #[arg(long, hide = true)]
     session_seconds: Option<u64>,
@@ -68,6 +72,7 @@ struct FileConfig {
     idle_timeout: Option<u64>,
     request_timeout: Option<u64>,
     max_connections: Option<usize>,
+    public_log: Option<bool>,
 }
 
 fn file_config(data: &DataDir, path: Option<&PathBuf>) -> Result<FileConfig> {
@@ -141,6 +146,7 @@ pub async fn run(data: &DataDir, args: ServeArgs) -> Result<()> {
         // Under TLS a cookie must never travel in clear text.
         secure_cookies: tls_on || file.secure_cookies.unwrap_or(false),
         limits,
+        public_log: args.public_log || file.public_log.unwrap_or(false),
     };
     let log = data.writer().await?;
     let node = Node::open(log.clone(), data.policy()?).await?;

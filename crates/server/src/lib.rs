@@ -46,6 +46,9 @@ pub struct Config {
     pub secure_cookies: bool,
     /// Timeouts and the connection cap (see [`conn`]).
     pub limits: conn::Limits,
+    /// Serve the C2SP tiles and checkpoint, and `/metrics`, to anyone (as a public export
+    /// would be); by default they need a sign-in or an API token.
+    pub public_log: bool,
 }
 
 impl Default for Config {
@@ -54,6 +57,7 @@ impl Default for Config {
             session_ttl: Duration::from_secs(12 * 3600),
             secure_cookies: false,
             limits: conn::Limits::default(),
+            public_log: false,
         }
     }
 }

@@ -1,6 +1,8 @@
 //! The log served as C2SP `tlog-tiles` under `/log/<origin>/`: `checkpoint` and
 //! `tile/<L>/<N>[.p/<W>]`, `tile/entries/<N>[.p/<W>]`, so any tlog client can follow the node.
-//! Public, like the static files `armory export` writes.
+//! The entries name people, permit numbers, serials and who holds which firearm, so reading them
+//! needs a sign-in or an API token (a witness or an auditor gets a token of an auditor's
+//! account), unless the node is started with `--public-log`.
 //!
 //! c2sp.org/tlog-tiles: tiles are immutable once they exist ("clients ... SHOULD cache them"), the
 //! checkpoint changes with every append.
@@ -11,7 +13,7 @@ use armory_ledger::checkpoint::Checkpoint;
 use armory_ledger::tiles::{Tile, TileKind};
 use armory_store::Store;
 use axum::extract::{Path, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 /// The URL prefix of this log: `/log/<origin>`.
@@ -37,10 +39,29 @@ fn not_found(what: String) -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, what)
 }
 
+/// Lets the request read the log: a signed-in person or an API token, unless the log is public.
+pub async fn may_read(app: &App, headers: &HeaderMap) -> Result<(), ApiError> {
+    if app.config().public_log {
+        return Ok(());
+    }
+    crate::api::caller(app, headers).await.map(|_| ()).map_err(|e| {
+        if e.status == StatusCode::UNAUTHORIZED {
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "the log is read signed in, or with an API token (Authorization: Bearer): its entries name people and firearms",
+            )
+        } else {
+            e
+        }
+    })
+}
+
 pub async fn serve_log(
     State(app): State<App>,
+    headers: HeaderMap,
     Path(path): Path<String>,
 ) -> Result<Response, ApiError> {
+    may_read(&app, &headers).await?;
     let store = app.node().store();
     let origin = store.origin();
     let Some(rest) = path.strip_prefix(origin).and_then(|r| r.strip_prefix('/')) else {
@@ -76,7 +97,14 @@ pub async fn serve_log(
     Ok((
         [
             (header::CONTENT_TYPE, "application/octet-stream"),
-            (header::CACHE_CONTROL, "public, max-age=31536000, immutable"),
+            (
+                header::CACHE_CONTROL,
+                if app.config().public_log {
+                    "public, max-age=31536000, immutable"
+                } else {
+                    "private, max-age=31536000, immutable"
+                },
+            ),
         ],
         bytes,
     )

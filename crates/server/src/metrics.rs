@@ -49,7 +49,10 @@ pub fn storage_fault(app: &App) -> Option<String> {
     ))
 }
 
-pub async fn metrics(State(app): State<App>) -> Response {
+pub async fn metrics(State(app): State<App>, headers: axum::http::HeaderMap) -> Response {
+    if let Err(e) = crate::logweb::may_read(&app, &headers).await {
+        return e.into_response();
+    }
     let m = app.metrics();
     let (entries, firearms, open_incidents) = app
         .node()
