@@ -1248,3 +1248,41 @@ fn a_missing_firearm_is_reported_and_its_police_report_recorded_from_the_pages()
         "{alerts}"
     );
 }
+
+/// The scan box takes what a scanner or a phone camera reads: an id in any case, a label's URL,
+/// a serial number; and it has the focus from the moment the page is parsed.
+#[test]
+fn the_scan_box_takes_lowercase_ids_label_urls_and_serials() {
+    let server = Server::start(&[]);
+    let hannah = server.sign_in("hannah");
+    for scanned in [
+        "REV-1",
+        "rev-1",
+        "  Rev-1 ",
+        "https://armory-laptop.local:8443/item/REV-1",
+        "http%3A//x/item/rev-1".replace("%3A", ":").as_str(),
+        "https://armory-laptop.local/item/REV%2D1?from=label",
+    ] {
+        let r = server.get(&format!("/scan?q={}", urlencode(scanned)), &hannah);
+        assert_eq!(
+            (r.status, r.header("location")),
+            (303, Some("/item/REV-1")),
+            "{scanned:?}: {}",
+            r.body
+        );
+    }
+    let serial = server.get("/api/state", &hannah).json()["firearms"]["REV-2"]["serial"]
+        .as_str()
+        .unwrap()
+        .to_lowercase();
+    let r = server.get(&format!("/scan?q={}", urlencode(&serial)), &hannah);
+    assert_eq!(r.header("location"), Some("/item/REV-2"), "{serial}");
+    let r = server.get("/scan?q=REV-404", &hannah);
+    assert_eq!(r.status, 404);
+    let board = server.get("/", &hannah);
+    assert!(
+        board.body.contains("id=scan name=q") && board.body.contains("autofocus"),
+        "{}",
+        board.body
+    );
+}

@@ -92,7 +92,7 @@ pub(crate) fn page(title: &str, caller: Option<(&Caller, &[Role])>, body: &str) 
             .collect();
         let _ = write!(
             head,
-            "<form class=scan method=get action=/scan role=search><input id=scan name=q placeholder=\"Scan or type an id, then Enter\" autocomplete=off aria-label=\"Scan an id\"><button type=submit>Open</button><button type=button id=camera>Camera</button></form>\
+            "<form class=scan method=get action=/scan role=search><input id=scan name=q placeholder=\"Scan or type an id, then Enter\" autocomplete=off autofocus aria-label=\"Scan an id\"><button type=submit>Open</button><button type=button id=camera>Camera</button></form>\
              <nav><a href=/>Board</a><a href=/flows>Flows</a><a href=/incident>Report incident</a><a href=/admin>People</a><a href=/log>Log</a></nav>\
              <span class=muted>{} as</span> <form method=post action=/role class=inline>{}<select name=role aria-label=Role>{options}</select> <button type=submit>Switch</button></form>\
              <form method=post action=/signout class=inline>{}<button type=submit>Sign out</button></form>",
@@ -631,9 +631,8 @@ pub async fn scan(
         Err(r) => return r,
     };
     let id = q.q.trim().to_owned();
-    let known = app.node().with_state(|s| kind_of(s, &id).is_some()).await;
-    if known {
-        return Redirect::to(&format!("/item/{}", percent(&id))).into_response();
+    if let Some(found) = app.node().with_state(|s| scanned_id(s, &id)).await {
+        return Redirect::to(&format!("/item/{}", percent(&found))).into_response();
     }
     error_page(
         Some((&c, &roles)),
@@ -655,6 +654,73 @@ pub(crate) fn percent(id: &str) -> String {
             }
         })
         .collect()
+}
+
+/// The id a scan names: an id as printed (any case), a label's URL (`https://node/item/REV-1`,
+/// what a QR code holds), or a firearm's serial number.
+pub(crate) fn scanned_id(s: &armory_core::State, scanned: &str) -> Option<String> {
+    let text = scanned.trim();
+    // A URL: the part after `/item/`, else its last path segment.
+    let text = match text.split_once("/item/") {
+        Some((_, rest)) => rest,
+        None if text.contains("://") => text.rsplit('/').find(|p| !p.is_empty()).unwrap_or(text),
+        None => text,
+    };
+    let text = text
+        .split(['?', '#'])
+        .next()
+        .unwrap_or_default()
+        .trim_end_matches('/');
+    let text = percent_decode(text);
+    let ids = s
+        .firearms
+        .keys()
+        .map(|k| k.as_ref())
+        .chain(s.containers.keys().map(|k| k.as_ref()))
+        .chain(s.lots.keys().map(|k| k.as_ref()))
+        .chain(s.people.keys().map(|k| k.as_ref()))
+        .chain(s.scenes.keys().map(|k| k.as_ref()))
+        .chain(s.incidents.keys().map(|k| k.as_ref()))
+        .chain(s.locations.keys().map(|k| k.as_ref()));
+    let mut found = None;
+    for id in ids {
+        if id == text {
+            return Some(id.to_owned());
+        }
+        if found.is_none() && id.eq_ignore_ascii_case(&text) {
+            found = Some(id.to_owned());
+        }
+    }
+    found.or_else(|| {
+        s.firearms
+            .iter()
+            .find(|(_, f)| f.serial.as_ref().eq_ignore_ascii_case(&text))
+            .map(|(k, _)| k.to_string())
+    })
+}
+
+/// `%41` to `A`; anything that is not a valid escape stays as it is.
+fn percent_decode(text: &str) -> String {
+    let b = text.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = b
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (b[i], hex) {
+            (b'%', Some(v)) => {
+                out.push(v);
+                i += 3;
+            }
+            (c, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// What kind of thing `id` names in the state.
