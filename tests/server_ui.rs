@@ -1286,3 +1286,26 @@ fn the_scan_box_takes_lowercase_ids_label_urls_and_serials() {
         board.body
     );
 }
+
+/// Times on pages are the set's local time (the policy's offset), the UTC instant kept aside.
+#[test]
+fn pages_show_times_in_the_sets_local_time() {
+    let server = Server::start(&[]);
+    let hannah = server.sign_in("hannah");
+    let log = server.get("/log", &hannah);
+    let shown: Vec<&str> = log
+        .body
+        .split("<time datetime=\"")
+        .skip(1)
+        .filter_map(|t| t.split_once("\">").map(|(_, rest)| rest))
+        .filter_map(|rest| rest.split_once("</time>").map(|(v, _)| v))
+        .collect();
+    assert!(!shown.is_empty(), "{}", log.body);
+    for v in shown {
+        // 2026-12-02 07:55: no UTC "T...Z" left for people to convert in their heads.
+        assert!(
+            v.len() == 16 && &v[10..11] == " " && !v.contains('Z'),
+            "{v:?}"
+        );
+    }
+}

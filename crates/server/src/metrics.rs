@@ -146,9 +146,12 @@ pub async fn count_and_secure(State(app): State<App>, request: Request, next: Ne
             ));
         }
         banners.push_str(&stopping_incidents(&app).await);
-        if !banners.is_empty() {
-            response = with_banner(response, &banners).await;
-        }
+        let offset = app
+            .node()
+            .with_state(|s| s.policy.as_ref().map(|p| p.policy.utc_offset_minutes))
+            .await
+            .unwrap_or(app.node().policy().utc_offset_minutes);
+        response = with_banner(response, &banners, offset).await;
     }
     let class = (response.status().as_u16() / 100).clamp(1, 5) as usize - 1;
     Metrics::add(&app.metrics().responses[class]);
@@ -220,9 +223,10 @@ async fn stopping_incidents(app: &App) -> String {
 }
 
 /// Puts banners (storage failing, incidents that stop work) at the top of an HTML page, for
-/// everyone, on every page, while they last (pages are built without the node's health at
-/// hand; this is the one place every page passes through).
-async fn with_banner(response: Response, banners: &str) -> Response {
+/// everyone, on every page, while they last, and shows its times in the set's local time
+/// (pages are built without the node's health or policy at hand; this is the one place every
+/// page passes through).
+async fn with_banner(response: Response, banners: &str, offset_minutes: i32) -> Response {
     let (mut parts, body) = response.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, 16 << 20).await else {
         return (
@@ -231,7 +235,7 @@ async fn with_banner(response: Response, banners: &str) -> Response {
         )
             .into_response();
     };
-    let page = String::from_utf8_lossy(&bytes);
+    let page = crate::web::localize_times(&String::from_utf8_lossy(&bytes), offset_minutes);
     let page = match page.find("<main") {
         Some(at) => format!("{}{banners}{}", &page[..at], &page[at..]),
         None => format!("{banners}{page}"),

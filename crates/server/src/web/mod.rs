@@ -205,9 +205,57 @@ fn custody_words(custody: &Custody, locked: bool) -> String {
             "<span class=issued>ISSUED</span> to {} for {}, due back {}",
             esc(performer.as_ref()),
             esc(scene.as_ref()),
-            esc(&due.to_rfc3339())
+            time_tag(*due)
         ),
     }
+}
+
+/// An instant as pages carry it: `<time datetime=UTC>UTC</time>`, which every page's
+/// middleware (`localize_times`) shows in the production's local time.
+pub(crate) fn time_tag(t: armory_core::Timestamp) -> String {
+    let utc = t.to_rfc3339();
+    format!("<time datetime=\"{utc}\">{utc}</time>")
+}
+
+/// Shows every `<time datetime=...>` of a page in the set's local time at `offset_minutes`
+/// (the policy's): `2026-12-02 07:55`, with the UTC instant kept in `datetime` and a title.
+pub(crate) fn localize_times(page: &str, offset_minutes: i32) -> String {
+    let mut out = String::with_capacity(page.len() + 64);
+    let mut rest = page;
+    while let Some(at) = rest.find("<time datetime=\"") {
+        out.push_str(&rest[..at]);
+        let tail = &rest[at + "<time datetime=\"".len()..];
+        let Some(end) = tail.find('"') else {
+            out.push_str(&rest[at..]);
+            return out;
+        };
+        let utc = &tail[..end];
+        let Some(close) = tail.find("</time>") else {
+            out.push_str(&rest[at..]);
+            return out;
+        };
+        match armory_core::Timestamp::parse_rfc3339(utc) {
+            Ok(t) => {
+                let local = t.plus_minutes(i64::from(offset_minutes)).to_rfc3339();
+                let sign = if offset_minutes < 0 { '-' } else { '+' };
+                let off = offset_minutes.unsigned_abs();
+                let _ = write!(
+                    out,
+                    "<time datetime=\"{utc}\" title=\"{utc} (UTC); local is UTC{sign}{:02}:{:02}\">{} {}</time>",
+                    off / 60,
+                    off % 60,
+                    &local[..10],
+                    &local[11..16]
+                );
+            }
+            Err(_) => {
+                out.push_str(&rest[at..at + "<time datetime=\"".len() + close + "</time>".len()])
+            }
+        }
+        rest = &tail[close + "</time>".len()..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Where the bore stands (BORE-CLEAR), for the item page.
@@ -1179,7 +1227,11 @@ fn entry_line(e: &Value) -> String {
     };
     format!(
         "<li value={index}><a href=/entry/{index}>#{index}</a> {} <b>{}</b>{} <span class=muted>by {}</span></li>",
-        esc(e["time"].as_str().unwrap_or_default()),
+        e["time"]
+            .as_str()
+            .and_then(|t| armory_core::Timestamp::parse_rfc3339(t).ok())
+            .map(time_tag)
+            .unwrap_or_default(),
         esc(ev["type"].as_str().unwrap_or("?")),
         esc(&extra),
         esc(&if who.is_empty() {
@@ -1606,4 +1658,31 @@ pub async fn entry_page(
         StatusCode::OK,
         page(&format!("Entry {i}"), Some((&c, &roles)), &body),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_show_in_the_sets_local_time_and_keep_the_utc_instant() {
+        let t = armory_core::Timestamp::parse_rfc3339("2021-10-21T13:46:00.000Z")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let page = format!("<p>fired at {} and {}</p>", time_tag(t), time_tag(t));
+        let mdt = localize_times(&page, -360);
+        assert_eq!(mdt.matches(">2021-10-21 07:46</time>").count(), 2, "{mdt}");
+        assert!(
+            mdt.contains("datetime=\"2021-10-21T13:46:00.000Z\""),
+            "{mdt}"
+        );
+        assert!(mdt.contains("UTC-06:00"), "{mdt}");
+        // Across midnight, and a half-hour offset.
+        let ist = localize_times(&time_tag(t), 19 * 60 + 30);
+        assert!(ist.contains(">2021-10-22 09:16</time>"), "{ist}");
+        // Not a time: left as it was.
+        assert_eq!(
+            localize_times("<time datetime=\"x\">x</time>", 60),
+            "<time datetime=\"x\">x</time>"
+        );
+    }
 }
