@@ -1309,3 +1309,62 @@ fn pages_show_times_in_the_sets_local_time() {
         );
     }
 }
+
+/// Near misses stand out: counted per rule and day, filtered, coloured in the log, and listed
+/// on the firearm's page.
+#[test]
+fn near_misses_are_counted_filtered_and_shown_on_the_firearms_page() {
+    let server = Server::start(&[]);
+    let dave = server.sign_in("dave");
+    let hannah = server.sign_in("hannah");
+    // The 1st AD hands REV-1 over (CUSTODIAN-ONLY), twice; the armorer issues it unshown.
+    for _ in 0..2 {
+        let r = server.act(
+            &dave,
+            json!({"type": "issue", "firearm": "REV-1", "performer": "alec", "scene": "CHURCH"}),
+        );
+        assert_eq!(r.status, 409, "{}", r.body);
+    }
+    let r = server.act(
+        &hannah,
+        json!({"type": "issue", "firearm": "REV-2", "performer": "alec", "scene": "CHURCH"}),
+    );
+    assert_eq!(r.status, 409, "{}", r.body);
+    let page = server.get("/near-misses", &hannah);
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        page.body.contains(
+            "<a href=\"/near-misses?rule=CUSTODIAN-ONLY\">CUSTODIAN-ONLY</a></td><td class=n>2</td>"
+        ),
+        "{}",
+        page.body
+    );
+    let filtered = server.get("/near-misses?rule=CUSTODIAN-ONLY", &hannah);
+    assert_eq!(
+        filtered.body.matches("<li class=near-miss").count(),
+        2,
+        "{}",
+        filtered.body
+    );
+    let rev2 = server.get("/near-misses?firearm=REV-2", &hannah);
+    assert_eq!(
+        rev2.body.matches("<li class=near-miss").count(),
+        1,
+        "{}",
+        rev2.body
+    );
+    let item = server.get("/item/REV-1", &hannah);
+    assert!(
+        item.body.contains("Near misses with it (2)")
+            && item.body.contains("REFUSED issue (CUSTODIAN-ONLY)"),
+        "{}",
+        item.body
+    );
+    assert!(server.get("/log", &hannah).body.contains("class=near-miss"));
+    assert!(
+        server
+            .get("/flows", &hannah)
+            .body
+            .contains("href=\"/near-misses\"")
+    );
+}

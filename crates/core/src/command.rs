@@ -514,6 +514,34 @@ impl Command {
         }
     }
 
+    /// The one firearm the act is about, if it names one.
+    pub fn firearm(&self) -> Option<&FirearmId> {
+        match self {
+            Command::RegisterFirearm { firearm, .. }
+            | Command::ApproveCloseRangeLoad { firearm, .. }
+            | Command::Load { firearm, .. }
+            | Command::Unload { firearm }
+            | Command::ShowCheck { firearm, .. }
+            | Command::Issue { firearm, .. }
+            | Command::Return { firearm, .. }
+            | Command::BriefPerformer { firearm, .. }
+            | Command::BoreCheck { firearm }
+            | Command::RecoverRound { firearm, .. }
+            | Command::Expend { firearm, .. }
+            | Command::ReportDischarge { firearm, .. }
+            | Command::ReportMissing { firearm, .. } => Some(firearm),
+            Command::Store { item, .. }
+            | Command::TakeOut { item }
+            | Command::AssignCustodian { item, .. }
+            | Command::ConfirmHandover { item, .. }
+            | Command::CancelHandover { item, .. } => match item {
+                ItemRef::Firearm(f) => Some(f),
+                ItemRef::Container(_) => None,
+            },
+            _ => None,
+        }
+    }
+
     /// The command's kind in snake_case, as logged in `refused` events.
     pub fn kind(&self) -> &'static str {
         match self {

@@ -339,6 +339,9 @@ pub enum Event {
         needed: String,
         by: PersonId,
         role: Role,
+        /// The firearm the refused act was about, if one (a near miss in its story).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        firearm: Option<FirearmId>,
     },
     /// A free-text remark.
     Note { text: String },
@@ -503,6 +506,7 @@ mod tests {
             needed: "n".to_owned(),
             by: p,
             role: Role::FirstAd,
+            firearm: None,
         };
         let json = serde_json::to_string(&e).unwrap_or_default();
         assert!(

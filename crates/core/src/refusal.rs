@@ -40,6 +40,7 @@ impl Refusal {
             needed: self.needed.clone(),
             by: actor.person.clone(),
             role: actor.role,
+            firearm: command.firearm().cloned(),
         }
     }
 }

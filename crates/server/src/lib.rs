@@ -207,6 +207,7 @@ pub fn router(app: App) -> Router {
         .route("/act", post(web::act))
         .route("/incident", get(web::incident_page))
         .route("/log", get(web::log_page))
+        .route("/near-misses", get(web::nearmiss::page))
         .route("/entry/{index}", get(web::entry_page))
         .route("/flows", get(web::flows::menu))
         .route("/intake", get(web::flows::intake))

@@ -459,10 +459,12 @@ fn a_refusal_is_logged_as_a_near_miss() {
         needed,
         by,
         role,
+        firearm,
     }) = set.log.last()
     else {
         panic!("no refused entry")
     };
+    assert_eq!(firearm, &None, "receiving a lot names no firearm");
     assert_eq!(
         (command.as_str(), *rule, why, needed, by, *role),
         (
@@ -475,4 +477,21 @@ fn a_refusal_is_logged_as_a_near_miss() {
         )
     );
     assert_eq!(set.state.refusals, vec![set.state.next_index - 1]);
+}
+
+#[test]
+fn a_near_miss_names_the_firearm_its_act_was_about() {
+    let mut set = Set::ready_to_issue();
+    set.refused(
+        RuleId::CustodianOnly,
+        FIRST_AD,
+        Role::FirstAd,
+        issue_cmd("REV-1", "CHURCH"),
+    );
+    let Some(Event::Refused { firearm, .. }) = set.log.last() else {
+        panic!("no refused entry")
+    };
+    assert_eq!(firearm, &Some(fid("REV-1")));
+    // It is not an act on the firearm: the show check still stands for the armorer's issue.
+    set.ok(ARMORER, Role::Armorer, issue_cmd("REV-1", "CHURCH"));
 }

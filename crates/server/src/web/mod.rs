@@ -11,6 +11,7 @@
 pub mod account;
 pub mod admin;
 pub mod flows;
+pub mod nearmiss;
 
 use crate::api::{self, ApiError, Caller, SESSION_COOKIE, cookie};
 use crate::{App, auth::random_token};
@@ -1147,6 +1148,7 @@ pub async fn item(
         if let Some(h) = detail.get("handover").filter(|h| !h.is_null()) {
             b.push_str(&handover_forms(&c, &id, h));
         }
+        b.push_str(&nearmiss::of_firearm(&app, &id).await);
         b.push_str(&actions(
             &c,
             &id,
@@ -1226,7 +1228,12 @@ fn entry_line(e: &Value) -> String {
         _ => String::new(),
     };
     format!(
-        "<li value={index}><a href=/entry/{index}>#{index}</a> {} <b>{}</b>{} <span class=muted>by {}</span></li>",
+        "<li value={index}{}><a href=/entry/{index}>#{index}</a> {} <b>{}</b>{} <span class=muted>by {}</span></li>",
+        if ev["type"] == "refused" {
+            " class=near-miss"
+        } else {
+            ""
+        },
         e["time"]
             .as_str()
             .and_then(|t| armory_core::Timestamp::parse_rfc3339(t).ok())

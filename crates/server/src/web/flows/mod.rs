@@ -190,6 +190,7 @@ pub async fn menu(State(app): State<App>, headers: HeaderMap) -> Response {
             ("/override", "Override a rule for one act (with approvals)"),
             ("/policy", "Policy in force, and changing it"),
             ("/log", "The log: checkpoint, entries, a remark"),
+            ("/near-misses", "Near misses: refused acts, by rule and day"),
             ("/admin", "People, roles, credentials"),
         ] {
             let _ = write!(b, "<li><a class=big href=\"{href}\">{}</a></li>", esc(text));
