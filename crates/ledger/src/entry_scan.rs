@@ -28,11 +28,13 @@ use std::cmp::Ordering;
 /// `serde_json`'s recursion limit: opening the 128th nested array or object is refused.
 const DEPTH_LIMIT: usize = 128;
 
-/// What the scan of a valid entry read: its index, and its origin as written (a JSON string body,
-/// still escaped).
+/// What the scan of a valid entry read: its index, its time, and its origin as written (a JSON
+/// string body, still escaped).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EntryHead<'a> {
     pub index: u64,
+    /// `YYYY-MM-DDTHH:MM:SS.mmmZ`, a real date (the same bytes [`super::entry_time`] reads).
+    pub time: [u8; 24],
     origin: &'a [u8],
 }
 
@@ -76,9 +78,8 @@ pub fn scan_entry(bytes: &[u8]) -> Option<EntryHead<'_>> {
     if bytes.len() > MAX_ENTRY_SIZE {
         return None;
     }
-    // Strings must be valid UTF-8, and outside them the grammar allows ASCII only, so the whole
-    // entry is valid UTF-8 exactly when its strings are.
-    std::str::from_utf8(bytes).ok()?;
+    // The entry must be valid UTF-8. Outside strings the grammar allows ASCII only, so it is
+    // exactly when each string's body is, and [`Cursor::string`] checks those.
     let mut c = Cursor { b: bytes, i: 0 };
     // Depth 1: the entry; 2: the actors array and the event; 3: an actor.
     c.lit(b"{\"actors\":[")?;
@@ -105,9 +106,14 @@ pub fn scan_entry(bytes: &[u8]) -> Option<EntryHead<'_>> {
     if !is_rfc3339_millis_bytes(time) {
         return None;
     }
+    let time = time.try_into().ok()?;
     // `v` is a u64 written minimally, and only version 1 is read.
     c.lit(b",\"v\":1}")?;
-    (c.i == bytes.len()).then_some(EntryHead { index, origin })
+    (c.i == bytes.len()).then_some(EntryHead {
+        index,
+        time,
+        origin,
+    })
 }
 
 struct Cursor<'a> {
@@ -222,14 +228,25 @@ impl<'a> Cursor<'a> {
         }
     }
 
-    /// A string; returns its body as written (between the quotes, escapes not decoded).
+    /// A string of valid UTF-8; returns its body as written (between the quotes, escapes not
+    /// decoded).
     fn string(&mut self) -> Option<&'a [u8]> {
         self.lit(b"\"")?;
         let start = self.i;
+        // Every byte of the body outside escapes passes through `plain_run`, which ORs them in
+        // here (and perhaps a few after them): with no top bit set the body is ASCII, valid
+        // UTF-8 without a second look.
+        let mut seen = 0u64;
         loop {
-            self.i += plain_run(self.b.get(self.i..)?);
+            self.i += plain_run(self.b.get(self.i..)?, &mut seen);
             match self.next()? {
-                b'"' => return self.b.get(start..self.i - 1),
+                b'"' => {
+                    let body = self.b.get(start..self.i - 1)?;
+                    if seen & HIGH != 0 {
+                        std::str::from_utf8(body).ok()?;
+                    }
+                    return Some(body);
+                }
                 b'\\' => match self.next()? {
                     b'"' | b'\\' | b'b' | b'f' | b'n' | b'r' | b't' => {}
                     b'u' => {
@@ -252,7 +269,8 @@ impl<'a> Cursor<'a> {
                     _ => return None,
                 },
                 0x00..=0x1F => return None,
-                _ => {}
+                // Not reached (`plain_run` stops only at the bytes above), but counted if it were.
+                other => seen |= u64::from(other),
             }
         }
     }
@@ -293,32 +311,44 @@ impl<'a> Cursor<'a> {
     }
 }
 
+const ONES: u64 = 0x0101_0101_0101_0101;
+/// The top bit of each byte of a word.
+const HIGH: u64 = 0x8080_8080_8080_8080;
+
 /// How many leading bytes of `b` need no attention inside a string: not `"`, `\\` or a control
-/// character. Eight bytes at a time (a word has such a byte exactly when one of the three
-/// classic zero-byte tests on it is non-zero), then byte by byte.
-fn plain_run(b: &[u8]) -> usize {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
+/// character. Eight bytes at a time, then byte by byte for the last few of `b`. Every byte of the
+/// run is ORed into `seen` (so is the rest of the word that ends it: more, never fewer).
+///
+/// A word holds such a byte exactly when one of the three classic zero-byte tests on it is
+/// non-zero, and the lowest byte each test flags is its first match (a borrow only runs towards
+/// the higher bytes, from a byte that matched), so the word's lowest flag is where the run ends.
+fn plain_run(b: &[u8], seen: &mut u64) -> usize {
     let zero_byte = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
     let mut i = 0;
     for word in b.chunks_exact(8) {
         let mut w = [0u8; 8];
         w.copy_from_slice(word);
         let w = u64::from_le_bytes(w);
+        *seen |= w;
         // A byte below 0x20: the "has less than n" form of the zero-byte test, exact for n <= 128.
         let control = w.wrapping_sub(ONES * 0x20) & !w & HIGH;
         let quote = zero_byte(w ^ (ONES * u64::from(b'"')));
         let backslash = zero_byte(w ^ (ONES * u64::from(b'\\')));
-        if control | quote | backslash != 0 {
-            break;
+        let flags = control | quote | backslash;
+        if flags != 0 {
+            // Little-endian: the lowest flag is the first of the word's bytes that ends the run.
+            return i + (flags.trailing_zeros() / 8) as usize;
         }
         i += 8;
     }
-    let rest = b.get(i..).unwrap_or_default();
-    i + rest
-        .iter()
-        .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
-        .unwrap_or(rest.len())
+    for &c in b.get(i..).unwrap_or_default() {
+        if c == b'"' || c == b'\\' || c < 0x20 {
+            break;
+        }
+        *seen |= u64::from(c);
+        i += 1;
+    }
+    i
 }
 
 /// Compares two canonical string bodies by the bytes of the strings they encode.
@@ -361,5 +391,116 @@ impl Iterator for Decoded<'_> {
             }
             other => other,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Actor, Entry};
+    use super::scan_entry;
+    use serde_json::json;
+
+    fn with_text(text: &str) -> Vec<u8> {
+        Entry {
+            v: 1,
+            origin: "armory.test/log".into(),
+            index: 7,
+            time: "2026-11-23T06:35:55.123Z".into(),
+            event: json!({"type": "note", "text": text}),
+            actors: vec![Actor {
+                person: "p1".into(),
+                role: "armorer".into(),
+                method: "local".into(),
+                assertion: None,
+            }],
+        }
+        .encode()
+        .unwrap_or_default()
+    }
+
+    /// The run ends at the first byte that needs attention, wherever it falls in a word, with
+    /// any bytes before or after it (a borrow from a matched byte must not move the end).
+    #[test]
+    fn a_plain_run_ends_at_its_first_quote_backslash_or_control_byte() {
+        let stoppers = [b'"', b'\\', 0x00, 0x1F, b'\n'];
+        let fillers = [
+            b'a',
+            0x20,
+            0x21,
+            0x5C + 1,
+            0x7F,
+            0x80,
+            0xA0,
+            0xFF,
+            0x01 + b'"',
+        ];
+        for len in 0..20 {
+            for at in 0..=len {
+                for &stop in &stoppers {
+                    for &fill in &fillers {
+                        for &after in stoppers.iter().chain(&fillers) {
+                            let mut b = vec![fill; len];
+                            if at < len {
+                                b[at] = stop;
+                                for x in b.iter_mut().skip(at + 1) {
+                                    *x = after;
+                                }
+                            }
+                            let mut seen = 0;
+                            let want = b
+                                .iter()
+                                .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
+                                .unwrap_or(len);
+                            assert_eq!(super::plain_run(&b, &mut seen), want, "{b:?}");
+                            if fill >= 0x80 && want > 0 {
+                                assert_ne!(seen & super::HIGH, 0);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The scan checks UTF-8 only in string bodies that are not ASCII: every other byte of an
+    /// entry is ASCII by its grammar. Bad sequences at every place in a body (word-aligned or
+    /// not, at its start and its end) are refused, as the decoder refuses them.
+    #[test]
+    fn strings_must_be_valid_utf8_wherever_the_bad_byte_falls() {
+        let good = with_text("é€😀 plain ascii after");
+        let head = scan_entry(&good).map(|h| (h.index, h.time));
+        assert_eq!(head, Some((7, *b"2026-11-23T06:35:55.123Z")));
+        let marker = b"QQQQQQQQQQQQQQQQQQQQ";
+        let base = with_text(std::str::from_utf8(marker).unwrap_or_default());
+        let at = base
+            .windows(marker.len())
+            .position(|w| w == marker)
+            .unwrap_or_default();
+        let bad: [&[u8]; 6] = [
+            &[0x80],                   // a lone continuation byte
+            &[0xC3],                   // a lead byte with nothing after it
+            &[0xC0, 0xAF],             // an overlong '/'
+            &[0xED, 0xA0, 0x80],       // a surrogate
+            &[0xF4, 0x90, 0x80, 0x80], // past U+10FFFF
+            &[0xE2, 0x82],             // a cut sequence
+        ];
+        for seq in bad {
+            for offset in 0..=marker.len() - seq.len() {
+                let mut bytes = base.clone();
+                bytes[at + offset..at + offset + seq.len()].copy_from_slice(seq);
+                assert!(Entry::decode(&bytes).is_err());
+                assert_eq!(scan_entry(&bytes), None, "{seq:?} at {offset}");
+            }
+        }
+        // A key of the event that is not ASCII (sorted before `type`), and the same cut short.
+        let keyed = String::from_utf8(good.clone())
+            .unwrap_or_default()
+            .replace("\"text\"", "\"s\u{e9}\"");
+        assert!(scan_entry(keyed.as_bytes()).is_some());
+        let mut broken = keyed.into_bytes();
+        let e = broken.iter().position(|&b| b == 0xC3).unwrap_or_default();
+        broken[e + 1] = b'x';
+        assert!(Entry::decode(&broken).is_err());
+        assert_eq!(scan_entry(&broken), None);
     }
 }

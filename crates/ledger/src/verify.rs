@@ -8,7 +8,7 @@
 
 use crate::checkpoint::{Checkpoint, CheckpointError};
 use crate::entry::entry_time;
-use crate::entry::{EntryFault, check_canonical_entry};
+use crate::entry::{EntryFault, check_canonical_entry, scan_entry};
 use crate::keys::LogVerifier;
 use crate::merkle::{Hash, RightEdge, leaf_hash};
 use crate::tiles::{Tile, TileKind, decode_bundle, decode_hash_tile};
@@ -51,8 +51,17 @@ impl TimeOrder {
 
     /// Checks that entry `index`, timed `time`, is not timed before the last one checked.
     pub fn check_time(&mut self, index: u64, time: [u8; 24]) -> Result<(), Problem> {
+        // The bytes' order, as three big-endian words (a `memcmp` call for an array otherwise).
+        let words = |t: &[u8; 24]| {
+            let word = |k: usize| {
+                let mut w = [0u8; 8];
+                w.copy_from_slice(&t[8 * k..8 * k + 8]);
+                u64::from_be_bytes(w)
+            };
+            (word(0), word(1), word(2))
+        };
         if let Some((before, last)) = self.last
-            && time < last
+            && words(&time) < words(&last)
         {
             return Err(Problem::Entry {
                 index,
@@ -164,8 +173,6 @@ impl TreeCheck {
     }
 }
 
-/// Checks entry `index` of the log `origin` (canonical form, its own index and origin) and returns
-/// its leaf hash.
 /// Feeds entry `index` (already checked canonical) to `confirmations` if it concerns passkeys: a
 /// registration, or a confirmation whose assertion must verify against the key registered.
 fn check_confirmations(
@@ -173,7 +180,7 @@ fn check_confirmations(
     index: u64,
     bytes: &[u8],
 ) -> Result<(), Problem> {
-    if !crate::webauthn::Confirmations::concerns(bytes) {
+    if !may_concern_passkeys(bytes) {
         return Ok(());
     }
     let entry = crate::entry::Entry::decode(bytes).map_err(|e| Problem::Entry {
@@ -186,6 +193,55 @@ fn check_confirmations(
     })
 }
 
+/// [`crate::webauthn::Confirmations::concerns`] (the entry's bytes hold `passkey`), with the
+/// searcher built once: built per call it cost more than the search itself, once for every
+/// entry of a log (a unit test holds the two to the same answers).
+pub fn may_concern_passkeys(bytes: &[u8]) -> bool {
+    static PASSKEY: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"passkey"));
+    PASSKEY.find(bytes).is_some()
+}
+
+/// What [`check_entry_in_full`] found of an entry that is right.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CheckedEntry {
+    pub leaf: Hash,
+    /// Its time, for [`TimeOrder::check_time`] (what [`entry_time`] reads).
+    pub time: Option<[u8; 24]>,
+    /// Whether it may concern passkeys ([`may_concern_passkeys`]): a registration or a
+    /// confirmation, to be checked in log order with [`TreeCheck::check_passkeys`].
+    pub passkeys: bool,
+}
+
+/// [`check_entry`], also giving what the rest of a check needs of the entry (its time, whether
+/// it concerns passkeys) from the same scan, so that a checker reads each entry's bytes as few
+/// times as it can.
+pub fn check_entry_in_full(
+    origin: &str,
+    index: u64,
+    bytes: &[u8],
+) -> Result<CheckedEntry, Problem> {
+    if let Some(head) = scan_entry(bytes)
+        && head.index == index
+        && head.origin_is(origin)
+    {
+        return Ok(CheckedEntry {
+            leaf: leaf_hash(bytes),
+            time: Some(head.time),
+            passkeys: may_concern_passkeys(bytes),
+        });
+    }
+    // Wrong (then this names why), or an entry the scan leaves to the decoder.
+    let leaf = check_entry(origin, index, bytes)?;
+    Ok(CheckedEntry {
+        leaf,
+        time: entry_time(bytes),
+        passkeys: may_concern_passkeys(bytes),
+    })
+}
+
+/// Checks entry `index` of the log `origin` (canonical form, its own index and origin) and returns
+/// its leaf hash.
 pub fn check_entry(origin: &str, index: u64, bytes: &[u8]) -> Result<Hash, Problem> {
     check_canonical_entry(bytes, origin, index).map_err(|e| Problem::Entry {
         index,
@@ -379,4 +435,111 @@ pub fn read_export_entries(dir: &Path, size: u64) -> Result<Vec<Vec<u8>>, Proble
         out.extend(entries.into_iter().map(<[u8]>::to_vec));
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::entry::{Actor, Entry};
+    use crate::webauthn::Confirmations;
+    use serde_json::json;
+
+    fn entry(index: u64, text: &str) -> Vec<u8> {
+        Entry {
+            v: 1,
+            origin: "armory.test/log".into(),
+            index,
+            time: "2026-11-23T06:35:55.123Z".into(),
+            event: json!({"type": "note", "text": text}),
+            actors: vec![Actor {
+                person: "p1".into(),
+                role: "armorer".into(),
+                method: "local".into(),
+                assertion: None,
+            }],
+        }
+        .encode()
+        .unwrap_or_default()
+    }
+
+    #[test]
+    fn the_passkey_filter_answers_as_the_confirmations_filter() {
+        let long = "x".repeat(100);
+        let mut cases: Vec<String> = vec![
+            String::new(),
+            "passkey".into(),
+            "passke".into(),
+            "asskey".into(),
+            "PASSKEY".into(),
+            "a passkey_registered".into(),
+            format!("{long}passkey"),
+            format!("passkey{long}"),
+            format!("{long}passke{long}y"),
+            long.clone(),
+        ];
+        for at in 0..80 {
+            cases.push(format!("{}passkey{}", "y".repeat(at), "z".repeat(80 - at)));
+            cases.push(format!("{}passkex{}", "y".repeat(at), "z".repeat(80 - at)));
+        }
+        for case in &cases {
+            assert_eq!(
+                may_concern_passkeys(case.as_bytes()),
+                Confirmations::concerns(case.as_bytes()),
+                "{case:?}"
+            );
+        }
+        let plain = entry(3, "dummies rattle-checked");
+        assert!(!may_concern_passkeys(&plain));
+        assert!(may_concern_passkeys(&entry(3, "confirmed by passkey")));
+    }
+
+    #[test]
+    fn the_full_entry_check_gives_what_the_separate_checks_give() {
+        let origin = "armory.test/log";
+        for (index, text) in [(0, "a"), (5, "by passkey"), (9, "é€😀 \" \\ \n")] {
+            let bytes = entry(index, text);
+            let full = check_entry_in_full(origin, index, &bytes);
+            assert_eq!(
+                full,
+                Ok(CheckedEntry {
+                    leaf: leaf_hash(&bytes),
+                    time: entry_time(&bytes),
+                    passkeys: Confirmations::concerns(&bytes),
+                })
+            );
+            assert_eq!(full.map(|e| e.leaf), check_entry(origin, index, &bytes));
+            // At another index, for another log, or changed, it is refused with the same words.
+            assert_eq!(
+                check_entry_in_full(origin, index + 1, &bytes).map(|e| e.leaf),
+                check_entry(origin, index + 1, &bytes)
+            );
+            assert!(check_entry_in_full("other.test/log", index, &bytes).is_err());
+            let mut changed = bytes.clone();
+            changed[1] = b' ';
+            let refused = check_entry_in_full(origin, index, &changed);
+            assert!(refused.is_err());
+            assert_eq!(
+                refused.map(|e| e.leaf),
+                check_entry(origin, index, &changed)
+            );
+        }
+    }
+
+    #[test]
+    fn times_are_ordered_as_their_bytes() {
+        let times: [&[u8; 24]; 5] = [
+            b"2026-11-23T06:35:55.123Z",
+            b"2026-11-23T06:35:55.124Z",
+            b"2026-11-23T06:36:00.000Z",
+            b"2026-12-01T00:00:00.000Z",
+            b"2027-01-01T00:00:00.000Z",
+        ];
+        for a in times {
+            for b in times {
+                let mut order = TimeOrder::default();
+                assert!(order.check_time(0, *a).is_ok());
+                assert_eq!(order.check_time(1, *b).is_ok(), b >= a, "{a:?} then {b:?}");
+            }
+        }
+    }
 }

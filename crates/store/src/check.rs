@@ -5,8 +5,7 @@ use armory_ledger::Hash;
 use armory_ledger::checkpoint::{Checkpoint, CheckpointError};
 use armory_ledger::keys::LogVerifier;
 use armory_ledger::merkle::{RightEdge, node_hash, stored_hash_count};
-use armory_ledger::verify::{Problem, TimeOrder, TreeCheck, check_entry};
-use armory_ledger::webauthn::Confirmations;
+use armory_ledger::verify::{CheckedEntry, Problem, TimeOrder, TreeCheck, check_entry_in_full};
 use tokio::sync::mpsc;
 
 /// What a successful check covered.
@@ -256,7 +255,13 @@ async fn check<S: Store>(
             let stop = (start + size).min(end);
             let mut spare = spare_rx.try_recv().unwrap_or_default();
             // Room for the whole chunk at once: growing a buffer of megabytes by doubling
-            // costs a copy and fresh pages each time.
+            // costs a copy and fresh pages each time. Emptied first: a spare still holds its
+            // last chunk, and room reserved beyond that grew each buffer to twice the size,
+            // copying the old chunk over.
+            spare.entries.clear();
+            spare.hashes.clear();
+            spare.leaves.clear();
+            spare.parents.clear();
             let (count, mean) = ((stop - start) as usize, mean as usize);
             spare
                 .entries
@@ -492,11 +497,20 @@ fn check_chunk(
     let mut first_time = None;
     let mut passkeys = Vec::new();
     for (at, (index, bytes)) in chunk.entries.iter().enumerate() {
-        match check_entry(origin, index, bytes).and_then(|leaf| {
-            times.check(index, bytes)?;
-            Ok(leaf)
-        }) {
-            Ok(leaf) => {
+        // One scan gives the entry's form, index, origin and time; the passkey filter and the
+        // leaf hash read its bytes once more each, while they are in the cache.
+        let checked = check_entry_in_full(origin, index, bytes).and_then(|entry| {
+            if let Some(time) = entry.time {
+                times.check_time(index, time)?;
+            }
+            Ok(entry)
+        });
+        match checked {
+            Ok(CheckedEntry {
+                leaf,
+                passkeys: concerns,
+                ..
+            }) => {
                 if at == 0 {
                     first_time = times.last();
                 }
@@ -510,7 +524,7 @@ fn check_chunk(
                     }
                 });
                 leaves.push(leaf);
-                if Confirmations::concerns(bytes) {
+                if concerns {
                     passkeys.push(at);
                 }
             }
