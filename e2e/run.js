@@ -153,7 +153,7 @@ function startServer() {
       const said = await p.locator('.passkey-status').first().innerText();
       expect(/Passkey registered/.test(said), 'registration: ' + said);
       await shot(p, '06b-passkey-registered');
-      await p.locator('form[action="/signout"] button').click();
+      await p.locator('header details.who summary').click(); await p.locator('form[action="/signout"] button').click();
       await signIn(p, 'hannah', named);
       await p.goto(`${named}/item/REV-1`);
       const set = p.locator('fieldset', { has: p.locator('legend', { hasText: 'Show check' }) });
@@ -173,7 +173,7 @@ function startServer() {
       await ctx2.close();
     });
     await check('the 1st AD cannot issue a firearm (custodian only)', async () => {
-      await page.locator('form[action="/signout"] button').click();
+      await page.locator('header details.who summary').click(); await page.locator('form[action="/signout"] button').click();
       await signIn(page, 'dave');
       await page.goto(`${url}/item/REV-2`);
       await act(page, 'Issue', { performer: 'alec', scene: 'CHURCH-TAKE', scanned: 'REV-2' });
@@ -181,7 +181,7 @@ function startServer() {
       expect(/Refused/.test(text) && /Needed:/.test(text), `refusal: ${text}`);
     });
     await check('a performer reports an incident anonymously', async () => {
-      await page.locator('form[action="/signout"] button').click();
+      await page.locator('header details.who summary').click(); await page.locator('form[action="/signout"] button').click();
       await signIn(page, 'alec');
       await page.goto(`${url}/incident`);
       await page.selectOption('#severity', 'note');
@@ -204,6 +204,7 @@ function startServer() {
     const p2 = await ctx2.newPage();
     const done = async (what) => expect(await p2.locator('.done').isVisible(), `${what} not done: ` + (await p2.locator('main').innerText()).slice(0, 300));
     const switchTo = async (who) => {
+      await p2.locator('header details.who summary').click();
       await p2.locator('form[action="/signout"] button').click();
       await signIn(p2, who);
     };
@@ -212,6 +213,20 @@ function startServer() {
       await p2.click('nav a[href="/flows"]');
       for (const href of ['/intake', '/meeting', '/scene', '/discharge', '/wrap', '/day', '/armory', '/override', '/log', '/admin']) expect(await p2.locator(`main a[href="${href}"]`).count() > 0, `${href} missing`);
       await shot(p2, '09-flows');
+    });
+    await check('on a phone the header is short, its links are big, and no page scrolls sideways', async () => {
+      const pages = ['/', '/flows', '/intake', '/meeting', '/scene', '/discharge', '/wrap', '/day', '/armory', '/override', '/policy', '/log', '/admin', '/near-misses', '/incident', '/item/REV-1'];
+      for (const path of pages) {
+        await p2.goto(`${url}${path}`);
+        const m = await p2.evaluate(() => ({
+          header: document.querySelector('header').getBoundingClientRect().height,
+          wide: document.documentElement.scrollWidth - window.innerWidth,
+          links: [...document.querySelectorAll('header nav a')].map((a) => a.getBoundingClientRect().height),
+        }));
+        expect(m.header <= 180, `${path}: the header takes ${m.header}px of 844`);
+        expect(m.wide <= 0, `${path}: scrolls sideways by ${m.wide}px`);
+        expect(m.links.every((h) => h >= 44), `${path}: nav links ${m.links.join(',')}px tall`);
+      }
     });
     await check('the armorer receives a lot of dummies into a new container', async () => {
       await p2.goto(`${url}/intake`);

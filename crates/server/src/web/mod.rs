@@ -94,10 +94,11 @@ pub(crate) fn page(title: &str, caller: Option<(&Caller, &[Role])>, body: &str) 
         let _ = write!(
             head,
             "<form class=scan method=get action=/scan role=search><input id=scan name=q placeholder=\"Scan or type an id, then Enter\" autocomplete=off autofocus aria-label=\"Scan an id\"><button type=submit>Open</button><button type=button id=camera>Camera</button></form>\
-             <nav><a href=/>Board</a><a href=/flows>Flows</a><a href=/incident>Report incident</a><a href=/admin>People</a><a href=/log>Log</a></nav>\
-             <span class=muted>{} as</span> <form method=post action=/role class=inline>{}<select name=role aria-label=Role>{options}</select> <button type=submit>Switch</button></form>\
-             <form method=post action=/signout class=inline>{}<button type=submit>Sign out</button></form>",
+             <nav><a href=/>Board</a><a href=/flows>Flows</a><a href=/incident>Report incident</a><a href=/near-misses>Near misses</a><a href=/admin>People</a><a href=/log>Log</a></nav>\
+             <details class=who><summary>{} · {}</summary><form method=post action=/role class=inline>{}<select name=role aria-label=Role>{options}</select> <button type=submit>Switch</button></form>\
+             <form method=post action=/signout class=inline>{}<button type=submit>Sign out</button></form></details>",
             esc(c.person.as_ref()),
+            esc(c.role.title()),
             csrf_field(c),
             csrf_field(c)
         );
