@@ -253,6 +253,7 @@ fn armory_demo_plays_both_days() {
     assert!(text.contains("STOPPED (HANDOVER-SCAN)"), "{text}");
     assert!(text.contains("STOPPED (BORE-CLEAR)"), "{text}");
     assert!(text.contains("STOPPED (BLANK-DISTANCE)"), "{text}");
+    assert!(text.contains("STOPPED (MISSING-REPORT)"), "{text}");
     assert!(text.contains("unsafe acts stopped and logged"));
     assert!(armory(&data, &["verify", "--replay"]).status.success());
     let data = dir.path().join("safe");

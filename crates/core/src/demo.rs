@@ -1202,6 +1202,50 @@ impl Script {
                 },
             )?;
         }
+        self.at("2021-10-22T00:40:00Z")?;
+        let missing = crate::ids::IncidentId::sequential(4);
+        self.ok(
+            ARMORER,
+            Role::Armorer,
+            "At the evening count REV-2 is not where the record says: reported missing; all firearm work stops.",
+            Command::ReportMissing {
+                firearm: firearm("REV-2")?,
+                description: text("not in the safe at the evening count")?,
+            },
+        )?;
+        self.no(
+            RuleId::MissingReport,
+            ARMORER,
+            Role::Armorer,
+            "It turns up in the truck's lock box; closing the incident with no police report number is refused.",
+            Command::CloseIncident {
+                incident: missing.clone(),
+                findings: text("found in the prop truck's lock box")?,
+                safety_rep: actor(SAFETY_REP, Role::SafetyRep)?,
+            },
+        )?;
+        self.ok(
+            PRODUCER,
+            Role::Producer,
+            "The producer records the sheriff's report number and, REV-2 being a licensed dealer's, the ATF's.",
+            Command::RecordPoliceReport {
+                incident: missing.clone(),
+                police_report: name("SFCSO 21-10-2231")?,
+                atf_incident: Some(name("ATF 2021-NM-0173")?),
+            },
+        )?;
+        self.ok(
+            ARMORER,
+            Role::Armorer,
+            "The armorer and the safety representative close it with findings.",
+            Command::CloseIncident {
+                incident: missing,
+                findings: text(
+                    "found in the prop truck's lock box, left there at the company move; counted, locked in the safe; the move checklist now includes the lock box",
+                )?,
+                safety_rep: actor(SAFETY_REP, Role::SafetyRep)?,
+            },
+        )?;
         self.at("2021-10-22T01:00:00Z")?;
         self.ok(
             ARMORER,
