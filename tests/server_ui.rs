@@ -1368,3 +1368,49 @@ fn near_misses_are_counted_filtered_and_shown_on_the_firearms_page() {
             .contains("href=\"/near-misses\"")
     );
 }
+
+/// An item page offers the acts its state allows to the role that may do them, no others.
+#[test]
+fn the_item_page_offers_only_the_acts_that_make_sense_now() {
+    let server = Server::start(&[]);
+    let hannah = server.sign_in("hannah");
+    let legends = |who: &Who| {
+        let page = server.get("/item/REV-1", who);
+        page.body
+            .split("<legend>")
+            .skip(1)
+            .filter_map(|l| l.split('<').next())
+            .map(str::to_owned)
+            .collect::<Vec<String>>()
+    };
+    // In the safe: take it out (or brief a performer on it); nothing else.
+    let stored = legends(&hannah);
+    assert!(stored.iter().any(|l| l == "Take out"), "{stored:?}");
+    assert!(
+        !stored
+            .iter()
+            .any(|l| l.starts_with("Issue") || l.starts_with("Load")),
+        "{stored:?}"
+    );
+    // Out of the safe: load, show, put away; no issue before a show check.
+    let r = server.act(
+        &hannah,
+        json!({"type": "take_out", "item": {"firearm": "REV-1"}}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let out = legends(&hannah);
+    assert!(
+        out.iter().any(|l| l.starts_with("Load")) && out.iter().any(|l| l == "Put away"),
+        "{out:?}"
+    );
+    assert!(
+        !out.iter().any(|l| l == "Take out" || l == "Issue"),
+        "{out:?}"
+    );
+    // A performer, a 1st AD or a producer sees no armorer form at all.
+    for who in ["alec", "dave", "pat"] {
+        let w = server.sign_in(who);
+        assert!(legends(&w).is_empty(), "{who}: {:?}", legends(&w));
+        assert!(server.get("/item/REV-1", &w).body.contains("id=no-acts"));
+    }
+}

@@ -915,170 +915,264 @@ fn actions(
     positions: u16,
     issued_to: Option<&str>,
     chambers: &str,
+    offered: &[&str],
 ) -> String {
+    let can = |kind: &str| offered.contains(&kind);
     let mut b = String::from("<h2>Acts</h2>");
-    let _ = write!(
-        b,
-        "{}<button type=submit>Take out of storage</button></form></fieldset>",
-        form_open(c, "take_out", id, "Take out")
-    );
-    let _ = write!(
-        b,
-        "{}{}<p><button type=submit>Record load</button></p></form></fieldset>",
-        form_open(c, "load", id, "Load or inspect (every chamber)"),
-        // Nothing proposed: a proposed "empty,empty,..." would record a firearm cold in one
-        // tap, looked at or not. The person writes what each chamber holds.
-        input(
-            "chambers",
-            &format!(
-                "All {positions} chambers in order: empty, or the container a round comes from"
+    if can("take_out") {
+        let _ = write!(
+            b,
+            "{}<button type=submit>Take out of storage</button></form></fieldset>",
+            form_open(c, "take_out", id, "Take out")
+        );
+    }
+    if can("load") {
+        let _ = write!(
+            b,
+            "{}{}<p><button type=submit>Record load</button></p></form></fieldset>",
+            form_open(c, "load", id, "Load or inspect (every chamber)"),
+            // Nothing proposed: a proposed "empty,empty,..." would record a firearm cold in one
+            // tap, looked at or not. The person writes what each chamber holds.
+            input(
+                "chambers",
+                &format!(
+                    "All {positions} chambers in order: empty, or the container a round comes from"
+                ),
+                "",
+                "required autocomplete=off placeholder=\"empty,BOX-1,empty,...\""
+            )
+        );
+    }
+    if can("show_check") {
+        let _ = write!(
+            b,
+            "{}{chambers}{}{}{}{}{}<p><button type=submit>Confirm show check</button></p></form></fieldset>",
+            form_open(
+                c,
+                "show_check",
+                id,
+                "Show check: performer and 1st AD look at every chamber, then confirm with their PIN"
             ),
-            "",
-            "required autocomplete=off placeholder=\"empty,BOX-1,empty,...\""
-        )
-    );
-    let _ = write!(
-        b,
-        "{}{chambers}{}{}{}{}{}<p><button type=submit>Confirm show check</button></p></form></fieldset>",
-        form_open(
-            c,
-            "show_check",
-            id,
-            "Show check: performer and 1st AD look at every chamber, then confirm with their PIN"
-        ),
-        input("scene", "Scene", "", "required"),
-        input(
-            "performer",
-            "Performer id",
-            "",
-            "required autocapitalize=none"
-        ),
-        input(
-            "performer_pin",
-            "Performer PIN",
-            "",
-            "type=password inputmode=numeric autocomplete=off required"
-        ) + &passkey_button("performer", "Performer"),
-        input("first_ad", "1st AD id", "", "required autocapitalize=none"),
-        input(
-            "first_ad_pin",
-            "1st AD PIN",
-            "",
-            "type=password inputmode=numeric autocomplete=off required"
-        ) + &passkey_button("first_ad", "1st AD")
-    );
-    let _ = write!(
-        b,
-        "{}{}{}<p><button type=submit>Briefed</button></p></form></fieldset>",
-        form_open(
-            c,
-            "brief_performer",
-            id,
-            "Brief the performer on it (today: handling, load, action, where to point it)"
-        ),
-        input_in(
-            "brief",
-            "performer",
-            "Performer id",
-            "",
-            "required autocapitalize=none"
-        ),
-        input_in(
-            "brief",
-            "performer_pin",
-            "Performer PIN: they confirm the briefing (optional)",
-            "",
-            "type=password inputmode=numeric autocomplete=off"
-        ) + &passkey_button("performer", "Performer")
-    );
-    let _ = write!(
-        b,
-        "{}{}{}{}{}<p><button type=submit>Issue to performer</button></p></form></fieldset>",
-        form_open(c, "issue", id, "Issue"),
-        input_in(
-            "issue",
-            "scanned",
-            "Scan the firearm in hand (its label, or type its id or serial)",
-            "",
-            "required autocapitalize=characters autocomplete=off"
-        ),
-        input(
-            "performer",
-            "Performer id",
-            "",
-            "required autocapitalize=none"
-        ),
-        input("scene", "Scene", "", "required"),
-        input_in(
-            "issue",
-            "performer_pin",
-            "Performer PIN: they confirm receiving it (or leave empty: they confirm on their phone)",
-            "",
-            "type=password inputmode=numeric autocomplete=off"
-        ) + &passkey_button("performer", "Performer")
-    );
-    let _ = write!(
-        b,
-        "{}<input type=hidden name=performer value=\"{}\">{}{}<p><button type=submit>Take back (return)</button></p></form></fieldset>",
-        form_open(c, "return", id, "Return"),
-        esc(issued_to.unwrap_or_default()),
-        input_in(
-            "return",
-            "scanned",
-            "Scan the firearm handed back (its label, or type its id or serial)",
-            "",
-            "required autocapitalize=characters autocomplete=off"
-        ),
-        input_in(
-            "return",
-            "performer_pin",
-            "Performer PIN: they confirm giving it back (optional)",
-            "",
-            "type=password inputmode=numeric autocomplete=off"
-        ) + &passkey_button("performer", "Performer")
-    );
-    let _ = write!(
-        b,
-        "{}{}<p><button type=submit>Count as fired</button></p></form></fieldset>",
-        form_open(c, "expend", id, "Blanks fired as planned"),
-        input("positions", "Positions fired (1,2,...)", "", "required")
-    );
-    let _ = write!(
-        b,
-        "{}<button type=submit>Unload</button></form></fieldset>",
-        form_open(c, "unload", id, "Unload")
-    );
-    let _ = write!(
-        b,
-        "{}<p class=muted>After any firing, and at once after a misfire: the firearm empty, a rod down the barrel and through every chamber.</p><button type=submit>Bore and every chamber clear</button></form></fieldset>",
-        form_open(c, "bore_check", id, "Bore check (BORE-CLEAR)")
-    );
-    let _ = write!(
-        b,
-        "{}{}<p><button type=submit>Recover the round</button></p></form></fieldset>",
-        form_open(
-            c,
-            "recover_round",
-            id,
-            "Recover a misfired round (it leaves the production)"
-        ),
-        input_in(
-            "recover",
-            "position",
-            "Position that misfired",
-            "",
-            "inputmode=numeric required"
-        )
-    );
-    let _ = write!(
-        b,
-        "{}{}<p><button type=submit>Store</button></p></form></fieldset>",
-        form_open(c, "store", id, "Put away"),
-        input("location", "Location", "SAFE", "required")
-    );
+            input("scene", "Scene", "", "required"),
+            input(
+                "performer",
+                "Performer id",
+                "",
+                "required autocapitalize=none"
+            ),
+            input(
+                "performer_pin",
+                "Performer PIN",
+                "",
+                "type=password inputmode=numeric autocomplete=off required"
+            ) + &passkey_button("performer", "Performer"),
+            input("first_ad", "1st AD id", "", "required autocapitalize=none"),
+            input(
+                "first_ad_pin",
+                "1st AD PIN",
+                "",
+                "type=password inputmode=numeric autocomplete=off required"
+            ) + &passkey_button("first_ad", "1st AD")
+        );
+    }
+    if can("brief_performer") {
+        let _ = write!(
+            b,
+            "{}{}{}<p><button type=submit>Briefed</button></p></form></fieldset>",
+            form_open(
+                c,
+                "brief_performer",
+                id,
+                "Brief the performer on it (today: handling, load, action, where to point it)"
+            ),
+            input_in(
+                "brief",
+                "performer",
+                "Performer id",
+                "",
+                "required autocapitalize=none"
+            ),
+            input_in(
+                "brief",
+                "performer_pin",
+                "Performer PIN: they confirm the briefing (optional)",
+                "",
+                "type=password inputmode=numeric autocomplete=off"
+            ) + &passkey_button("performer", "Performer")
+        );
+    }
+    if can("issue") {
+        let _ = write!(
+            b,
+            "{}{}{}{}{}<p><button type=submit>Issue to performer</button></p></form></fieldset>",
+            form_open(c, "issue", id, "Issue"),
+            input_in(
+                "issue",
+                "scanned",
+                "Scan the firearm in hand (its label, or type its id or serial)",
+                "",
+                "required autocapitalize=characters autocomplete=off"
+            ),
+            input(
+                "performer",
+                "Performer id",
+                "",
+                "required autocapitalize=none"
+            ),
+            input("scene", "Scene", "", "required"),
+            input_in(
+                "issue",
+                "performer_pin",
+                "Performer PIN: they confirm receiving it (or leave empty: they confirm on their phone)",
+                "",
+                "type=password inputmode=numeric autocomplete=off"
+            ) + &passkey_button("performer", "Performer")
+        );
+    }
+    if can("return") {
+        let _ = write!(
+            b,
+            "{}<input type=hidden name=performer value=\"{}\">{}{}<p><button type=submit>Take back (return)</button></p></form></fieldset>",
+            form_open(c, "return", id, "Return"),
+            esc(issued_to.unwrap_or_default()),
+            input_in(
+                "return",
+                "scanned",
+                "Scan the firearm handed back (its label, or type its id or serial)",
+                "",
+                "required autocapitalize=characters autocomplete=off"
+            ),
+            input_in(
+                "return",
+                "performer_pin",
+                "Performer PIN: they confirm giving it back (optional)",
+                "",
+                "type=password inputmode=numeric autocomplete=off"
+            ) + &passkey_button("performer", "Performer")
+        );
+    }
+    if can("expend") {
+        let _ = write!(
+            b,
+            "{}{}<p><button type=submit>Count as fired</button></p></form></fieldset>",
+            form_open(c, "expend", id, "Blanks fired as planned"),
+            input("positions", "Positions fired (1,2,...)", "", "required")
+        );
+    }
+    if can("unload") {
+        let _ = write!(
+            b,
+            "{}<button type=submit>Unload</button></form></fieldset>",
+            form_open(c, "unload", id, "Unload")
+        );
+    }
+    if can("bore_check") {
+        let _ = write!(
+            b,
+            "{}<p class=muted>After any firing, and at once after a misfire: the firearm empty, a rod down the barrel and through every chamber.</p><button type=submit>Bore and every chamber clear</button></form></fieldset>",
+            form_open(c, "bore_check", id, "Bore check (BORE-CLEAR)")
+        );
+    }
+    if can("recover_round") {
+        let _ = write!(
+            b,
+            "{}{}<p><button type=submit>Recover the round</button></p></form></fieldset>",
+            form_open(
+                c,
+                "recover_round",
+                id,
+                "Recover a misfired round (it leaves the production)"
+            ),
+            input_in(
+                "recover",
+                "position",
+                "Position that misfired",
+                "",
+                "inputmode=numeric required"
+            )
+        );
+    }
+    if can("store") {
+        let _ = write!(
+            b,
+            "{}{}<p><button type=submit>Store</button></p></form></fieldset>",
+            form_open(c, "store", id, "Put away"),
+            input("location", "Location", "SAFE", "required")
+        );
+    }
+    if offered.is_empty() {
+        b.push_str("<p class=muted id=no-acts>Nothing to do with it now in your role: acts on firearms are the custodian's, and each shows here only when the firearm's state allows it.</p>");
+    }
     b
 }
 
+/// The acts on firearm `f` worth offering to `c` now: the ones its state allows and the role
+/// table lets the caller's role attempt (the rules still decide; this keeps a phone's page to the
+/// two or three that make sense, and keeps taps that can only be refused off it).
+fn acts_now(
+    s: &armory_core::State,
+    policy: &armory_core::Policy,
+    c: &Caller,
+    f: &armory_core::state::Firearm,
+) -> Vec<&'static str> {
+    use armory_core::Chamber;
+    if f.handover.is_some() {
+        return Vec::new(); // the receiver confirms, or someone calls it off (forms above)
+    }
+    let chambers = f.chambers.as_deref().unwrap_or_default();
+    let holds_round = chambers.iter().any(|c| matches!(c, Chamber::Round { .. }));
+    let holds_any = chambers.iter().any(|c| !matches!(c, Chamber::Empty));
+    let blanks = chambers.iter().any(|c| {
+        matches!(
+            c,
+            Chamber::Round {
+                kind: armory_core::AmmoKind::Blank(_),
+                ..
+            }
+        )
+    });
+    let mut kinds: Vec<&'static str> = match &f.custody {
+        Custody::Stored { .. } => vec!["take_out", "brief_performer"],
+        Custody::AtHand => {
+            let mut k = vec!["load"];
+            if f.chambers.is_some() {
+                k.push("show_check");
+            }
+            if f.show_check.is_some() {
+                k.push("issue");
+            }
+            k.push("brief_performer");
+            if blanks {
+                k.push("expend");
+            }
+            if holds_round && f.misfired.is_empty() {
+                k.push("unload");
+            }
+            if !f.misfired.is_empty() {
+                k.push("recover_round");
+            }
+            if !holds_any && f.bore_fouled.is_some() {
+                k.push("bore_check");
+            }
+            k.push("store");
+            k
+        }
+        Custody::Issued { performer, .. } => {
+            let mut k = vec!["return"];
+            if blanks {
+                k.push("expend");
+            }
+            // A performer gives back only the firearm they hold.
+            if c.role == Role::Performer && performer != &c.person {
+                k.clear();
+            }
+            k
+        }
+    };
+    let on_production = s.person_acts_as(&c.person, c.role);
+    kinds.retain(|k| on_production && armory_core::roles::allows(policy, k, c.role));
+    kinds
+}
 pub async fn item(
     State(app): State<App>,
     headers: HeaderMap,
@@ -1109,8 +1203,10 @@ pub async fn item(
                         handover_words(f.handover.as_ref()));
                     let summary = format!("{summary}{}", bore_words(f));
                     let _ = k;
+                    let policy = s.policy.as_ref().map_or_else(|| (*app.node().policy()).clone(), |p| p.policy.clone());
                     (json!({"summary": summary, "serial": f.serial, "make": f.make, "model": f.model, "calibre": f.calibre, "class": f.class, "handover": f.handover,
                         "chambers_html": chambers_html(f.chambers.as_deref()),
+                        "acts": acts_now(s, &policy, &c, f),
                         "issued_to": match &f.custody { Custody::Issued { performer, .. } => Some(performer), _ => None }}), f.history.as_slice(), u16::from(f.positions))
                 }
                 "container" => { let (_, x) = s.containers.iter().find(|(k, _)| k.as_ref() == id)?; (without_history(x), x.history.as_slice(), 0) }
@@ -1156,6 +1252,12 @@ pub async fn item(
             positions,
             detail["issued_to"].as_str(),
             detail["chambers_html"].as_str().unwrap_or_default(),
+            &detail["acts"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>(),
         ));
     } else {
         let _ = write!(
