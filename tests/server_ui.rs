@@ -1414,3 +1414,62 @@ fn the_item_page_offers_only_the_acts_that_make_sense_now() {
         assert!(server.get("/item/REV-1", &w).body.contains("id=no-acts"));
     }
 }
+
+/// A lot, a container, a person or an incident opens as a page people read, with what can be
+/// done about it; an open incident closes from its own page.
+#[test]
+fn scanned_lots_containers_people_and_incidents_open_as_pages_with_their_acts() {
+    let server = Server::start(&[]);
+    let hannah = server.sign_in("hannah");
+    for id in ["DUM-1", "BOX-1", "SAFE", "alec", "CHURCH"] {
+        let page = server.get(&format!("/item/{id}"), &hannah);
+        assert_eq!(page.status, 200, "{id}: {}", page.body);
+        assert!(
+            page.body.contains("<table class=fields>") && !page.body.contains("<pre>{"),
+            "{id}: {}",
+            page.body
+        );
+    }
+    assert!(
+        server
+            .get("/item/DUM-1", &hannah)
+            .body
+            .contains("href=\"/verify?lot=DUM-1\"")
+    );
+    let r = server.act(
+        &hannah,
+        json!({"type": "report_incident", "kind": "near_miss", "severity": "stop",
+               "covers": "all", "description": "muzzle swept the camera crew", "anonymous": false}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let incident = r.json()["events"][0]["incident"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let page = server.get(&format!("/item/{incident}"), &hannah);
+    assert!(page.body.contains("value=close_incident"), "{}", page.body);
+    let before = server.next_index(&hannah);
+    let r = submit(
+        &server,
+        &hannah,
+        &format!("/item/{incident}"),
+        "/act",
+        &[
+            ("kind", "close_incident"),
+            ("incident", &incident),
+            (
+                "findings",
+                "blocking changed; the camera moved behind the shield",
+            ),
+            ("safety_rep", "sam"),
+            ("safety_rep_pin", "3333"),
+        ],
+    );
+    assert_done(&server, &hannah, before, &r, "hannah");
+    assert!(
+        server
+            .get(&format!("/item/{incident}"), &hannah)
+            .body
+            .contains("Closed.")
+    );
+}

@@ -212,6 +212,64 @@ fn custody_words(custody: &Custody, locked: bool) -> String {
     }
 }
 
+/// An item's fields as a table people read (not JSON): one row a field, nested values in words.
+fn fields_table(detail: &Value) -> String {
+    fn words_of(v: &Value) -> String {
+        match v {
+            Value::Null => "none".to_owned(),
+            Value::Bool(true) => "yes".to_owned(),
+            Value::Bool(false) => "no".to_owned(),
+            Value::String(t) => t.replace('_', " "),
+            Value::Number(n) => n.to_string(),
+            Value::Array(a) if a.is_empty() => "none".to_owned(),
+            Value::Array(a) => a.iter().map(words_of).collect::<Vec<_>>().join(", "),
+            Value::Object(o) => o
+                .iter()
+                .map(|(k, v)| format!("{}: {}", k.replace('_', " "), words_of(v)))
+                .collect::<Vec<_>>()
+                .join("; "),
+        }
+    }
+    let mut b = String::from("<table class=fields>");
+    if let Value::Object(o) = detail {
+        for (k, v) in o {
+            let _ = write!(
+                b,
+                "<tr><th>{}</th><td>{}</td></tr>",
+                esc(&k.replace('_', " ")),
+                esc(&words_of(v))
+            );
+        }
+    }
+    b.push_str("</table>");
+    b
+}
+
+/// What can be done about a lot, a container, a location, a person or an incident, from its page.
+async fn other_acts(app: &App, c: &Caller, kind: &str, id: &str) -> String {
+    match kind {
+        "incident" => {
+            let forms = app
+                .node()
+                .with_state(|s| flows::open_incident_forms(c, s, id))
+                .await;
+            if forms.is_empty() {
+                "<p class=muted>Closed.</p>".to_owned()
+            } else {
+                format!("<h2>Close it</h2>{forms}")
+            }
+        }
+        "lot" => format!(
+            "<p><a class=button href=\"/verify?lot={}\">Verify every round</a> <a class=button href=/intake>Intake</a></p>",
+            percent(id)
+        ),
+        "container" | "location" => "<p><a class=button href=/armory>Move rounds, storage, custodians</a> <a class=button href=/wrap>Count at wrap</a></p>".to_owned(),
+        "person" => "<p><a class=button href=/admin>People, roles, credentials</a></p>".to_owned(),
+        "scene" => "<p><a class=button href=/scene>Scene plans</a> <a class=button href=/meeting>Safety meeting</a></p>".to_owned(),
+        _ => String::new(),
+    }
+}
+
 /// An instant as pages carry it: `<time datetime=UTC>UTC</time>`, which every page's
 /// middleware (`localize_times`) shows in the production's local time.
 pub(crate) fn time_tag(t: armory_core::Timestamp) -> String {
@@ -1260,11 +1318,8 @@ pub async fn item(
                 .collect::<Vec<_>>(),
         ));
     } else {
-        let _ = write!(
-            b,
-            "<pre>{}</pre>",
-            esc(&serde_json::to_string_pretty(&detail).unwrap_or_default())
-        );
+        b.push_str(&fields_table(&detail));
+        b.push_str(&other_acts(&app, &c, kind, &id).await);
     }
     let entries = match entry_lines(&app, &shown).await {
         Ok(e) => e,

@@ -32,24 +32,89 @@ pub async fn discharge(State(app): State<App>, headers: HeaderMap) -> Response {
         let first_rep = reps.first().map(|p| p.0.clone()).unwrap_or_default();
         let _ = write!(b, "<h2>Open incidents ({})</h2>", open.len());
         for (id, i) in open {
-            let legend = format!("Close {id}: {}, {}", words(&i.kind), words(&i.severity));
-            if i.kind == armory_core::IncidentKind::MissingFirearm && i.police_report.is_none() {
-                b.push_str(&open_form(c, "record_police_report", &format!("Police report for {id} (needed before it closes)"), "/discharge"));
-                let _ = write!(b, "<input type=hidden name=incident value=\"{}\">", esc(id.as_ref()));
-                b.push_str(&input(&format!("police_report_{id}"), "Police report number", "", "required"));
-                b.push_str(&input(&format!("atf_incident_{id}"), "ATF incident number (firearm from a licensed supplier)", "", ""));
-                b.push_str(&submit("Record the report"));
-            }
-            b.push_str(&open_form(c, "close_incident", &legend, "/discharge"));
-            let _ = write!(b, "<p>{}</p><input type=hidden name=incident value=\"{}\">", esc(i.description.as_ref()), esc(id.as_ref()));
-            b.push_str("<label>Findings: what was found and done<textarea name=findings rows=3 required></textarea></label>");
-            b.push_str(&select("safety_rep", "Safety rep confirming", &as_refs(&reps), &first_rep));
-            b.push_str(&confirm_inputs("safety_rep", "Safety rep PIN", "The safety rep"));
-            b.push_str(&submit("Close incident"));
+            b.push_str(&incident_forms(c, id, i, &reps, &first_rep, "/discharge"));
         }
         b
     })
     .await
+}
+
+/// The forms of an open incident: its police report while one is needed, and its close (the
+/// custodian, with the safety rep's PIN), coming back to `back`.
+fn incident_forms(
+    c: &crate::api::Caller,
+    id: &armory_core::IncidentId,
+    i: &armory_core::state::Incident,
+    reps: &[(String, String)],
+    first_rep: &str,
+    back: &str,
+) -> String {
+    let mut b = String::new();
+    let legend = format!("Close {id}: {}, {}", words(&i.kind), words(&i.severity));
+    if i.kind == armory_core::IncidentKind::MissingFirearm && i.police_report.is_none() {
+        b.push_str(&open_form(
+            c,
+            "record_police_report",
+            &format!("Police report for {id} (needed before it closes)"),
+            back,
+        ));
+        let _ = write!(
+            b,
+            "<input type=hidden name=incident value=\"{}\">",
+            esc(id.as_ref())
+        );
+        b.push_str(&input(
+            &format!("police_report_{id}"),
+            "Police report number",
+            "",
+            "required",
+        ));
+        b.push_str(&input(
+            &format!("atf_incident_{id}"),
+            "ATF incident number (firearm from a licensed supplier)",
+            "",
+            "",
+        ));
+        b.push_str(&submit("Record the report"));
+    }
+    b.push_str(&open_form(c, "close_incident", &legend, back));
+    let _ = write!(
+        b,
+        "<p>{}</p><input type=hidden name=incident value=\"{}\">",
+        esc(i.description.as_ref()),
+        esc(id.as_ref())
+    );
+    b.push_str("<label>Findings: what was found and done<textarea name=findings rows=3 required></textarea></label>");
+    b.push_str(&select(
+        "safety_rep",
+        "Safety rep confirming",
+        &as_refs(reps),
+        first_rep,
+    ));
+    b.push_str(&confirm_inputs(
+        "safety_rep",
+        "Safety rep PIN",
+        "The safety rep",
+    ));
+    b.push_str(&submit("Close incident"));
+    b
+}
+
+/// The forms of incident `id` for its own page (`""` once closed).
+pub(crate) fn open_incident_forms(
+    c: &crate::api::Caller,
+    s: &armory_core::State,
+    id: &str,
+) -> String {
+    let Some((iid, i)) = s.incidents.iter().find(|(k, _)| k.as_ref() == id) else {
+        return String::new();
+    };
+    if i.closed.is_some() {
+        return String::new();
+    }
+    let reps = person_options(s, Some(Role::SafetyRep));
+    let first_rep = reps.first().map(|p| p.0.clone()).unwrap_or_default();
+    incident_forms(c, iid, i, &reps, &first_rep, &format!("/item/{id}"))
 }
 
 fn positions(form: &FormMap) -> Result<Vec<u16>, ApiError> {

@@ -20,6 +20,7 @@ mod wrap;
 
 pub use armory::armory;
 pub use incident::discharge;
+pub(crate) use incident::open_incident_forms;
 pub use intake::{LotQuery, intake, verify};
 pub use meeting::meeting;
 pub use policy::policy_page;
