@@ -1473,3 +1473,46 @@ fn scanned_lots_containers_people_and_incidents_open_as_pages_with_their_acts() 
             .contains("Closed.")
     );
 }
+
+/// Ids typed in a form are taken in any case ("church" for CHURCH), and the form offers the
+/// production's scenes, performers and locations as the person types.
+#[test]
+fn forms_take_ids_in_any_case_and_offer_the_productions_own() {
+    let server = Server::start(&[]);
+    let hannah = server.sign_in("hannah");
+    for command in [
+        json!({"type": "take_out", "item": {"firearm": "REV-1"}}),
+        json!({"type": "load", "firearm": "REV-1",
+               "chambers": ["empty", "empty", "empty", "empty", "empty", "empty"]}),
+    ] {
+        let r = server.act(&hannah, command);
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+    let page = server.get("/item/REV-1", &hannah);
+    for option in [
+        "<datalist id=dl-scenes><option value=\"CHURCH\">",
+        "<option value=\"alec\">",
+        "<option value=\"SAFE\">",
+    ] {
+        assert!(page.body.contains(option), "{option}: {}", page.body);
+    }
+    let before = server.next_index(&hannah);
+    let r = submit(
+        &server,
+        &hannah,
+        "/item/REV-1",
+        "/act",
+        &[
+            ("kind", "show_check"),
+            ("firearm", "rev-1"),
+            ("scene", "church"),
+            ("performer", " ALEC "),
+            ("performer_pin", "1111"),
+            ("first_ad", "Dave"),
+            ("first_ad_pin", "2222"),
+        ],
+    );
+    let e = assert_done(&server, &hannah, before, &r, "hannah");
+    assert_eq!(e["event"]["scene"], "CHURCH", "{e}");
+    assert_eq!(e["event"]["firearm"], "REV-1", "{e}");
+}

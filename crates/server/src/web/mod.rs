@@ -780,6 +780,17 @@ pub(crate) fn scanned_id(s: &armory_core::State, scanned: &str) -> Option<String
         .unwrap_or_default()
         .trim_end_matches('/');
     let text = percent_decode(text);
+    canonical_id(s, &text).or_else(|| {
+        s.firearms
+            .iter()
+            .find(|(_, f)| f.serial.as_ref().eq_ignore_ascii_case(&text))
+            .map(|(k, _)| k.to_string())
+    })
+}
+
+/// The id of the production that `text` names, exactly or else ignoring case ("church" for
+/// "CHURCH"): ids are printed on labels in capitals and typed on phones in lower case.
+pub(crate) fn canonical_id(s: &armory_core::State, text: &str) -> Option<String> {
     let ids = s
         .firearms
         .keys()
@@ -795,16 +806,48 @@ pub(crate) fn scanned_id(s: &armory_core::State, scanned: &str) -> Option<String
         if id == text {
             return Some(id.to_owned());
         }
-        if found.is_none() && id.eq_ignore_ascii_case(&text) {
+        if found.is_none() && id.eq_ignore_ascii_case(text) {
             found = Some(id.to_owned());
         }
     }
-    found.or_else(|| {
-        s.firearms
-            .iter()
-            .find(|(_, f)| f.serial.as_ref().eq_ignore_ascii_case(&text))
-            .map(|(k, _)| k.to_string())
-    })
+    found
+}
+
+/// The fields of a form's command that name something of the production by id.
+const ID_FIELDS: &[&str] = &[
+    "firearm",
+    "scene",
+    "performer",
+    "person",
+    "location",
+    "container",
+    "lot",
+    "from",
+    "to",
+    "incident",
+    "handler",
+];
+
+/// Puts every id a form typed (any case, spaces around) as the production spells it, in the
+/// fields that name things, nested ones (a confirming actor's `person`) included. Ids the
+/// production does not have are left as typed, for the rules to refuse by name.
+fn canonical_ids(s: &armory_core::State, v: &mut Value) {
+    match v {
+        Value::Object(o) => {
+            for (k, x) in o.iter_mut() {
+                match x {
+                    Value::String(t) if ID_FIELDS.contains(&k.as_str()) => {
+                        if let Some(id) = canonical_id(s, t.trim()) {
+                            *t = id;
+                        }
+                    }
+                    _ => canonical_ids(s, x),
+                }
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(|x| canonical_ids(s, x)),
+        _ => {}
+    }
 }
 
 /// `%41` to `A`; anything that is not a valid escape stays as it is.
@@ -974,6 +1017,7 @@ fn actions(
     issued_to: Option<&str>,
     chambers: &str,
     offered: &[&str],
+    choices: &Value,
 ) -> String {
     let can = |kind: &str| offered.contains(&kind);
     let mut b = String::from("<h2>Acts</h2>");
@@ -1011,12 +1055,17 @@ fn actions(
                 id,
                 "Show check: performer and 1st AD look at every chamber, then confirm with their PIN"
             ),
-            input("scene", "Scene", "", "required"),
+            input(
+                "scene",
+                "Scene",
+                "",
+                "required list=dl-scenes autocapitalize=characters autocomplete=off"
+            ),
             input(
                 "performer",
                 "Performer id",
                 "",
-                "required autocapitalize=none"
+                "required list=dl-performers autocapitalize=none autocomplete=off"
             ),
             input(
                 "performer_pin",
@@ -1024,7 +1073,12 @@ fn actions(
                 "",
                 "type=password inputmode=numeric autocomplete=off required"
             ) + &passkey_button("performer", "Performer"),
-            input("first_ad", "1st AD id", "", "required autocapitalize=none"),
+            input(
+                "first_ad",
+                "1st AD id",
+                "",
+                "required list=dl-first-ads autocapitalize=none autocomplete=off"
+            ),
             input(
                 "first_ad_pin",
                 "1st AD PIN",
@@ -1075,9 +1129,14 @@ fn actions(
                 "performer",
                 "Performer id",
                 "",
-                "required autocapitalize=none"
+                "required list=dl-performers autocapitalize=none autocomplete=off"
             ),
-            input("scene", "Scene", "", "required"),
+            input(
+                "scene",
+                "Scene",
+                "",
+                "required list=dl-scenes autocapitalize=characters autocomplete=off"
+            ),
             input_in(
                 "issue",
                 "performer_pin",
@@ -1155,8 +1214,31 @@ fn actions(
             b,
             "{}{}<p><button type=submit>Store</button></p></form></fieldset>",
             form_open(c, "store", id, "Put away"),
-            input("location", "Location", "SAFE", "required")
+            input(
+                "location",
+                "Location",
+                "",
+                "required list=dl-locations autocapitalize=characters autocomplete=off"
+            )
         );
+    }
+    // What the id fields may hold, offered as the person types (any case is accepted).
+    for (list, key) in [
+        ("dl-scenes", "scenes"),
+        ("dl-performers", "performers"),
+        ("dl-first-ads", "first_ads"),
+        ("dl-locations", "locations"),
+    ] {
+        let _ = write!(b, "<datalist id={list}>");
+        for v in choices[key]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+        {
+            let _ = write!(b, "<option value=\"{}\">", esc(v));
+        }
+        b.push_str("</datalist>");
     }
     if offered.is_empty() {
         b.push_str("<p class=muted id=no-acts>Nothing to do with it now in your role: acts on firearms are the custodian's, and each shows here only when the firearm's state allows it.</p>");
@@ -1248,6 +1330,7 @@ pub async fn item(
         Ok(q) => q,
         Err(e) => return error_page(Some((&c, &roles)), &e),
     };
+    let at = crate::now().ok();
     let found = app
         .node()
         .with_state(|s| {
@@ -1265,6 +1348,12 @@ pub async fn item(
                     (json!({"summary": summary, "serial": f.serial, "make": f.make, "model": f.model, "calibre": f.calibre, "class": f.class, "handover": f.handover,
                         "chambers_html": chambers_html(f.chambers.as_deref()),
                         "acts": acts_now(s, &policy, &c, f),
+                        "choices": {
+                            "scenes": s.scenes.iter().filter(|(_, sc)| at.map(|t| policy.day_of(t)) == Some(sc.day)).map(|(k, _)| k.to_string()).collect::<Vec<_>>(),
+                            "performers": s.people.iter().filter(|(_, p)| p.acts_as(Role::Performer)).map(|(k, _)| k.to_string()).collect::<Vec<_>>(),
+                            "first_ads": s.people.iter().filter(|(_, p)| p.acts_as(Role::FirstAd)).map(|(k, _)| k.to_string()).collect::<Vec<_>>(),
+                            "locations": s.locations.keys().map(|k| k.to_string()).collect::<Vec<_>>(),
+                        },
                         "issued_to": match &f.custody { Custody::Issued { performer, .. } => Some(performer), _ => None }}), f.history.as_slice(), u16::from(f.positions))
                 }
                 "container" => { let (_, x) = s.containers.iter().find(|(k, _)| k.as_ref() == id)?; (without_history(x), x.history.as_slice(), 0) }
@@ -1316,6 +1405,7 @@ pub async fn item(
                 .flatten()
                 .filter_map(Value::as_str)
                 .collect::<Vec<_>>(),
+            &detail["choices"],
         ));
     } else {
         b.push_str(&fields_table(&detail));
@@ -1582,7 +1672,17 @@ pub async fn act(
     let ctx = Some((&c, roles.as_slice()));
     let mut flags: Vec<String> = Vec::new();
     let result: Result<Outcome, ApiError> = async {
-        let (json, pins) = command_of(&form)?;
+        let (mut json, pins) = command_of(&form)?;
+        // Ids as the production spells them, and each PIN under the id it now confirms for.
+        let pins: Vec<(String, String)> = app
+            .node()
+            .with_state(|s| {
+                canonical_ids(s, &mut json);
+                pins.into_iter()
+                    .map(|(who, pin)| (canonical_id(s, who.trim()).unwrap_or(who), pin))
+                    .collect()
+            })
+            .await;
         let mut command: armory_core::Command =
             serde_json::from_value(json).map_err(|e| ApiError::bad(e.to_string()))?;
         let passkeys: HashMap<String, Value> = match field(&form, "passkeys") {
