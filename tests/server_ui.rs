@@ -831,6 +831,12 @@ fn a_flow_form_sent_twice_records_once_and_a_wrong_wrap_count_opens_an_incident(
     let again = server.req("POST", "/act", &h, body.as_bytes());
     assert_eq!(again.status, 200, "{}", again.body);
     assert!(again.body.contains("already recorded"), "{}", again.body);
+    // Sent twice, it still says STOP, never "Done".
+    assert!(
+        again.body.contains("class=critical") && !again.body.contains("class=done"),
+        "{}",
+        again.body
+    );
     assert_eq!(
         server.next_index(&hannah),
         after,

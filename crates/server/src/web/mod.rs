@@ -1725,25 +1725,36 @@ pub async fn act(
             let repeated = matches!(outcome, Outcome::Repeated(_));
             // An act that opened an incident stopping firearm work (a live round found at
             // verification, a wrap that does not balance) is recorded, and is no success.
-            let stops: Vec<String> = match &outcome {
-                Outcome::Done { events, .. } => events
-                    .iter()
-                    .filter_map(|e| match e {
-                        armory_core::Event::IncidentOpened {
-                            incident,
-                            severity,
-                            description,
-                            ..
-                        } if *severity >= armory_core::Severity::Stop => Some(format!(
-                            "<li>incident {}: {}</li>",
-                            esc(incident.as_ref()),
-                            esc(description.as_ref())
-                        )),
-                        _ => None,
-                    })
-                    .collect(),
-                _ => Vec::new(),
+            // The act's events: as decided, or for a form sent twice, as its entries hold them.
+            let events: Vec<armory_core::Event> = match &outcome {
+                Outcome::Done { events, .. } => events.clone(),
+                Outcome::Repeated(r) => {
+                    let indexes: Vec<u64> = (r.first_index..r.first_index + r.count).collect();
+                    api::entries_json(&app, &indexes)
+                        .await
+                        .unwrap_or_default()
+                        .into_iter()
+                        .filter_map(|e| serde_json::from_value(e["event"].clone()).ok())
+                        .collect()
+                }
+                Outcome::Refused { .. } => Vec::new(),
             };
+            let stops: Vec<String> = events
+                .iter()
+                .filter_map(|e| match e {
+                    armory_core::Event::IncidentOpened {
+                        incident,
+                        severity,
+                        description,
+                        ..
+                    } if *severity >= armory_core::Severity::Stop => Some(format!(
+                        "<li>incident {}: {}</li>",
+                        esc(incident.as_ref()),
+                        esc(description.as_ref())
+                    )),
+                    _ => None,
+                })
+                .collect();
             if !stops.is_empty() {
                 return html(
                     StatusCode::OK,
@@ -1751,7 +1762,12 @@ pub async fn act(
                         "STOP",
                         ctx,
                         &format!(
-                            "<section class=critical role=alert><p><b>STOP. Recorded as <a href=/entry/{first}>entry #{first}</a>, and it opened:</b></p><ul>{}</ul><p>Firearm work it covers is stopped until the armorer and the safety representative close the incident with findings.</p></section><p><a href=/discharge>Incidents</a> · <a href=/>Board</a></p>",
+                            "<section class=critical role=alert><p><b>STOP. Recorded as <a href=/entry/{first}>entry #{first}</a>{}, and it opened:</b></p><ul>{}</ul><p>Firearm work it covers is stopped until the armorer and the safety representative close the incident with findings.</p></section><p><a href=/discharge>Incidents</a> · <a href=/>Board</a></p>",
+                            if repeated {
+                                " (already recorded: this form was sent twice)"
+                            } else {
+                                ""
+                            },
                             stops.concat()
                         ),
                     ),
