@@ -423,3 +423,31 @@ fn a_public_log_is_read_by_anyone_when_the_node_says_so() {
     // The API still needs a sign-in.
     assert_eq!(server.get("/api/state", &nobody).status, 401);
 }
+
+#[test]
+fn one_address_spraying_guesses_is_held_back_and_a_persons_own_phone_is_not() {
+    let server = Server::start(&[]);
+    let sign_in = |person: &str, password: &str, device: Option<&str>| {
+        let mut h = vec![("Content-Type", "application/json")];
+        if let Some(c) = device {
+            h.push(("Cookie", c));
+        }
+        let body = serde_json::json!({"person": person, "password": password}).to_string();
+        server.req("POST", "/api/session", &h, body.as_bytes())
+    };
+    let phone = sign_in("sam", "demo-sam-pass", None)
+        .cookie("armory_device")
+        .unwrap();
+    // One guess at each of many ids from one address: no account locks (one try each), but the
+    // address is held back after twenty failures.
+    let statuses: Vec<u16> = (0..22)
+        .map(|i| sign_in(&format!("guess{i}"), "wrong-password", None).status)
+        .collect();
+    assert_eq!(statuses[..20], [401; 20], "{statuses:?}");
+    assert_eq!(statuses[20..], [429; 2], "{statuses:?}");
+    let r = sign_in("hannah", "demo-hannah-pass", None);
+    assert_eq!(r.status, 429, "{}", r.body);
+    assert!(r.body.contains("network address"), "{}", r.body);
+    // Sam's phone, which signed in before, still signs in from the same address.
+    assert_eq!(sign_in("sam", "demo-sam-pass", Some(&phone)).status, 200);
+}

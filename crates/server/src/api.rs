@@ -678,12 +678,31 @@ pub async fn start_session(
     person: &str,
     password: &str,
     role: Option<Role>,
+    source: Option<std::net::IpAddr>,
 ) -> Result<(String, Session, Option<String>), ApiError> {
     let person =
         PersonId::parse(person).map_err(|e| ApiError::bad(e.to_string()).field("person"))?;
     let now = now_ms()?;
     let device = cookie(headers, DEVICE_COOKIE);
-    check_secret(
+    // The person's own device is never held back by what others sent from its address.
+    let own_device = match &device {
+        Some(d) => app.auth().knows_device(&person, d).await?,
+        None => false,
+    };
+    if let Some(source) = source
+        && !own_device
+        && !app.source_may_sign_in(source, now, false)
+    {
+        tracing::warn!("sign-in from {source} refused: too many failed passwords from there");
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            format!(
+                "{} failed sign-ins from this device's network address in ten minutes: wait, or sign in from a phone that signed in before",
+                crate::SIGN_IN_FAILURES_PER_SOURCE
+            ),
+        ));
+    }
+    let checked = check_secret(
         app,
         &person,
         Secret::Password,
@@ -691,7 +710,13 @@ pub async fn start_session(
         now,
         device.as_deref(),
     )
-    .await?;
+    .await;
+    if let (Err(_), Some(source)) = (&checked, source)
+        && !own_device
+    {
+        app.source_may_sign_in(source, now, true);
+    }
+    checked?;
     let roles = app
         .node()
         .with_state(|s| {
@@ -746,12 +771,21 @@ pub fn device_cookie(app: &App, token: &str) -> Result<HeaderValue, ApiError> {
 
 pub async fn sign_in(
     State(app): State<App>,
+    peer: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let form: SignIn = parse_json(&headers, body)?;
-    let (id, session, device) =
-        start_session(&app, &headers, &form.person, &form.password, form.role).await?;
+    let source = peer.map(|p| p.0.0.ip());
+    let (id, session, device) = start_session(
+        &app,
+        &headers,
+        &form.person,
+        &form.password,
+        form.role,
+        source,
+    )
+    .await?;
     let max_age = app.config().session_ttl.as_secs() as i64;
     let mut response = (
         [(header::SET_COOKIE, session_cookie(&app, &id, max_age)?)],

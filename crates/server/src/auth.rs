@@ -820,6 +820,20 @@ impl AuthDb {
         Err(AuthError::Wrong(which.word()))
     }
 
+    /// Whether `device` (its cookie's token) is one `person` signed in on before.
+    pub async fn knows_device(&self, person: &PersonId, device: &str) -> Result<bool, AuthError> {
+        let (hash, who) = (sha256_hex(device), person.as_ref().to_owned());
+        self.db
+            .run(Side::Read, move |c| {
+                c.prepare_cached(
+                    "SELECT count(*) FROM devices WHERE token_hash = ?1 AND person = ?2",
+                )?
+                .query_row(params![hash, who], |r| r.get::<_, i64>(0))
+                .map(|n| n > 0)
+            })
+            .await
+    }
+
     /// Remembers the device a person just signed in on (after a good password): returns the
     /// token for its cookie, or `None` when `device` already is theirs. Their later password
     /// attempts from it count apart from everyone else's.
@@ -830,21 +844,10 @@ impl AuthDb {
         now_ms: i64,
     ) -> Result<Option<String>, AuthError> {
         let who = person.as_ref().to_owned();
-        if let Some(d) = device {
-            let (hash, who) = (sha256_hex(d), who.clone());
-            let known: bool = self
-                .db
-                .run(Side::Read, move |c| {
-                    c.prepare_cached(
-                        "SELECT count(*) FROM devices WHERE token_hash = ?1 AND person = ?2",
-                    )?
-                    .query_row(params![hash, who], |r| r.get::<_, i64>(0))
-                    .map(|n| n > 0)
-                })
-                .await?;
-            if known {
-                return Ok(None);
-            }
+        if let Some(d) = device
+            && self.knows_device(person, d).await?
+        {
+            return Ok(None);
         }
         let token = random_token();
         let hash = sha256_hex(&token);

@@ -70,8 +70,7 @@ pub async fn serve<L>(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()>
 where
-    L: Listener,
-    L::Addr: std::fmt::Debug,
+    L: Listener<Addr = std::net::SocketAddr>,
 {
     let cap = u32::try_from(limits.connections.max(1)).unwrap_or(u32::MAX);
     let permits = Arc::new(Semaphore::new(cap as usize));
@@ -96,7 +95,11 @@ where
             drop(io);
             continue;
         };
-        let service = TowerToHyperService::new(router.clone());
+        // Each request of the connection knows its peer (sign-in throttling by address).
+        let service = TowerToHyperService::new(tower_layer::Layer::layer(
+            &axum::Extension(axum::extract::ConnectInfo(peer)),
+            router.clone(),
+        ));
         let mut stopping = stopping.clone();
         tokio::spawn(async move {
             let _permit = permit;

@@ -34,6 +34,10 @@ use std::time::Duration;
 /// the first ones are on record, and the node prints that the limit was hit).
 pub const REFUSALS_PER_MINUTE: u32 = 30;
 
+/// Failed passwords one network address may send in ten minutes, over all ids, before its
+/// sign-ins are answered 429 without being tried (a laptop spraying guesses at every account).
+pub const SIGN_IN_FAILURES_PER_SOURCE: u32 = 20;
+
 /// Largest request body accepted (an entry is at most 64 KiB; a command is smaller).
 pub const BODY_LIMIT: usize = 64 * 1024;
 
@@ -79,6 +83,9 @@ struct Inner {
     entry_bytes: entries::EntryCache<Arc<[u8]>>,
     /// Passkey challenges handed out and not yet answered.
     challenges: passkeys::Challenges,
+    /// Failed sign-ins per source address in the current window (see `api::start_session`).
+    sign_in_failures_by_source:
+        std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, (i64, u32)>>,
     /// Refused attempts recorded per person in the current minute (see `api::run_command`).
     refusals: std::sync::Mutex<std::collections::HashMap<String, (i64, u32)>>,
 }
@@ -96,6 +103,7 @@ impl App {
                 entry_bytes: Default::default(),
                 challenges: Default::default(),
                 refusals: Default::default(),
+                sign_in_failures_by_source: Default::default(),
             }),
         }
     }
@@ -143,6 +151,32 @@ impl App {
             entry.1 += 1;
         }
         true
+    }
+
+    /// Whether `source` may try a password now (fewer than [`SIGN_IN_FAILURES_PER_SOURCE`]
+    /// failures in the last ten minutes); with `failed`, counts one more failure.
+    pub(crate) fn source_may_sign_in(
+        &self,
+        source: std::net::IpAddr,
+        now_ms: i64,
+        failed: bool,
+    ) -> bool {
+        let mut map = self
+            .inner
+            .sign_in_failures_by_source
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if map.len() > 10_000 {
+            map.retain(|_, (start, _)| now_ms - *start < 600_000);
+        }
+        let entry = map.entry(source).or_insert((now_ms, 0));
+        if now_ms - entry.0 >= 600_000 {
+            *entry = (now_ms, 0);
+        }
+        if failed {
+            entry.1 = entry.1.saturating_add(1);
+        }
+        entry.1 < SIGN_IN_FAILURES_PER_SOURCE
     }
 
     pub(crate) fn lines(&self) -> &entries::EntryCache<Arc<str>> {
@@ -269,8 +303,7 @@ async fn serve_on<L>(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()>
 where
-    L: axum::serve::Listener,
-    L::Addr: std::fmt::Debug,
+    L: axum::serve::Listener<Addr = std::net::SocketAddr>,
 {
     let limits = app.config().limits;
     let refused = app.metrics().connections_refused.clone();

@@ -587,6 +587,7 @@ pub(crate) fn field<'a>(form: &'a FormMap, name: &str) -> &'a str {
 
 pub async fn sign_in(
     State(app): State<App>,
+    peer: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
     headers: HeaderMap,
     form: Result<StrictForm, FormError>,
 ) -> Response {
@@ -615,6 +616,7 @@ pub async fn sign_in(
         field(&form, "person"),
         form.get("password").map(String::as_str).unwrap_or_default(),
         None,
+        peer.map(|p| p.0.0.ip()),
     )
     .await
     {
