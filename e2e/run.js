@@ -332,6 +332,32 @@ function startServer() {
       expect(!(await p2.locator('main').innerText()).includes('count mismatch'), 'the counts did not balance');
     });
     await ctx2.close();
+
+    // A producer's laptop: a stopping incident is at the top of every page, above the fold.
+    const laptop = await browser.newContext({ viewport: { width: 1366, height: 768 } });
+    const p3 = await laptop.newPage();
+    await check('on a laptop a stopping incident is the first thing on every page, in red, for the producer', async () => {
+      await signIn(p3, 'hannah');
+      const csrf = (await (await p3.request.post(`${url}/api/session`, { data: { person: 'hannah', password: 'demo-hannah-pass' } })).json()).csrf;
+      const r = await p3.request.post(`${url}/api/commands`, {
+        headers: { 'X-CSRF-Token': csrf },
+        data: { command: { type: 'report_incident', kind: 'near_miss', severity: 'stop', covers: 'all', description: 'a muzzle swept the crew at the wrap-out', anonymous: false } },
+      });
+      expect(r.ok(), `incident not reported: ${r.status()}`);
+      await p3.locator('header details.who summary').click(); await p3.locator('form[action="/signout"] button').click();
+      await signIn(p3, 'pat');
+      for (const path of ['/', '/flows', '/item/REV-1', '/log']) {
+        await p3.goto(`${url}${path}`);
+        const banner = p3.locator('.stop-banner');
+        expect(await banner.isVisible(), `${path}: no stop banner`);
+        const box = await banner.boundingBox();
+        expect(box && box.y + box.height <= 768, `${path}: the banner is below the fold (${box && box.y})`);
+        const bg = await banner.evaluate((el) => getComputedStyle(el).backgroundColor);
+        expect(/rgb\((1[6-9]\d|2\d\d), \d{1,2}, \d{1,2}\)/.test(bg) || /rgb\(255, 107, 107\)/.test(bg), `${path}: the banner is not red: ${bg}`);
+      }
+      await shot(p3, '21-laptop-stop-banner');
+    });
+    await laptop.close();
   } finally {
     await browser.close();
     child.kill('SIGTERM');
