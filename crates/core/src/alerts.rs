@@ -80,7 +80,7 @@ pub fn alerts(policy: &Policy, state: &State, now: Timestamp) -> Vec<Alert> {
                         rule: RuleId::ReturnAfterTake,
                         critical: true,
                         kind: AlertKind::IssuedPastWindow { firearm: id.clone(), performer: performer.clone(), due: *due },
-                        message: format!("firearm {id} is still with {performer}; it was due back at {due}. Take it back now."),
+                        message: format!("firearm {id} is still with {performer}; it was due back at {}. Take it back now.", set_time(policy, *due)),
                     });
                 }
             }
@@ -141,13 +141,15 @@ pub fn alerts(policy: &Policy, state: &State, now: Timestamp) -> Vec<Alert> {
             },
             message: if late {
                 format!(
-                    "{} (incident {id}): no {what} after 48 hours (due {due}). Report it now and record the number.",
-                    i.description
+                    "{} (incident {id}): no {what} after 48 hours (due {}). Report it now and record the number.",
+                    i.description,
+                    set_time(policy, due)
                 )
             } else {
                 format!(
-                    "{} (incident {id}): report it and record the {what} by {due}.",
-                    i.description
+                    "{} (incident {id}): report it and record the {what} by {}.",
+                    i.description,
+                    set_time(policy, due)
                 )
             },
         });
@@ -161,7 +163,7 @@ pub fn alerts(policy: &Policy, state: &State, now: Timestamp) -> Vec<Alert> {
                 Some((ItemRef::Container(id.clone()), c.handover.as_ref()?))
             }));
     for (item, h) in waiting {
-        out.push(handover_alert(item, h));
+        out.push(handover_alert(policy, item, h));
     }
     for id in state.lots.keys() {
         let Some(b) = state.lot_balance(id) else {
@@ -227,7 +229,23 @@ pub fn alerts(policy: &Policy, state: &State, now: Timestamp) -> Vec<Alert> {
     out
 }
 
-fn handover_alert(item: ItemRef, h: &Handover) -> Alert {
+/// An instant on the set's clock, as people on set read it: `2021-10-21 07:46 (UTC-06:00)`.
+pub fn set_time(policy: &Policy, t: Timestamp) -> String {
+    let local = t
+        .plus_minutes(i64::from(policy.utc_offset_minutes))
+        .to_rfc3339();
+    let off = policy.utc_offset_minutes;
+    format!(
+        "{} {} (UTC{}{:02}:{:02})",
+        &local[..10],
+        &local[11..16],
+        if off < 0 { '-' } else { '+' },
+        off.unsigned_abs() / 60,
+        off.unsigned_abs() % 60
+    )
+}
+
+fn handover_alert(policy: &Policy, item: ItemRef, h: &Handover) -> Alert {
     Alert {
         rule: RuleId::CustodianOnly,
         critical: false,
@@ -237,7 +255,7 @@ fn handover_alert(item: ItemRef, h: &Handover) -> Alert {
             h.from,
             h.to,
             h.to,
-            h.at,
+            set_time(policy, h.at),
             h.from
         ),
         kind: AlertKind::HandoverWaiting {

@@ -407,6 +407,13 @@ fn the_rust_day_is_refused_step_by_step_and_the_safe_day_is_accepted() {
     set.at("2021-10-21T14:00:00Z");
     let a = alerts(&set.policy, &set.state, set.now);
     assert!(a.iter().any(|a| matches!(&a.kind, AlertKind::IssuedPastWindow { firearm, .. } if firearm == &fid("REV-1"))), "{a:?}");
+    // Its due time in the set's time (UTC-6), not UTC: issued 07:00, due 07:30.
+    assert!(
+        a.iter().any(|a| a
+            .message
+            .contains("due back at 2021-10-21 07:30 (UTC-06:00)")),
+        "{a:?}"
+    );
     // F3 again: only a custodian takes it back.
     set.refused(
         RuleId::CustodianOnly,
