@@ -114,6 +114,18 @@ pub fn allows(policy: &Policy, kind: &str, role: Role) -> bool {
     }
 }
 
+/// Whether `person`, acting in `role`, may attempt `kind` now: on the production, holding the
+/// role, and the role one the table lets attempt it (what `decide` asks before any rule).
+pub fn may_attempt(
+    state: &crate::State,
+    policy: &Policy,
+    person: &crate::PersonId,
+    role: Role,
+    kind: &str,
+) -> bool {
+    state.person_acts_as(person, role) && allows(policy, kind, role)
+}
+
 /// The table as Markdown, one row per act and a column per role (`x` where the role may), for
 /// `policy` (which decides whether property masters are custodians).
 pub fn markdown(policy: &Policy) -> String {

@@ -457,17 +457,11 @@ pub async fn confirm_with_pins(
     command: &mut Command,
     pins: &BTreeMap<String, String>,
 ) -> Result<(), ApiError> {
-    let kind = command.kind();
+    let (kind, policy) = (command.kind(), app.node().policy());
     let may = app
         .node()
         .with_state(|s| {
-            let policy = s
-                .policy
-                .as_ref()
-                .map(|p| p.policy.clone())
-                .unwrap_or_default();
-            s.person_acts_as(&actor.person, actor.role)
-                && armory_core::roles::allows(&policy, kind, actor.role)
+            armory_core::roles::may_attempt(s, &policy, &actor.person, actor.role, kind)
         })
         .await;
     if !may {

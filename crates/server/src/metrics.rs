@@ -146,11 +146,7 @@ pub async fn count_and_secure(State(app): State<App>, request: Request, next: Ne
             ));
         }
         banners.push_str(&stopping_incidents(&app).await);
-        let offset = app
-            .node()
-            .with_state(|s| s.policy.as_ref().map(|p| p.policy.utc_offset_minutes))
-            .await
-            .unwrap_or(app.node().policy().utc_offset_minutes);
+        let offset = app.node().policy().utc_offset_minutes;
         response = with_banner(response, &banners, offset).await;
     }
     let class = (response.status().as_u16() / 100).clamp(1, 5) as usize - 1;

@@ -755,8 +755,13 @@ impl<S: Store> Node<S> {
                 None => &*self.policy,
             };
             let decided = decide(in_force, &inner.state, actor, command, now);
-            let actor_may = inner.state.person_acts_as(&actor.person, actor.role)
-                && armory_core::roles::allows(in_force, command.kind(), actor.role);
+            let actor_may = armory_core::roles::may_attempt(
+                &inner.state,
+                in_force,
+                &actor.person,
+                actor.role,
+                command.kind(),
+            );
             let reset = inner.state.pins_set_by_others(command);
             if let Err(refusal) = &decided
                 && refusal.rule == RuleId::State

@@ -1311,8 +1311,7 @@ fn acts_now(
             k
         }
     };
-    let on_production = s.person_acts_as(&c.person, c.role);
-    kinds.retain(|k| on_production && armory_core::roles::allows(policy, k, c.role));
+    kinds.retain(|k| armory_core::roles::may_attempt(s, policy, &c.person, c.role, k));
     kinds
 }
 pub async fn item(
@@ -1333,6 +1332,7 @@ pub async fn item(
         Err(e) => return error_page(Some((&c, &roles)), &e),
     };
     let at = crate::now().ok();
+    let policy = app.node().policy();
     let found = app
         .node()
         .with_state(|s| {
@@ -1346,7 +1346,6 @@ pub async fn item(
                         handover_words(f.handover.as_ref()));
                     let summary = format!("{summary}{}", bore_words(f));
                     let _ = k;
-                    let policy = s.policy.as_ref().map_or_else(|| (*app.node().policy()).clone(), |p| p.policy.clone());
                     (json!({"summary": summary, "serial": f.serial, "make": f.make, "model": f.model, "calibre": f.calibre, "class": f.class, "handover": f.handover,
                         "chambers_html": chambers_html(f.chambers.as_deref()),
                         "acts": acts_now(s, &policy, &c, f),

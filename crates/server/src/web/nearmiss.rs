@@ -41,17 +41,11 @@ struct Miss {
 
 /// The latest near misses, newest first.
 async fn latest(app: &App) -> Result<Vec<Miss>, ApiError> {
-    let (indexes, policy) = app
+    let indexes = app
         .node()
-        .with_state(|s| {
-            let from = s.refusals.len().saturating_sub(LATEST);
-            (
-                s.refusals[from..].to_vec(),
-                s.policy.as_ref().map(|p| p.policy.clone()),
-            )
-        })
+        .with_state(|s| s.refusals[s.refusals.len().saturating_sub(LATEST)..].to_vec())
         .await;
-    let policy = policy.unwrap_or_else(|| (*app.node().policy()).clone());
+    let policy = app.node().policy();
     let entries = crate::api::entries_json(app, &indexes).await?;
     let text = |v: &Value| v.as_str().unwrap_or_default().to_owned();
     let mut out: Vec<Miss> = entries
