@@ -508,7 +508,10 @@ pub async fn run_command(
 ) -> Result<Outcome, ApiError> {
     let at = now().map_err(ApiError::internal)?;
     let person = actor.person.as_str();
-    if !app.may_be_refused(person, at.as_unix_millis(), false) {
+    if !app
+        .refusals()
+        .allows(person.to_owned(), at.as_unix_millis())
+    {
         tracing::warn!(
             "{person} had {} acts refused within a minute: further acts are not recorded until it passes",
             crate::REFUSALS_PER_MINUTE
@@ -535,7 +538,7 @@ pub async fn run_command(
         Err(e) => return Err(not_recorded(e)),
     };
     if matches!(outcome, Outcome::Refused { .. }) {
-        app.may_be_refused(person, at.as_unix_millis(), true);
+        app.refusals().add(person.to_owned(), at.as_unix_millis());
     }
     let m = app.metrics();
     Metrics::add(match &outcome {
@@ -685,7 +688,7 @@ pub async fn start_session(
     };
     if let Some(source) = source
         && !own_device
-        && !app.source_may_sign_in(source, now, false)
+        && !app.sign_in_failures_by_source().allows(source, now)
     {
         tracing::warn!("sign-in from {source} refused: too many failed passwords from there");
         return Err(ApiError::new(
@@ -708,7 +711,7 @@ pub async fn start_session(
     if let (Err(_), Some(source)) = (&checked, source)
         && !own_device
     {
-        app.source_may_sign_in(source, now, true);
+        app.sign_in_failures_by_source().add(source, now);
     }
     checked?;
     let roles = app

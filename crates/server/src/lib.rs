@@ -11,6 +11,7 @@
 pub mod api;
 pub mod auth;
 pub mod conn;
+mod counts;
 pub mod demo;
 pub mod entries;
 pub mod logweb;
@@ -83,11 +84,10 @@ struct Inner {
     entry_bytes: entries::EntryCache<Arc<[u8]>>,
     /// Passkey challenges handed out and not yet answered.
     challenges: passkeys::Challenges,
-    /// Failed sign-ins per source address in the current window (see `api::start_session`).
-    sign_in_failures_by_source:
-        std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, (i64, u32)>>,
-    /// Refused attempts recorded per person in the current minute (see `api::run_command`).
-    refusals: std::sync::Mutex<std::collections::HashMap<String, (i64, u32)>>,
+    /// Failed sign-ins per source address, ten minutes at a time (see `api::start_session`).
+    sign_in_failures_by_source: counts::Windowed<std::net::IpAddr>,
+    /// Refused attempts recorded per person, a minute at a time (see `api::run_command`).
+    refusals: counts::Windowed<String>,
 }
 
 impl App {
@@ -102,8 +102,11 @@ impl App {
                 lines: Default::default(),
                 entry_bytes: Default::default(),
                 challenges: Default::default(),
-                refusals: Default::default(),
-                sign_in_failures_by_source: Default::default(),
+                refusals: counts::Windowed::new(60_000, REFUSALS_PER_MINUTE),
+                sign_in_failures_by_source: counts::Windowed::new(
+                    600_000,
+                    SIGN_IN_FAILURES_PER_SOURCE,
+                ),
             }),
         }
     }
@@ -129,54 +132,15 @@ impl App {
         &self.inner.metrics
     }
 
-    /// Counts a refused attempt of `person` at `now_ms` against [`REFUSALS_PER_MINUTE`];
-    /// `false` when they have used up the minute's (nothing is counted then).
-    pub(crate) fn may_be_refused(&self, person: &str, now_ms: i64, count: bool) -> bool {
-        let mut map = self
-            .inner
-            .refusals
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        if map.len() > 10_000 {
-            map.retain(|_, (start, _)| now_ms - *start < 60_000);
-        }
-        let entry = map.entry(person.to_owned()).or_insert((now_ms, 0));
-        if now_ms - entry.0 >= 60_000 {
-            *entry = (now_ms, 0);
-        }
-        if entry.1 >= REFUSALS_PER_MINUTE {
-            return false;
-        }
-        if count {
-            entry.1 += 1;
-        }
-        true
+    /// Refused attempts recorded per person, at most [`REFUSALS_PER_MINUTE`] a minute.
+    pub(crate) fn refusals(&self) -> &counts::Windowed<String> {
+        &self.inner.refusals
     }
 
-    /// Whether `source` may try a password now (fewer than [`SIGN_IN_FAILURES_PER_SOURCE`]
-    /// failures in the last ten minutes); with `failed`, counts one more failure.
-    pub(crate) fn source_may_sign_in(
-        &self,
-        source: std::net::IpAddr,
-        now_ms: i64,
-        failed: bool,
-    ) -> bool {
-        let mut map = self
-            .inner
-            .sign_in_failures_by_source
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        if map.len() > 10_000 {
-            map.retain(|_, (start, _)| now_ms - *start < 600_000);
-        }
-        let entry = map.entry(source).or_insert((now_ms, 0));
-        if now_ms - entry.0 >= 600_000 {
-            *entry = (now_ms, 0);
-        }
-        if failed {
-            entry.1 = entry.1.saturating_add(1);
-        }
-        entry.1 < SIGN_IN_FAILURES_PER_SOURCE
+    /// Failed passwords per network address, at most [`SIGN_IN_FAILURES_PER_SOURCE`] in ten
+    /// minutes.
+    pub(crate) fn sign_in_failures_by_source(&self) -> &counts::Windowed<std::net::IpAddr> {
+        &self.inner.sign_in_failures_by_source
     }
 
     pub(crate) fn lines(&self) -> &entries::EntryCache<Arc<str>> {
