@@ -253,13 +253,25 @@ pub fn check_csrf_header(caller: &Caller, headers: &HeaderMap) -> Result<(), Api
 
 /// The Set-Cookie header of a session.
 pub fn session_cookie(app: &App, id: &str, max_age_s: i64) -> Result<HeaderValue, ApiError> {
+    cookie_header(app, SESSION_COOKIE, id, "/", max_age_s)
+}
+
+/// A Set-Cookie header of this server: HttpOnly, SameSite=Strict, and Secure where the config
+/// says cookies travel only over TLS.
+pub(crate) fn cookie_header(
+    app: &App,
+    name: &str,
+    value: &str,
+    path: &str,
+    max_age_s: i64,
+) -> Result<HeaderValue, ApiError> {
     let secure = if app.config().secure_cookies {
         "; Secure"
     } else {
         ""
     };
     HeaderValue::from_str(&format!(
-        "{SESSION_COOKIE}={id}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age_s}{secure}"
+        "{name}={value}; Path={path}; HttpOnly; SameSite=Strict; Max-Age={max_age_s}{secure}"
     ))
     .map_err(ApiError::internal)
 }
@@ -755,15 +767,7 @@ pub async fn start_session(
 /// The Set-Cookie header of a device a person signed in on: their later password attempts from
 /// it count apart from strangers' (so strangers cannot lock them out).
 pub fn device_cookie(app: &App, token: &str) -> Result<HeaderValue, ApiError> {
-    let secure = if app.config().secure_cookies {
-        "; Secure"
-    } else {
-        ""
-    };
-    HeaderValue::from_str(&format!(
-        "{DEVICE_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age=31536000{secure}"
-    ))
-    .map_err(ApiError::internal)
+    cookie_header(app, DEVICE_COOKIE, token, "/", 31_536_000)
 }
 
 pub async fn sign_in(

@@ -435,11 +435,6 @@ async fn sign_in_form(
     status: StatusCode,
 ) -> Response {
     let pre = random_token();
-    let secure = if app.config().secure_cookies {
-        "; Secure"
-    } else {
-        ""
-    };
     let body = format!(
         "<h1>Sign in</h1>{}<form method=post action=/signin><input type=hidden name=csrf value=\"{pre}\">\
          <label for=person>Your id</label><input id=person name=person autocomplete=username autocapitalize=none required autofocus>\
@@ -453,9 +448,7 @@ async fn sign_in_form(
         admin::no_accounts_hint(app).await
     );
     let mut r = html(status, page("Sign in", None, &body));
-    if let Ok(v) = HeaderValue::from_str(&format!(
-        "{PRE_COOKIE}={pre}; Path=/signin; HttpOnly; SameSite=Strict; Max-Age=3600{secure}"
-    )) {
+    if let Ok(v) = api::cookie_header(app, PRE_COOKIE, &pre, "/signin", 3600) {
         r.headers_mut().append(header::SET_COOKIE, v);
     }
     r
