@@ -231,17 +231,11 @@ pub fn alerts(policy: &Policy, state: &State, now: Timestamp) -> Vec<Alert> {
 
 /// An instant on the set's clock, as people on set read it: `2021-10-21 07:46 (UTC-06:00)`.
 pub fn set_time(policy: &Policy, t: Timestamp) -> String {
-    let local = t
-        .plus_minutes(i64::from(policy.utc_offset_minutes))
-        .to_rfc3339();
     let off = policy.utc_offset_minutes;
     format!(
-        "{} {} (UTC{}{:02}:{:02})",
-        &local[..10],
-        &local[11..16],
-        if off < 0 { '-' } else { '+' },
-        off.unsigned_abs() / 60,
-        off.unsigned_abs() % 60
+        "{} ({})",
+        t.local_minute(off),
+        crate::time::utc_offset_words(off)
     )
 }
 

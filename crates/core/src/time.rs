@@ -189,6 +189,13 @@ impl Timestamp {
         Self(ms.clamp(MIN_DAY * MS_PER_DAY, (MAX_DAY + 1) * MS_PER_DAY - 1))
     }
 
+    /// This instant to the minute on a clock `offset_minutes` from UTC, as people on set read it:
+    /// `2021-10-21 07:46`.
+    pub fn local_minute(self, offset_minutes: i32) -> String {
+        let local = self.plus_minutes(i64::from(offset_minutes)).to_rfc3339();
+        format!("{} {}", &local[..10], &local[11..16])
+    }
+
     /// The calendar day of this instant at a fixed offset from UTC (in minutes, e.g. -360 for MDT).
     pub fn date_at_offset(self, offset_minutes: i32) -> Date {
         let local = self.plus_minutes(i64::from(offset_minutes));
@@ -312,6 +319,17 @@ impl std::str::FromStr for Date {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Self::parse(s)
     }
+}
+
+/// An offset from UTC in minutes as people write it: `UTC-06:00`, `UTC+05:30`.
+pub fn utc_offset_words(offset_minutes: i32) -> String {
+    let off = offset_minutes.unsigned_abs();
+    format!(
+        "UTC{}{:02}:{:02}",
+        if offset_minutes < 0 { '-' } else { '+' },
+        off / 60,
+        off % 60
+    )
 }
 
 /// A time of day on the set's clock (at the policy's offset), `HH:MM`, 24-hour: a call time.

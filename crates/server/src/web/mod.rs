@@ -296,16 +296,11 @@ pub(crate) fn localize_times(page: &str, offset_minutes: i32) -> String {
         };
         match armory_core::Timestamp::parse_rfc3339(utc) {
             Ok(t) => {
-                let local = t.plus_minutes(i64::from(offset_minutes)).to_rfc3339();
-                let sign = if offset_minutes < 0 { '-' } else { '+' };
-                let off = offset_minutes.unsigned_abs();
                 let _ = write!(
                     out,
-                    "<time datetime=\"{utc}\" title=\"{utc} (UTC); local is UTC{sign}{:02}:{:02}\">{} {}</time>",
-                    off / 60,
-                    off % 60,
-                    &local[..10],
-                    &local[11..16]
+                    "<time datetime=\"{utc}\" title=\"{utc} (UTC); local is {}\">{}</time>",
+                    armory_core::time::utc_offset_words(offset_minutes),
+                    t.local_minute(offset_minutes)
                 );
             }
             Err(_) => {
