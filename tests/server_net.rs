@@ -360,18 +360,26 @@ fn api_tokens_are_listed_and_revoked_and_a_removed_person_is_let_in_by_nothing()
     assert_eq!(bearer(&token).status, 401);
 }
 
+/// A password sign-in over the API, with `device` (the cookie as the browser sends it back,
+/// `armory_device=...`) when given.
+fn password_sign_in(
+    server: &Server,
+    person: &str,
+    password: &str,
+    device: Option<&str>,
+) -> crate::server::Resp {
+    let mut h = vec![("Content-Type", "application/json")];
+    if let Some(c) = device {
+        h.push(("Cookie", c));
+    }
+    let body = serde_json::json!({"person": person, "password": password}).to_string();
+    server.req("POST", "/api/session", &h, body.as_bytes())
+}
+
 #[test]
 fn a_stranger_locks_strangers_out_never_the_armorers_own_phone() {
     let server = Server::start(&[]);
-    // `device`: the cookie as the browser sends it back (`armory_device=...`).
-    let sign_in = |person: &str, password: &str, device: Option<&str>| {
-        let mut h = vec![("Content-Type", "application/json")];
-        if let Some(c) = device {
-            h.push(("Cookie", c));
-        }
-        let body = serde_json::json!({"person": person, "password": password}).to_string();
-        server.req("POST", "/api/session", &h, body.as_bytes())
-    };
+    let sign_in = |p: &str, w: &str, d: Option<&str>| password_sign_in(&server, p, w, d);
     // Hannah's phone signs in once: it is given a device cookie.
     let first = sign_in("hannah", "demo-hannah-pass", None);
     assert_eq!(first.status, 200, "{}", first.body);
@@ -427,14 +435,7 @@ fn a_public_log_is_read_by_anyone_when_the_node_says_so() {
 #[test]
 fn one_address_spraying_guesses_is_held_back_and_a_persons_own_phone_is_not() {
     let server = Server::start(&[]);
-    let sign_in = |person: &str, password: &str, device: Option<&str>| {
-        let mut h = vec![("Content-Type", "application/json")];
-        if let Some(c) = device {
-            h.push(("Cookie", c));
-        }
-        let body = serde_json::json!({"person": person, "password": password}).to_string();
-        server.req("POST", "/api/session", &h, body.as_bytes())
-    };
+    let sign_in = |p: &str, w: &str, d: Option<&str>| password_sign_in(&server, p, w, d);
     let phone = sign_in("sam", "demo-sam-pass", None)
         .cookie("armory_device")
         .unwrap();
